@@ -1,0 +1,169 @@
+"""Domain types of the trading core, declared once.
+
+Quantities are whole units (shares, contracts or lots of the smallest tradable
+unit) so that positions and fills add up exactly; prices are floats on the
+instrument's tick grid.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import msgspec
+
+
+class Side(str, Enum):
+    BUY = "BUY"
+    SELL = "SELL"
+
+    @property
+    def sign(self) -> int:
+        return 1 if self is Side.BUY else -1
+
+    @property
+    def opposite(self) -> Side:
+        return Side.SELL if self is Side.BUY else Side.BUY
+
+
+class OrderType(str, Enum):
+    MARKET = "MARKET"
+    LIMIT = "LIMIT"
+
+
+class TimeInForce(str, Enum):
+    DAY = "DAY"
+    GTC = "GTC"
+    IOC = "IOC"
+    FOK = "FOK"
+
+
+class OrderStatus(str, Enum):
+    PENDING_NEW = "PENDING_NEW"
+    NEW = "NEW"
+    PARTIALLY_FILLED = "PARTIALLY_FILLED"
+    FILLED = "FILLED"
+    PENDING_CANCEL = "PENDING_CANCEL"
+    PENDING_REPLACE = "PENDING_REPLACE"
+    CANCELED = "CANCELED"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in TERMINAL_STATUSES
+
+
+TERMINAL_STATUSES = frozenset(
+    {OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.EXPIRED}
+)
+
+
+class TradingState(str, Enum):
+    """Kill-switch levels, ordered by severity."""
+
+    ACTIVE = "ACTIVE"
+    REDUCING = "REDUCING"  # only orders that shrink a position are admitted
+    HALTED = "HALTED"
+
+    @property
+    def severity(self) -> int:
+        return _SEVERITY[self]
+
+
+_SEVERITY = {TradingState.ACTIVE: 0, TradingState.REDUCING: 1, TradingState.HALTED: 2}
+
+
+def stricter(a: TradingState, b: TradingState) -> TradingState:
+    return a if a.severity >= b.severity else b
+
+
+class Instrument(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    symbol: str
+    tick_size: float
+    lot_size: int = 1
+    tradable: bool = True
+
+
+class OrderRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What a client asks for. `client_order_id` is the idempotency key."""
+
+    client_order_id: str
+    symbol: str
+    side: Side
+    quantity: int
+    order_type: OrderType = OrderType.LIMIT
+    limit_price: float | None = None
+    time_in_force: TimeInForce = TimeInForce.DAY
+
+
+class Order(msgspec.Struct, kw_only=True):
+    """The OMS's view of one order. Mutated only by `EngineState.apply`."""
+
+    order_id: str
+    account: str
+    client_order_id: str
+    symbol: str
+    side: Side
+    order_type: OrderType
+    time_in_force: TimeInForce
+    quantity: int
+    limit_price: float | None
+    status: OrderStatus
+    filled_quantity: int = 0
+    average_fill_price: float | None = None
+    reject_reason: str | None = None
+    reject_detail: str | None = None
+    # Price used for risk notional of open quantity (limit price, else the reference).
+    risk_price: float = 0.0
+    created_ns: int
+    updated_ns: int
+
+    @property
+    def leaves_quantity(self) -> int:
+        if self.status.is_terminal:
+            return 0
+        return self.quantity - self.filled_quantity
+
+    @property
+    def is_open(self) -> bool:
+        return not self.status.is_terminal
+
+
+class Fill(msgspec.Struct, frozen=True, kw_only=True):
+    fill_id: str
+    order_id: str
+    account: str
+    symbol: str
+    side: Side
+    quantity: int
+    price: float
+    liquidity: str  # "TAKER" or "MAKER"
+    ts_ns: int
+
+
+class Position(msgspec.Struct, kw_only=True):
+    account: str
+    symbol: str
+    quantity: int = 0  # signed: long > 0, short < 0
+    average_cost: float = 0.0
+    realized_pnl: float = 0.0
+
+
+class Quote(msgspec.Struct, frozen=True, kw_only=True):
+    symbol: str
+    bid: float
+    ask: float
+    bid_size: int
+    ask_size: int
+    ts_ns: int
+
+    @property
+    def mid(self) -> float:
+        return (self.bid + self.ask) / 2.0
+
+
+class Trade(msgspec.Struct, frozen=True, kw_only=True):
+    symbol: str
+    price: float
+    size: int
+    ts_ns: int

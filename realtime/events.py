@@ -1,0 +1,177 @@
+"""Journal events: every state change of the trading core, past tense.
+
+Events are the source of truth: the live engine and the replay on start-up
+both change state only through `EngineState.apply(event)`, so a restart
+rebuilds exactly what the process had. Each event is a tagged msgspec struct;
+the tag (`type`) is also stored in its own journal column so batch readers can
+filter without decoding.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import msgspec
+
+from realtime.domain import OrderRequest, Side, TradingState
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag=True):
+    ts_ns: int
+
+
+# --- order lifecycle -------------------------------------------------------
+
+
+class OrderAccepted(Event, frozen=True, kw_only=True, tag=True):
+    """Passed pre-trade risk; the order exists in PENDING_NEW."""
+
+    order_id: str
+    account: str
+    request: OrderRequest
+    reference_price: float | None
+
+
+class OrderRejected(Event, frozen=True, kw_only=True, tag=True):
+    """Failed pre-trade risk; kept so the rejection is auditable and idempotent."""
+
+    order_id: str
+    account: str
+    request: OrderRequest
+    reason: str
+    detail: str
+
+
+class OrderAcknowledged(Event, frozen=True, kw_only=True, tag=True):
+    order_id: str
+
+
+class VenueRejected(Event, frozen=True, kw_only=True, tag=True):
+    order_id: str
+    reason: str
+
+
+class OrderFilled(Event, frozen=True, kw_only=True, tag=True):
+    # account, symbol and side repeat the order's so that batch readers can ship
+    # fills without joining against the order events.
+    order_id: str
+    fill_id: str
+    account: str
+    symbol: str
+    side: Side
+    quantity: int
+    price: float
+    liquidity: str
+
+
+class CancelRequested(Event, frozen=True, kw_only=True, tag=True):
+    order_id: str
+
+
+class OrderCanceled(Event, frozen=True, kw_only=True, tag=True):
+    order_id: str
+    reason: str  # USER, IOC_REMAINDER, FOK_UNFILLED, ...
+
+
+class CancelRejected(Event, frozen=True, kw_only=True, tag=True):
+    order_id: str
+    reason: str
+
+
+class ReplaceRequested(Event, frozen=True, kw_only=True, tag=True):
+    order_id: str
+    quantity: int
+    limit_price: float | None
+
+
+class OrderReplaced(Event, frozen=True, kw_only=True, tag=True):
+    order_id: str
+    quantity: int
+    limit_price: float | None
+
+
+class ReplaceRejected(Event, frozen=True, kw_only=True, tag=True):
+    order_id: str
+    reason: str
+
+
+class OrderExpired(Event, frozen=True, kw_only=True, tag=True):
+    order_id: str
+
+
+# --- risk and market --------------------------------------------------------
+
+
+class TradingStateChanged(Event, frozen=True, kw_only=True, tag=True):
+    account: str | None  # None: the global switch
+    state: TradingState
+    actor: str
+    reason: str
+
+
+class RiskLimitsChanged(Event, frozen=True, kw_only=True, tag=True):
+    digest: str  # sha256 of the canonical limits document
+    source: str
+    actor: str
+    limits_json: str
+
+
+class PriceSampled(Event, frozen=True, kw_only=True, tag=True):
+    """A sampled top of book, journaled so marks survive a restart."""
+
+    symbol: str
+    bid: float
+    ask: float
+    bid_size: int
+    ask_size: int
+
+
+AnyEvent = (
+    OrderAccepted
+    | OrderRejected
+    | OrderAcknowledged
+    | VenueRejected
+    | OrderFilled
+    | CancelRequested
+    | OrderCanceled
+    | CancelRejected
+    | ReplaceRequested
+    | OrderReplaced
+    | ReplaceRejected
+    | OrderExpired
+    | TradingStateChanged
+    | RiskLimitsChanged
+    | PriceSampled
+)
+
+ORDER_EVENT_TYPES: Final = frozenset(
+    {
+        "OrderAccepted",
+        "OrderRejected",
+        "OrderAcknowledged",
+        "VenueRejected",
+        "OrderFilled",
+        "CancelRequested",
+        "OrderCanceled",
+        "CancelRejected",
+        "ReplaceRequested",
+        "OrderReplaced",
+        "ReplaceRejected",
+        "OrderExpired",
+    }
+)
+
+_encoder: Final = msgspec.json.Encoder()
+_decoder: Final = msgspec.json.Decoder(AnyEvent)
+
+
+def event_type(event: Event) -> str:
+    return type(event).__name__
+
+
+def encode_event(event: Event) -> bytes:
+    return _encoder.encode(event)
+
+
+def decode_event(payload: bytes | str) -> AnyEvent:
+    return _decoder.decode(payload)
