@@ -7,12 +7,12 @@ instrument's tick grid.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 import msgspec
 
 
-class Side(str, Enum):
+class Side(StrEnum):
     BUY = "BUY"
     SELL = "SELL"
 
@@ -25,19 +25,19 @@ class Side(str, Enum):
         return Side.SELL if self is Side.BUY else Side.BUY
 
 
-class OrderType(str, Enum):
+class OrderType(StrEnum):
     MARKET = "MARKET"
     LIMIT = "LIMIT"
 
 
-class TimeInForce(str, Enum):
+class TimeInForce(StrEnum):
     DAY = "DAY"
     GTC = "GTC"
     IOC = "IOC"
     FOK = "FOK"
 
 
-class OrderStatus(str, Enum):
+class OrderStatus(StrEnum):
     PENDING_NEW = "PENDING_NEW"
     NEW = "NEW"
     PARTIALLY_FILLED = "PARTIALLY_FILLED"
@@ -58,7 +58,7 @@ TERMINAL_STATUSES = frozenset(
 )
 
 
-class TradingState(str, Enum):
+class TradingState(StrEnum):
     """Kill-switch levels, ordered by severity."""
 
     ACTIVE = "ACTIVE"

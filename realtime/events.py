@@ -162,7 +162,7 @@ ORDER_EVENT_TYPES: Final = frozenset(
 )
 
 _encoder: Final = msgspec.json.Encoder()
-_decoder: Final = msgspec.json.Decoder(AnyEvent)
+_decoder: Final[msgspec.json.Decoder[AnyEvent]] = msgspec.json.Decoder(AnyEvent)
 
 
 def event_type(event: Event) -> str:

@@ -1,0 +1,592 @@
+"""The trading engine: commands in, events out, one event loop, no locks.
+
+Every command follows the same path: validate against the current state
+(risk checks, the order lifecycle table), emit events (apply to state, append
+to the journal), await the journal's group commit, and only then answer and
+talk to the venue. Sending to the venue after the commit means a crash can
+never leave an order at the venue that the journal does not know.
+
+The venue's execution reports come back through `on_quote` and `pump`; they
+become events the same way, but nobody waits on their commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from realtime import events as ev
+from realtime.clock import Clock
+from realtime.domain import (
+    Instrument,
+    Order,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Quote,
+    TradingState,
+)
+from realtime.journal import Journal
+from realtime.limits import RiskLimits
+from realtime.oms import IllegalTransition, Trigger, can_transition
+from realtime.risk import Rejection, RejectReason, RiskContext, evaluate
+from realtime.state import EngineState, decode_snapshot, encode_snapshot, request_fingerprint
+from realtime.throttle import TokenBucket
+from realtime.venue import (
+    Acked,
+    Canceled,
+    CancelRejected,
+    ExecutionReport,
+    Expired,
+    Filled,
+    Rejected,
+    Replaced,
+    ReplaceRejected,
+    Venue,
+    VenueQueueFull,
+)
+
+log = logging.getLogger(__name__)
+
+EventListener = Callable[[int, ev.Event], None]
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    # Events between state snapshots: bounds restart time (replay after the last one).
+    snapshot_every: int = 200_000
+    # A quote becomes a journaled PriceSampled (and moves marks) at most this often per symbol.
+    price_sample_interval_ns: int = 1_000_000_000
+    # Drive the venue from loop timers. Tests with a fake clock turn this off and call pump().
+    auto_pump: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitResult:
+    order: Order
+    created: bool  # False: an idempotent retry answered with the existing order
+    rejection: Rejection | None
+
+
+class OrderNotFound(Exception):
+    code = "ORDER_NOT_FOUND"
+
+    def __init__(self, order_id: str) -> None:
+        super().__init__(f"no order {order_id!r}")
+        self.order_id = order_id
+
+
+class ReplaceRefused(Exception):
+    """A cancel-replace that fails pre-trade risk; the order is left untouched."""
+
+    def __init__(self, rejection: Rejection) -> None:
+        super().__init__(rejection.detail)
+        self.rejection = rejection
+
+
+class InvalidReplace(Exception):
+    code = "INVALID_REPLACE"
+
+
+class EngineFailed(Exception):
+    """The journal can no longer commit: nothing new may be acknowledged."""
+
+    code = "ENGINE_UNAVAILABLE"
+
+
+def rebuild_state(
+    journal: Journal, instruments: dict[str, Instrument], limits: RiskLimits
+) -> EngineState:
+    """State as of the journal's last committed event: latest snapshot plus the events after it."""
+    snapshot = journal.latest_snapshot()
+    if snapshot is None:
+        state = EngineState(instruments, limits)
+    else:
+        state = EngineState.from_snapshot(decode_snapshot(snapshot[1]), instruments, limits)
+    apply = state.apply
+    for seq, _ts, event in journal.read(after_seq=state.last_seq):
+        apply(event, seq)
+    return state
+
+
+_WORKING_TRIGGERS: Final = {
+    Acked: Trigger.ACK,
+    Canceled: Trigger.CANCELED,
+    CancelRejected: Trigger.CANCEL_REJECT,
+    Replaced: Trigger.REPLACED,
+    ReplaceRejected: Trigger.REPLACE_REJECT,
+    Expired: Trigger.EXPIRE,
+    Rejected: Trigger.VENUE_REJECT,
+}
+
+
+class TradingEngine:
+    def __init__(
+        self,
+        state: EngineState,
+        journal: Journal,
+        venue: Venue,
+        clock: Clock,
+        config: EngineConfig | None = None,
+    ) -> None:
+        self.state = state
+        self.journal = journal
+        self.venue = venue
+        self.clock = clock
+        self.config = config or EngineConfig()
+        self.quotes: dict[str, Quote] = {}  # the hot cache: latest quote per symbol
+        self._buckets: dict[str, TokenBucket] = {}
+        self._last_sample_ns: dict[str, int] = {}
+        self._listeners: list[EventListener] = []
+        self._snapshot_seq = state.last_seq
+        self._background: set[asyncio.Future[Any]] = set()
+        # Accepted orders whose commit is not yet confirmed, so not yet at the venue.
+        self._awaiting_handoff: dict[str, asyncio.Future[None] | None] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_due_ns = 0
+        self._failed: BaseException | None = None
+        self.venue_anomalies = 0
+
+    @classmethod
+    async def open(
+        cls,
+        journal: Journal,
+        instruments: dict[str, Instrument],
+        limits: RiskLimits,
+        venue: Venue,
+        clock: Clock,
+        config: EngineConfig | None = None,
+    ) -> TradingEngine:
+        """Rebuild state from the journal, hand open orders back to the venue, start."""
+        state = rebuild_state(journal, instruments, limits)
+        engine = cls(state, journal, venue, clock, config)
+        engine._restore_venue()
+        if state.limits_digest != limits.digest():
+            await engine.set_limits(limits, source="startup", actor="system")
+        return engine
+
+    def _restore_venue(self) -> None:
+        """Hand open orders back to the venue and settle requests lost with the old process."""
+        open_orders = list(self.state.open_orders())
+        self.venue.restore(open_orders)
+        now = self.clock.now_ns()
+        for order in open_orders:
+            if order.status is OrderStatus.PENDING_CANCEL:
+                self.venue.cancel(order.order_id, now)
+            elif order.status is OrderStatus.PENDING_REPLACE:
+                # The requested terms died with the process; the client may replace again.
+                self._emit_background(
+                    ev.ReplaceRejected(ts_ns=now, order_id=order.order_id, reason="LOST_IN_RESTART")
+                )
+        self._schedule_pump()
+
+    # --- queries ---------------------------------------------------------------
+
+    def order(self, account: str, order_id: str) -> Order:
+        order = self.state.orders.get(order_id)
+        if order is None or order.account != account:
+            raise OrderNotFound(order_id)
+        return order
+
+    def reference_price(self, symbol: str) -> float | None:
+        quote = self.quotes.get(symbol)
+        return quote.mid if quote is not None else None
+
+    def subscribe(self, listener: EventListener) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    @property
+    def healthy(self) -> bool:
+        return self._failed is None
+
+    # --- commands ---------------------------------------------------------------
+
+    def check(self, account: str, req: OrderRequest) -> Rejection | None:
+        """Evaluate pre-trade risk without placing the order or using a throttle token."""
+        known = self.state.client_ids.get((account, req.client_order_id))
+        duplicate = known is not None and known[1] != request_fingerprint(req)
+        now = self.clock.now_ns()
+        return evaluate(req, self._context(account, req, now, duplicate, consume=False))
+
+    async def submit(self, account: str, req: OrderRequest) -> SubmitResult:
+        self._ensure_healthy()
+        state = self.state
+        known = state.client_ids.get((account, req.client_order_id))
+        if known is not None and known[1] == request_fingerprint(req):
+            # A retry: answer with the original once it is durable (it may still be committing).
+            await self.journal.flush()
+            order = state.orders[known[0]]
+            return SubmitResult(order, created=False, rejection=_rejection_of(order))
+        if not self.venue.has_capacity(len(self._awaiting_handoff) + 1):
+            raise VenueQueueFull(
+                depth=self.venue.queue_depth,
+                capacity=self.venue.queue_capacity,
+                retry_after_s=1.0,
+            )
+        now = self.clock.now_ns()
+        ctx = self._context(account, req, now, known is not None, consume=True)
+        rejection = evaluate(req, ctx)
+        order_id = state.next_order_id()
+        if rejection is not None:
+            commit = self._emit(
+                ev.OrderRejected(
+                    ts_ns=now,
+                    order_id=order_id,
+                    account=account,
+                    request=req,
+                    reason=rejection.reason.value,
+                    detail=rejection.detail,
+                )
+            )
+            await commit
+            return SubmitResult(state.orders[order_id], created=True, rejection=rejection)
+        commit = self._emit(
+            ev.OrderAccepted(
+                ts_ns=now,
+                order_id=order_id,
+                account=account,
+                request=req,
+                reference_price=ctx.reference_price,
+            )
+        )
+        order = state.orders[order_id]
+        self._awaiting_handoff[order_id] = None
+        try:
+            await commit
+        finally:
+            waiter = self._awaiting_handoff.pop(order_id, None)
+        if self._failed is None:
+            self.venue.submit(order, self.clock.now_ns())
+            self._schedule_pump()
+        if waiter is not None:
+            waiter.set_result(None)
+        return SubmitResult(order, created=True, rejection=None)
+
+    async def cancel(self, account: str, order_id: str) -> Order:
+        self._ensure_healthy()
+        order = self.order(account, order_id)
+        await self._until_at_venue(order_id)
+        if not can_transition(order.status, Trigger.CANCEL_REQUEST):
+            raise IllegalTransition(order_id, order.status, Trigger.CANCEL_REQUEST)
+        self._ensure_venue_capacity()
+        await self._emit(ev.CancelRequested(ts_ns=self.clock.now_ns(), order_id=order_id))
+        self.venue.cancel(order_id, self.clock.now_ns())
+        self._schedule_pump()
+        return order
+
+    async def replace(
+        self, account: str, order_id: str, quantity: int, limit_price: float | None
+    ) -> Order:
+        """Cancel-replace in place: new total quantity and (for limit orders) a new price."""
+        self._ensure_healthy()
+        order = self.order(account, order_id)
+        await self._until_at_venue(order_id)
+        if not can_transition(order.status, Trigger.REPLACE_REQUEST):
+            raise IllegalTransition(order_id, order.status, Trigger.REPLACE_REQUEST)
+        if order.order_type is OrderType.MARKET and limit_price is not None:
+            raise InvalidReplace("a market order takes no limit price")
+        if order.order_type is OrderType.LIMIT and limit_price is None:
+            limit_price = order.limit_price
+        if quantity <= order.filled_quantity:
+            raise InvalidReplace(
+                f"new quantity {quantity} must exceed the filled quantity {order.filled_quantity}"
+            )
+        # Risk sees the amended order's remaining quantity, with this order's own
+        # open quantity taken out of the account's aggregates.
+        amended = OrderRequest(
+            client_order_id=order.client_order_id,
+            symbol=order.symbol,
+            side=order.side,
+            quantity=quantity - order.filled_quantity,
+            order_type=order.order_type,
+            limit_price=limit_price,
+            time_in_force=order.time_in_force,
+        )
+        now = self.clock.now_ns()
+        rejection = evaluate(amended, self._context(account, amended, now, False, exclude=order))
+        if rejection is not None:
+            raise ReplaceRefused(rejection)
+        self._ensure_venue_capacity()
+        await self._emit(
+            ev.ReplaceRequested(
+                ts_ns=now, order_id=order_id, quantity=quantity, limit_price=limit_price
+            )
+        )
+        self.venue.replace(order_id, quantity, limit_price, self.clock.now_ns())
+        self._schedule_pump()
+        return order
+
+    async def set_trading_state(
+        self, state: TradingState, *, account: str | None, actor: str, reason: str
+    ) -> None:
+        self._ensure_healthy()
+        await self._emit(
+            ev.TradingStateChanged(
+                ts_ns=self.clock.now_ns(), account=account, state=state, actor=actor, reason=reason
+            )
+        )
+
+    async def set_limits(self, limits: RiskLimits, *, source: str, actor: str) -> None:
+        self._ensure_healthy()
+        await self._emit(
+            ev.RiskLimitsChanged(
+                ts_ns=self.clock.now_ns(),
+                digest=limits.digest(),
+                source=source,
+                actor=actor,
+                limits_json=limits.to_json().decode(),
+            )
+        )
+        for account, bucket in self._buckets.items():
+            account_limits = limits.for_account(account)
+            bucket.reconfigure(account_limits.max_orders_per_second, account_limits.order_burst)
+
+    # --- market data and the venue -------------------------------------------
+
+    def on_quote(self, quote: Quote) -> None:
+        """A new top of book: refresh the hot cache, sample marks, let resting orders fill."""
+        symbol = quote.symbol
+        self.quotes[symbol] = quote
+        last = self._last_sample_ns.get(symbol)
+        if last is None or quote.ts_ns - last >= self.config.price_sample_interval_ns:
+            self._last_sample_ns[symbol] = quote.ts_ns
+            self._emit_background(
+                ev.PriceSampled(
+                    ts_ns=quote.ts_ns,
+                    symbol=symbol,
+                    bid=quote.bid,
+                    ask=quote.ask,
+                    bid_size=quote.bid_size,
+                    ask_size=quote.ask_size,
+                )
+            )
+        reports = self.venue.on_quote(quote)
+        if reports:
+            self._apply_reports(reports)
+            self._schedule_pump()
+
+    def pump(self) -> None:
+        """Let the venue process whatever is due now (acks, queued fills, DAY expiry)."""
+        reports = self.venue.poll(self.clock.now_ns())
+        if reports:
+            self._apply_reports(reports)
+        self._schedule_pump()
+
+    def _apply_reports(self, reports: Iterable[ExecutionReport]) -> None:
+        for report in reports:
+            event = self._event_for(report)
+            if event is None:
+                self.venue_anomalies += 1
+                log.warning("venue report not applicable, dropped: %r", report)
+            else:
+                self._emit_background(event)
+
+    def _event_for(self, report: ExecutionReport) -> ev.Event | None:
+        """The journal event for a venue report, or None if the lifecycle forbids it."""
+        order = self.state.orders.get(report.order_id)
+        if order is None:
+            return None
+        ts = report.ts_ns
+        if isinstance(report, Filled):
+            filled = order.filled_quantity + report.quantity
+            if report.quantity <= 0 or filled > order.quantity:
+                return None
+            trigger = Trigger.FILL if filled == order.quantity else Trigger.PARTIAL_FILL
+            if not can_transition(order.status, trigger):
+                return None
+            return ev.OrderFilled(
+                ts_ns=ts,
+                order_id=order.order_id,
+                fill_id=self.state.next_fill_id(),
+                account=order.account,
+                symbol=order.symbol,
+                side=order.side,
+                quantity=report.quantity,
+                price=report.price,
+                liquidity=report.liquidity,
+            )
+        if not can_transition(order.status, _WORKING_TRIGGERS[type(report)]):
+            return None
+        oid = order.order_id
+        match report:
+            case Acked():
+                return ev.OrderAcknowledged(ts_ns=ts, order_id=oid)
+            case Canceled(reason=reason):
+                return ev.OrderCanceled(ts_ns=ts, order_id=oid, reason=reason)
+            case CancelRejected(reason=reason):
+                return ev.CancelRejected(ts_ns=ts, order_id=oid, reason=reason)
+            case Replaced(quantity=quantity, limit_price=price):
+                return ev.OrderReplaced(
+                    ts_ns=ts, order_id=oid, quantity=quantity, limit_price=price
+                )
+            case ReplaceRejected(reason=reason):
+                return ev.ReplaceRejected(ts_ns=ts, order_id=oid, reason=reason)
+            case Expired():
+                return ev.OrderExpired(ts_ns=ts, order_id=oid)
+            case Rejected(reason=reason):
+                return ev.VenueRejected(ts_ns=ts, order_id=oid, reason=reason)
+        return None
+
+    def _schedule_pump(self) -> None:
+        if not self.config.auto_pump:
+            return
+        due = self.venue.next_wakeup_ns()
+        if due is None:
+            return
+        if self._timer is not None:
+            if self._timer_due_ns <= due:
+                return
+            self._timer.cancel()
+        delay_s = max(0, due - self.clock.now_ns()) / 1e9
+        self._timer_due_ns = due
+        self._timer = asyncio.get_running_loop().call_later(delay_s, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        try:
+            self.pump()
+        except Exception:  # a venue bug must not kill the loop's timer chain silently
+            log.exception("venue pump failed")
+
+    # --- events -------------------------------------------------------------
+
+    def _emit(self, event: ev.Event) -> asyncio.Future[int]:
+        """Apply to state, append to the journal, notify listeners; the future is the commit."""
+        self.state.apply(event)
+        try:
+            commit = self.journal.append(event)
+        except Exception as exc:
+            self._fail(exc)
+            raise EngineFailed(str(exc)) from exc
+        seq = self.journal.last_seq
+        self.state.last_seq = seq
+        for listener in self._listeners:
+            listener(seq, event)
+        if seq - self._snapshot_seq >= self.config.snapshot_every:
+            self._take_snapshot()
+        return commit
+
+    def _emit_background(self, event: ev.Event) -> None:
+        commit = self._emit(event)
+        self._background.add(commit)
+        commit.add_done_callback(self._background_done)
+
+    def _background_done(self, commit: asyncio.Future[Any]) -> None:
+        self._background.discard(commit)
+        if not commit.cancelled() and commit.exception() is not None:
+            self._fail(commit.exception())
+
+    def _take_snapshot(self) -> None:
+        snapshot = self.state.snapshot()
+        self._snapshot_seq = snapshot.seq
+        written = self.journal.write_snapshot(snapshot.seq, encode_snapshot(snapshot))
+        self._background.add(written)
+        written.add_done_callback(self._background_done)
+
+    def _fail(self, exc: BaseException | None) -> None:
+        if self._failed is None:
+            log.error("journal failed; the engine stops acknowledging: %s", exc)
+            self._failed = exc or RuntimeError("journal failed")
+
+    def _ensure_healthy(self) -> None:
+        if self._failed is not None:
+            raise EngineFailed(f"journal unavailable: {self._failed}")
+
+    def _ensure_venue_capacity(self) -> None:
+        if not self.venue.has_capacity(len(self._awaiting_handoff) + 1):
+            raise VenueQueueFull(
+                depth=self.venue.queue_depth, capacity=self.venue.queue_capacity, retry_after_s=1.0
+            )
+
+    async def _until_at_venue(self, order_id: str) -> None:
+        """A cancel or replace must reach the venue after the order it refers to."""
+        if order_id not in self._awaiting_handoff:
+            return
+        waiter = self._awaiting_handoff[order_id]
+        if waiter is None:
+            waiter = self._awaiting_handoff[order_id] = asyncio.get_running_loop().create_future()
+        await waiter
+
+    # --- risk context ---------------------------------------------------------
+
+    def _context(
+        self,
+        account: str,
+        req: OrderRequest,
+        now_ns: int,
+        duplicate: bool,
+        *,
+        consume: bool = True,
+        exclude: Order | None = None,
+    ) -> RiskContext:
+        state = self.state
+        limits = state.limits.for_account(account)
+        bucket = self._buckets.get(account)
+        if bucket is None:
+            bucket = self._buckets[account] = TokenBucket(
+                limits.max_orders_per_second, limits.order_burst, now_ns
+            )
+        if exclude is not None:
+            throttle_ok = True  # a replace is not a new submission
+        elif consume:
+            throttle_ok = bucket.take(now_ns)
+        else:
+            throttle_ok = bucket.available(now_ns)
+        book = state.accounts.get(account)
+        position = open_buy = open_sell = 0
+        gross = open_notional = realized = unrealized_pnl = 0.0
+        trading_state = state.global_state
+        if book is not None:
+            if book.trading_state.severity > trading_state.severity:
+                trading_state = book.trading_state
+            gross, open_notional = book.gross_exposure, book.open_notional
+            realized, unrealized_pnl = book.realized_pnl, book.unrealized_pnl
+            symbol_book = book.symbols.get(req.symbol)
+            if symbol_book is not None:
+                position = symbol_book.position.quantity
+                open_buy, open_sell = symbol_book.open_buy, symbol_book.open_sell
+        if exclude is not None and exclude.is_open:
+            leaves = exclude.quantity - exclude.filled_quantity
+            if exclude.side.sign > 0:
+                open_buy -= leaves
+            else:
+                open_sell -= leaves
+            open_notional -= leaves * exclude.risk_price
+        quote = self.quotes.get(req.symbol)
+        return RiskContext(
+            instrument=state.instruments.get(req.symbol),
+            limits=limits,
+            trading_state=trading_state,
+            reference_price=quote.mid if quote is not None else None,
+            position=position,
+            open_buy=open_buy,
+            open_sell=open_sell,
+            gross_exposure=gross,
+            open_notional=open_notional,
+            equity=limits.starting_cash + realized + unrealized_pnl,
+            throttle_ok=throttle_ok,
+            duplicate_client_order_id=duplicate,
+            restricted=state.limits.is_restricted(account, req.symbol),
+        )
+
+    # --- lifecycle ---------------------------------------------------------------
+
+    async def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        await self.journal.aclose()
+
+
+def _rejection_of(order: Order) -> Rejection | None:
+    if order.reject_reason is None:
+        return None
+    try:
+        reason = RejectReason(order.reject_reason)
+    except ValueError:  # a venue rejection carries the venue's reason, not a risk code
+        return None
+    return Rejection(reason, order.reject_detail or "")

@@ -1,0 +1,38 @@
+"""Position and P&L arithmetic (average-cost method), as pure functions."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class PositionChange(NamedTuple):
+    quantity: int
+    average_cost: float
+    realized: float  # realized P&L of this fill alone
+
+
+def apply_fill(
+    quantity: int, average_cost: float, signed_fill: int, price: float
+) -> PositionChange:
+    """Apply a fill of `signed_fill` units (buy > 0) at `price` to a position.
+
+    Adding to a position moves the average cost; reducing it realizes
+    (price - average cost) per unit closed; crossing through flat closes the
+    whole position and opens the remainder at the fill price.
+    """
+    new_quantity = quantity + signed_fill
+    if quantity == 0 or (quantity > 0) == (signed_fill > 0):
+        total = abs(quantity) * average_cost + abs(signed_fill) * price
+        return PositionChange(new_quantity, total / abs(new_quantity), 0.0)
+    closed = min(abs(quantity), abs(signed_fill))
+    direction = 1 if quantity > 0 else -1
+    realized = (price - average_cost) * closed * direction
+    if new_quantity == 0:
+        return PositionChange(0, 0.0, realized)
+    if (new_quantity > 0) == (quantity > 0):
+        return PositionChange(new_quantity, average_cost, realized)
+    return PositionChange(new_quantity, price, realized)
+
+
+def unrealized(quantity: int, average_cost: float, mark: float) -> float:
+    return (mark - average_cost) * quantity

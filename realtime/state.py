@@ -1,0 +1,429 @@
+"""All trading state, changed only by applying journal events.
+
+`EngineState.apply` is the one mutation path for both the live engine and the
+start-up replay, so a replay reproduces the live state exactly. Besides the
+orders and positions themselves the state keeps the running aggregates that
+pre-trade risk reads (open quantity per account and symbol, open notional,
+gross exposure, P&L per account), updated incrementally so that no risk check
+walks over orders, positions or symbols.
+
+Marks (for unrealized P&L and exposure) move only on journaled `PriceSampled`
+events, and on a first fill in a symbol that has no mark yet, so replay
+reproduces unrealized P&L too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import msgspec
+
+from realtime import events as ev
+from realtime.domain import (
+    Fill,
+    Instrument,
+    Order,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Position,
+    Side,
+    TradingState,
+)
+from realtime.limits import RiskLimits, limits_from_json
+from realtime.oms import Trigger, next_status
+from realtime.pnl import apply_fill, unrealized
+
+
+class SymbolBook:
+    """One account's exposure in one symbol."""
+
+    __slots__ = ("open_buy", "open_sell", "position")
+
+    def __init__(self, position: Position) -> None:
+        self.position = position
+        self.open_buy = 0  # leaves quantity of open buy orders
+        self.open_sell = 0
+
+
+class AccountBook:
+    __slots__ = (
+        "account",
+        "fills",
+        "gross_exposure",
+        "open_notional",
+        "open_orders",
+        "orders",
+        "realized_pnl",
+        "symbols",
+        "trading_state",
+        "unrealized_pnl",
+    )
+
+    def __init__(self, account: str) -> None:
+        self.account = account
+        self.symbols: dict[str, SymbolBook] = {}
+        self.orders: list[Order] = []  # every order, in submission order
+        self.open_orders: dict[str, Order] = {}
+        self.fills: list[Fill] = []
+        self.open_notional = 0.0
+        self.gross_exposure = 0.0
+        self.realized_pnl = 0.0
+        self.unrealized_pnl = 0.0
+        self.trading_state = TradingState.ACTIVE
+
+    def symbol(self, symbol: str) -> SymbolBook:
+        book = self.symbols.get(symbol)
+        if book is None:
+            book = self.symbols[symbol] = SymbolBook(Position(account=self.account, symbol=symbol))
+        return book
+
+
+def request_fingerprint(req: OrderRequest) -> bytes:
+    """A stable digest of a request: the idempotency check compares retries by it."""
+    return hashlib.blake2b(msgspec.json.encode(req), digest_size=8).digest()
+
+
+class StateSnapshot(msgspec.Struct, kw_only=True):
+    """Everything needed to rebuild EngineState; derived aggregates are recomputed."""
+
+    seq: int
+    order_count: int
+    fill_count: int
+    global_state: TradingState
+    account_states: dict[str, TradingState]
+    limits_json: str | None  # the journaled limits, if any were journaled
+    limits_digest: str | None
+    marks: dict[str, float]
+    orders: list[Order]
+    fills: list[Fill]
+    positions: list[Position]
+    client_ids: list[tuple[str, str, str, bytes]]  # account, client_order_id, order_id, fp
+
+
+class JournalInconsistent(Exception):
+    """An event that cannot apply to the state rebuilt so far: the journal is wrong."""
+
+    code = "JOURNAL_INCONSISTENT"
+
+
+class EngineState:
+    def __init__(self, instruments: dict[str, Instrument], limits: RiskLimits) -> None:
+        self.instruments = instruments
+        self.limits = limits
+        # Digest of the last limits written to the journal; None until one is.
+        self.limits_digest: str | None = None
+        self.global_state = TradingState.ACTIVE
+        self.accounts: dict[str, AccountBook] = {}
+        self.orders: dict[str, Order] = {}
+        # (account, client_order_id) -> (order_id, request fingerprint); first use wins.
+        self.client_ids: dict[tuple[str, str], tuple[str, bytes]] = {}
+        self.marks: dict[str, float] = {}
+        # symbol -> accounts with a non-zero position, so a new mark revalues only them.
+        self.holders: dict[str, set[str]] = {}
+        self.order_count = 0
+        self.fill_count = 0
+        self.last_seq = 0
+        self._handlers: dict[type[ev.Event], Callable[[Any], None]] = {
+            ev.OrderAccepted: self._on_accepted,
+            ev.OrderRejected: self._on_rejected,
+            ev.OrderAcknowledged: self._on_acknowledged,
+            ev.VenueRejected: self._on_venue_rejected,
+            ev.OrderFilled: self._on_filled,
+            ev.CancelRequested: self._on_cancel_requested,
+            ev.OrderCanceled: self._on_canceled,
+            ev.CancelRejected: self._on_cancel_rejected,
+            ev.ReplaceRequested: self._on_replace_requested,
+            ev.OrderReplaced: self._on_replaced,
+            ev.ReplaceRejected: self._on_replace_rejected,
+            ev.OrderExpired: self._on_expired,
+            ev.TradingStateChanged: self._on_trading_state,
+            ev.RiskLimitsChanged: self._on_limits,
+            ev.PriceSampled: self._on_price,
+        }
+
+    # --- reading ---------------------------------------------------------
+
+    def account(self, account: str) -> AccountBook:
+        book = self.accounts.get(account)
+        if book is None:
+            book = self.accounts[account] = AccountBook(account)
+        return book
+
+    def effective_state(self, account: str) -> TradingState:
+        book = self.accounts.get(account)
+        own = book.trading_state if book is not None else TradingState.ACTIVE
+        return own if own.severity > self.global_state.severity else self.global_state
+
+    def equity(self, book: AccountBook) -> float:
+        cash = self.limits.for_account(book.account).starting_cash
+        return cash + book.realized_pnl + book.unrealized_pnl
+
+    def next_order_id(self) -> str:
+        return f"O{self.order_count + 1}"
+
+    def next_fill_id(self) -> str:
+        return f"F{self.fill_count + 1}"
+
+    # --- applying ----------------------------------------------------------
+
+    def apply(self, event: ev.Event, seq: int | None = None) -> None:
+        handler = self._handlers.get(type(event))
+        if handler is None:
+            raise JournalInconsistent(f"no handler for {type(event).__name__}")
+        handler(event)
+        if seq is not None:
+            self.last_seq = seq
+
+    def _order(self, order_id: str) -> Order:
+        order = self.orders.get(order_id)
+        if order is None:
+            raise JournalInconsistent(f"event for unknown order {order_id}")
+        return order
+
+    def _reserve(self, order: Order, sign: int) -> None:
+        """Add (sign=1) or remove (sign=-1) an open order's leaves from the aggregates."""
+        leaves = order.quantity - order.filled_quantity
+        book = self.account(order.account)
+        symbol_book = book.symbol(order.symbol)
+        if order.side is Side.BUY:
+            symbol_book.open_buy += sign * leaves
+        else:
+            symbol_book.open_sell += sign * leaves
+        book.open_notional += sign * leaves * order.risk_price
+
+    def _transition(self, order: Order, trigger: Trigger, ts_ns: int) -> None:
+        order.status = next_status(order.order_id, order.status, trigger, order.filled_quantity)
+        order.updated_ns = ts_ns
+        if order.status.is_terminal:
+            self.accounts[order.account].open_orders.pop(order.order_id, None)
+
+    def _new_order(self, e: ev.OrderAccepted | ev.OrderRejected, status: OrderStatus) -> Order:
+        req = e.request
+        order = Order(
+            order_id=e.order_id,
+            account=e.account,
+            client_order_id=req.client_order_id,
+            symbol=req.symbol,
+            side=req.side,
+            order_type=req.order_type,
+            time_in_force=req.time_in_force,
+            quantity=req.quantity,
+            limit_price=req.limit_price,
+            status=status,
+            created_ns=e.ts_ns,
+            updated_ns=e.ts_ns,
+        )
+        self.orders[order.order_id] = order
+        self.account(e.account).orders.append(order)
+        self.client_ids.setdefault(
+            (e.account, req.client_order_id), (order.order_id, request_fingerprint(req))
+        )
+        self.order_count += 1
+        return order
+
+    def _on_accepted(self, e: ev.OrderAccepted) -> None:
+        order = self._new_order(e, OrderStatus.PENDING_NEW)
+        if e.request.order_type is OrderType.LIMIT and e.request.limit_price is not None:
+            order.risk_price = e.request.limit_price
+        else:
+            order.risk_price = e.reference_price or 0.0
+        self.accounts[e.account].open_orders[order.order_id] = order
+        self._reserve(order, 1)
+
+    def _on_rejected(self, e: ev.OrderRejected) -> None:
+        order = self._new_order(e, OrderStatus.REJECTED)
+        order.reject_reason = e.reason
+        order.reject_detail = e.detail
+
+    def _on_acknowledged(self, e: ev.OrderAcknowledged) -> None:
+        self._transition(self._order(e.order_id), Trigger.ACK, e.ts_ns)
+
+    def _close(self, order: Order, trigger: Trigger, ts_ns: int) -> None:
+        self._reserve(order, -1)
+        self._transition(order, trigger, ts_ns)
+
+    def _on_venue_rejected(self, e: ev.VenueRejected) -> None:
+        order = self._order(e.order_id)
+        order.reject_reason = e.reason
+        self._close(order, Trigger.VENUE_REJECT, e.ts_ns)
+
+    def _on_canceled(self, e: ev.OrderCanceled) -> None:
+        self._close(self._order(e.order_id), Trigger.CANCELED, e.ts_ns)
+
+    def _on_expired(self, e: ev.OrderExpired) -> None:
+        self._close(self._order(e.order_id), Trigger.EXPIRE, e.ts_ns)
+
+    def _on_cancel_requested(self, e: ev.CancelRequested) -> None:
+        self._transition(self._order(e.order_id), Trigger.CANCEL_REQUEST, e.ts_ns)
+
+    def _on_cancel_rejected(self, e: ev.CancelRejected) -> None:
+        self._transition(self._order(e.order_id), Trigger.CANCEL_REJECT, e.ts_ns)
+
+    def _on_replace_requested(self, e: ev.ReplaceRequested) -> None:
+        self._transition(self._order(e.order_id), Trigger.REPLACE_REQUEST, e.ts_ns)
+
+    def _on_replace_rejected(self, e: ev.ReplaceRejected) -> None:
+        self._transition(self._order(e.order_id), Trigger.REPLACE_REJECT, e.ts_ns)
+
+    def _on_replaced(self, e: ev.OrderReplaced) -> None:
+        order = self._order(e.order_id)
+        self._reserve(order, -1)
+        order.quantity = e.quantity
+        order.limit_price = e.limit_price
+        if e.limit_price is not None:
+            order.risk_price = e.limit_price
+        self._transition(order, Trigger.REPLACED, e.ts_ns)
+        self._reserve(order, 1)
+
+    def _on_filled(self, e: ev.OrderFilled) -> None:
+        order = self._order(e.order_id)
+        if e.quantity <= 0 or order.filled_quantity + e.quantity > order.quantity:
+            raise JournalInconsistent(f"fill {e.fill_id} overfills order {e.order_id}")
+        self._reserve(order, -1)
+        filled_before = order.filled_quantity
+        order.filled_quantity += e.quantity
+        order.average_fill_price = (
+            (order.average_fill_price or 0.0) * filled_before + e.price * e.quantity
+        ) / order.filled_quantity
+        complete = order.filled_quantity == order.quantity
+        self._transition(order, Trigger.FILL if complete else Trigger.PARTIAL_FILL, e.ts_ns)
+        if order.is_open:
+            self._reserve(order, 1)
+        fill = Fill(
+            fill_id=e.fill_id,
+            order_id=e.order_id,
+            account=e.account,
+            symbol=e.symbol,
+            side=e.side,
+            quantity=e.quantity,
+            price=e.price,
+            liquidity=e.liquidity,
+            ts_ns=e.ts_ns,
+        )
+        self.fill_count += 1
+        book = self.accounts[e.account]
+        book.fills.append(fill)
+        self._book_fill(book, fill)
+
+    def _book_fill(self, book: AccountBook, fill: Fill) -> None:
+        mark = self.marks.get(fill.symbol)
+        if mark is None:
+            mark = self.marks[fill.symbol] = fill.price
+        position = book.symbol(fill.symbol).position
+        old_qty, old_cost = position.quantity, position.average_cost
+        change = apply_fill(old_qty, old_cost, fill.side.sign * fill.quantity, fill.price)
+        position.quantity, position.average_cost = change.quantity, change.average_cost
+        position.realized_pnl += change.realized
+        book.realized_pnl += change.realized
+        book.gross_exposure += (abs(change.quantity) - abs(old_qty)) * mark
+        book.unrealized_pnl += unrealized(change.quantity, change.average_cost, mark) - unrealized(
+            old_qty, old_cost, mark
+        )
+        holders = self.holders.setdefault(fill.symbol, set())
+        if change.quantity:
+            holders.add(book.account)
+        else:
+            holders.discard(book.account)
+
+    def _on_price(self, e: ev.PriceSampled) -> None:
+        mark = (e.bid + e.ask) / 2.0
+        old = self.marks.get(e.symbol)
+        self.marks[e.symbol] = mark
+        if old is None or old == mark:
+            return
+        move = mark - old
+        for account in self.holders.get(e.symbol, ()):
+            book = self.accounts[account]
+            quantity = book.symbols[e.symbol].position.quantity
+            book.gross_exposure += abs(quantity) * move
+            book.unrealized_pnl += quantity * move
+
+    def _on_trading_state(self, e: ev.TradingStateChanged) -> None:
+        if e.account is None:
+            self.global_state = e.state
+        else:
+            self.account(e.account).trading_state = e.state
+
+    def _on_limits(self, e: ev.RiskLimitsChanged) -> None:
+        self.limits = limits_from_json(e.limits_json)
+        self.limits_digest = e.digest
+
+    # --- snapshots -----------------------------------------------------------
+
+    def snapshot(self) -> StateSnapshot:
+        return StateSnapshot(
+            seq=self.last_seq,
+            order_count=self.order_count,
+            fill_count=self.fill_count,
+            global_state=self.global_state,
+            account_states={a: b.trading_state for a, b in self.accounts.items()},
+            limits_json=self.limits.to_json().decode() if self.limits_digest else None,
+            limits_digest=self.limits_digest,
+            marks=dict(self.marks),
+            orders=list(self.orders.values()),
+            fills=[f for book in self.accounts.values() for f in book.fills],
+            positions=[
+                sb.position
+                for book in self.accounts.values()
+                for sb in book.symbols.values()
+                if sb.position.quantity or sb.position.realized_pnl
+            ],
+            client_ids=[(a, c, oid, fp) for (a, c), (oid, fp) in self.client_ids.items()],
+        )
+
+    @classmethod
+    def from_snapshot(
+        cls, snap: StateSnapshot, instruments: dict[str, Instrument], limits: RiskLimits
+    ) -> EngineState:
+        state = cls(instruments, limits_from_json(snap.limits_json) if snap.limits_json else limits)
+        state.limits_digest = snap.limits_digest
+        state.last_seq = snap.seq
+        state.order_count = snap.order_count
+        state.fill_count = snap.fill_count
+        state.global_state = snap.global_state
+        state.marks = dict(snap.marks)
+        for account, trading_state in snap.account_states.items():
+            state.account(account).trading_state = trading_state
+        for order in snap.orders:
+            state.orders[order.order_id] = order
+            book = state.account(order.account)
+            book.orders.append(order)
+            if order.is_open:
+                book.open_orders[order.order_id] = order
+                state._reserve(order, 1)
+        for fill in snap.fills:
+            state.account(fill.account).fills.append(fill)
+        for position in snap.positions:
+            state._restore_position(position)
+        for account, client_order_id, order_id, fp in snap.client_ids:
+            state.client_ids[(account, client_order_id)] = (order_id, fp)
+        return state
+
+    def _restore_position(self, position: Position) -> None:
+        book = self.account(position.account)
+        book.symbol(position.symbol).position = position
+        book.realized_pnl += position.realized_pnl
+        if position.quantity:
+            mark = self.marks.get(position.symbol, position.average_cost)
+            book.gross_exposure += abs(position.quantity) * mark
+            book.unrealized_pnl += unrealized(position.quantity, position.average_cost, mark)
+            self.holders.setdefault(position.symbol, set()).add(position.account)
+
+    def open_orders(self) -> Iterable[Order]:
+        for book in self.accounts.values():
+            yield from book.open_orders.values()
+
+
+_snapshot_encoder = msgspec.msgpack.Encoder()
+_snapshot_decoder = msgspec.msgpack.Decoder(StateSnapshot)
+
+
+def encode_snapshot(snap: StateSnapshot) -> bytes:
+    return _snapshot_encoder.encode(snap)
+
+
+def decode_snapshot(payload: bytes) -> StateSnapshot:
+    return _snapshot_decoder.decode(payload)

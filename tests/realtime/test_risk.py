@@ -1,0 +1,148 @@
+"""Pre-trade checks: one table row per reason code, plus the clean pass."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import msgspec
+import pytest
+
+from realtime.domain import Instrument, OrderRequest, OrderType, Side, TimeInForce, TradingState
+from realtime.limits import AccountLimits
+from realtime.risk import CHECKS, RejectReason, RiskContext, evaluate, on_tick_grid
+
+LIMITS = AccountLimits(
+    max_order_quantity=1_000,
+    max_order_notional=100_000.0,
+    max_position=2_000,
+    max_gross_exposure=500_000.0,
+    starting_cash=100_000.0,
+    max_leverage=4.0,
+    max_orders_per_second=10.0,
+    order_burst=10,
+    price_collar_pct=5.0,
+)
+
+BASE_CTX = RiskContext(
+    instrument=Instrument(symbol="AAPL", tick_size=0.01, lot_size=10),
+    limits=LIMITS,
+    trading_state=TradingState.ACTIVE,
+    reference_price=100.0,
+    position=0,
+    open_buy=0,
+    open_sell=0,
+    gross_exposure=0.0,
+    open_notional=0.0,
+    equity=100_000.0,
+    throttle_ok=True,
+    duplicate_client_order_id=False,
+    restricted=False,
+)
+
+BASE_REQ = OrderRequest(
+    client_order_id="c1",
+    symbol="AAPL",
+    side=Side.BUY,
+    quantity=100,
+    order_type=OrderType.LIMIT,
+    limit_price=100.0,
+    time_in_force=TimeInForce.DAY,
+)
+
+
+def req(**changes: Any) -> OrderRequest:
+    return msgspec.structs.replace(BASE_REQ, **changes)
+
+
+def ctx(**changes: Any) -> RiskContext:
+    return dataclasses.replace(BASE_CTX, **changes)
+
+
+CASES = [
+    (RejectReason.UNKNOWN_SYMBOL, req(), ctx(instrument=None)),
+    (
+        RejectReason.SYMBOL_NOT_TRADABLE,
+        req(),
+        ctx(instrument=Instrument(symbol="AAPL", tick_size=0.01, tradable=False)),
+    ),
+    (RejectReason.TRADING_HALTED, req(), ctx(trading_state=TradingState.HALTED)),
+    (RejectReason.REDUCE_ONLY, req(), ctx(trading_state=TradingState.REDUCING)),
+    (RejectReason.INVALID_QUANTITY, req(quantity=0), ctx()),
+    (RejectReason.INVALID_QUANTITY, req(quantity=-10), ctx()),
+    (RejectReason.LOT_SIZE_VIOLATION, req(quantity=105), ctx()),
+    (RejectReason.MAX_ORDER_QUANTITY, req(quantity=1_010), ctx()),
+    (RejectReason.MISSING_LIMIT_PRICE, req(limit_price=None), ctx()),
+    (RejectReason.UNEXPECTED_LIMIT_PRICE, req(order_type=OrderType.MARKET), ctx()),
+    (RejectReason.INVALID_PRICE, req(limit_price=-1.0), ctx()),
+    (RejectReason.INVALID_PRICE, req(limit_price=float("nan")), ctx()),
+    (RejectReason.INVALID_PRICE, req(limit_price=float("inf")), ctx()),
+    (RejectReason.OFF_TICK_PRICE, req(limit_price=100.005), ctx()),
+    (RejectReason.NO_REFERENCE_PRICE, req(), ctx(reference_price=None)),
+    (RejectReason.PRICE_OUTSIDE_COLLAR, req(limit_price=105.01), ctx()),
+    (RejectReason.PRICE_OUTSIDE_COLLAR, req(limit_price=94.99), ctx()),
+    (RejectReason.MAX_ORDER_NOTIONAL, req(quantity=1_000, limit_price=101.0), ctx()),
+    (RejectReason.POSITION_LIMIT, req(), ctx(position=1_950)),
+    (RejectReason.POSITION_LIMIT, req(), ctx(open_buy=1_950)),
+    (RejectReason.POSITION_LIMIT, req(side=Side.SELL), ctx(open_sell=1_950)),
+    (RejectReason.GROSS_EXPOSURE_LIMIT, req(), ctx(gross_exposure=495_000.0)),
+    (RejectReason.GROSS_EXPOSURE_LIMIT, req(), ctx(open_notional=495_000.0)),
+    (RejectReason.INSUFFICIENT_BUYING_POWER, req(), ctx(equity=2_000.0)),
+    (RejectReason.RATE_LIMITED, req(), ctx(throttle_ok=False)),
+    (RejectReason.DUPLICATE_CLIENT_ORDER_ID, req(), ctx(duplicate_client_order_id=True)),
+    (RejectReason.RESTRICTED_SYMBOL, req(), ctx(restricted=True)),
+]
+
+
+@pytest.mark.parametrize(("reason", "request_", "context"), CASES, ids=lambda v: str(v)[:40])
+def test_evaluate_when_one_limit_breached_then_rejects_with_its_reason(
+    reason: RejectReason, request_: OrderRequest, context: RiskContext
+) -> None:
+    rejection = evaluate(request_, context)
+    assert rejection is not None
+    assert rejection.reason is reason
+    assert rejection.detail
+
+
+def test_every_reason_code_has_a_table_row() -> None:
+    assert {case[0] for case in CASES} == set(RejectReason)
+
+
+def test_evaluate_when_order_valid_then_passes_every_check() -> None:
+    assert all(check(BASE_REQ, BASE_CTX) is None for check in CHECKS)
+    assert evaluate(BASE_REQ, BASE_CTX) is None
+
+
+def test_evaluate_when_market_order_then_valued_at_reference_price() -> None:
+    market = req(order_type=OrderType.MARKET, limit_price=None, quantity=1_000)
+    assert evaluate(market, ctx(reference_price=99.0)) is None
+    rejection = evaluate(market, ctx(reference_price=101.0))
+    assert rejection is not None and rejection.reason is RejectReason.MAX_ORDER_NOTIONAL
+
+
+def test_evaluate_when_several_breached_then_first_in_order_wins() -> None:
+    rejection = evaluate(req(quantity=105), ctx(trading_state=TradingState.HALTED, restricted=True))
+    assert rejection is not None and rejection.reason is RejectReason.TRADING_HALTED
+
+
+def test_reducing_state_when_order_shrinks_position_then_admitted() -> None:
+    sell = req(side=Side.SELL, quantity=100)
+    assert evaluate(sell, ctx(trading_state=TradingState.REDUCING, position=200)) is None
+    # Same-side open orders count: 150 already working to sell leaves only 50 to reduce.
+    rejection = evaluate(
+        sell, ctx(trading_state=TradingState.REDUCING, position=200, open_sell=150)
+    )
+    assert rejection is not None and rejection.reason is RejectReason.REDUCE_ONLY
+
+
+def test_exposure_checks_when_order_reduces_position_then_skipped() -> None:
+    sell = req(side=Side.SELL, quantity=100)
+    assert evaluate(sell, ctx(position=500, gross_exposure=600_000.0, equity=1.0)) is None
+
+
+@pytest.mark.parametrize(
+    ("price", "tick", "expected"),
+    [(190.01, 0.01, True), (190.015, 0.01, False), (5600.25, 0.25, True), (5600.1, 0.25, False)],
+)
+def test_on_tick_grid(price: float, tick: float, expected: bool) -> None:
+    assert on_tick_grid(price, tick) is expected
