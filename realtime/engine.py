@@ -27,6 +27,7 @@ from realtime.domain import (
     OrderStatus,
     OrderType,
     Quote,
+    Trade,
     TradingState,
 )
 from realtime.journal import Journal
@@ -368,6 +369,14 @@ class TradingEngine:
         if reports:
             self._apply_reports(reports)
             self._schedule_pump()
+
+    def on_trade(self, trade: Trade) -> None:
+        """A print on the tape: journaled for the warehouse, no state changes."""
+        self._emit_background(
+            ev.TradePrinted(
+                ts_ns=trade.ts_ns, symbol=trade.symbol, price=trade.price, size=trade.size
+            )
+        )
 
     def pump(self) -> None:
         """Let the venue process whatever is due now (acks, queued fills, DAY expiry)."""

@@ -126,6 +126,14 @@ class PriceSampled(Event, frozen=True, kw_only=True, tag=True):
     ask_size: int
 
 
+class TradePrinted(Event, frozen=True, kw_only=True, tag=True):
+    """A market trade seen on the feed (the tape), journaled for the tick warehouse."""
+
+    symbol: str
+    price: float
+    size: int
+
+
 AnyEvent = (
     OrderAccepted
     | OrderRejected
@@ -142,6 +150,7 @@ AnyEvent = (
     | TradingStateChanged
     | RiskLimitsChanged
     | PriceSampled
+    | TradePrinted
 )
 
 ORDER_EVENT_TYPES: Final = frozenset(

@@ -109,6 +109,10 @@ class JournalInconsistent(Exception):
     code = "JOURNAL_INCONSISTENT"
 
 
+def _ignore(_event: ev.Event) -> None:
+    return None
+
+
 class EngineState:
     def __init__(self, instruments: dict[str, Instrument], limits: RiskLimits) -> None:
         self.instruments = instruments
@@ -142,6 +146,7 @@ class EngineState:
             ev.TradingStateChanged: self._on_trading_state,
             ev.RiskLimitsChanged: self._on_limits,
             ev.PriceSampled: self._on_price,
+            ev.TradePrinted: _ignore,  # the tape is for the warehouse; it moves no state
         }
 
     # --- reading ---------------------------------------------------------

@@ -1,0 +1,663 @@
+"""The event journal on real SQLite files: ordering, group commit, recovery, snapshots."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import shutil
+import sqlite3
+import struct
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from realtime import events as ev
+from realtime.domain import OrderRequest, OrderType, Side, TimeInForce, TradingState
+from realtime.journal import (
+    EVENT_TYPES,
+    Durability,
+    Journal,
+    JournalClosedError,
+    JournalCorruptError,
+    JournalLockedError,
+    JournalNotFoundError,
+    JournalReader,
+    JournalUsageError,
+    JournalWriteError,
+)
+
+REQUEST = OrderRequest(
+    client_order_id="c-1",
+    symbol="AAPL",
+    side=Side.BUY,
+    quantity=100,
+    order_type=OrderType.LIMIT,
+    limit_price=187.25,
+    time_in_force=TimeInForce.GTC,
+)
+
+
+def one_of_each() -> list[ev.AnyEvent]:
+    return [
+        ev.OrderAccepted(
+            ts_ns=1, order_id="o-1", account="acc", request=REQUEST, reference_price=187.2
+        ),
+        ev.OrderRejected(
+            ts_ns=2, order_id="o-2", account="acc", request=REQUEST, reason="LIMIT", detail="x"
+        ),
+        ev.OrderAcknowledged(ts_ns=3, order_id="o-1"),
+        ev.VenueRejected(ts_ns=4, order_id="o-3", reason="HALTED"),
+        ev.OrderFilled(
+            ts_ns=5,
+            order_id="o-1",
+            fill_id="f-1",
+            account="acc",
+            symbol="AAPL",
+            side=Side.BUY,
+            quantity=40,
+            price=187.25,
+            liquidity="TAKER",
+        ),
+        ev.CancelRequested(ts_ns=6, order_id="o-1"),
+        ev.OrderCanceled(ts_ns=7, order_id="o-1", reason="USER"),
+        ev.CancelRejected(ts_ns=8, order_id="o-4", reason="UNKNOWN_ORDER"),
+        ev.ReplaceRequested(ts_ns=9, order_id="o-5", quantity=10, limit_price=None),
+        ev.OrderReplaced(ts_ns=10, order_id="o-5", quantity=10, limit_price=99.5),
+        ev.ReplaceRejected(ts_ns=11, order_id="o-6", reason="TOO_LATE"),
+        ev.OrderExpired(ts_ns=12, order_id="o-7"),
+        ev.TradingStateChanged(
+            ts_ns=13, account=None, state=TradingState.HALTED, actor="admin", reason="drill"
+        ),
+        ev.RiskLimitsChanged(
+            ts_ns=14, digest="ab" * 32, source="config/limits.json", actor="ops", limits_json="{}"
+        ),
+        ev.PriceSampled(ts_ns=15, symbol="AAPL", bid=187.2, ask=187.3, bid_size=5, ask_size=7),
+    ]
+
+
+def ack(i: int) -> ev.OrderAcknowledged:
+    return ev.OrderAcknowledged(ts_ns=1_000 + i, order_id=f"o-{i}")
+
+
+def seqs_of(journal: Journal | JournalReader) -> list[int]:
+    return [seq for seq, _, _ in journal.read()]
+
+
+async def append_all(journal: Journal, events: list[ev.OrderAcknowledged]) -> list[int]:
+    return list(await asyncio.gather(*(journal.append(e) for e in events)))
+
+
+@contextlib.contextmanager
+def raw_db(path: Path) -> Iterator[sqlite3.Connection]:
+    """A plain SQLite connection, as an operator (or a disk fault) would change the file."""
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+# --- ordering and round trip -------------------------------------------------------
+
+
+def test_append_then_read_round_trips_every_event_type(tmp_path: Path) -> None:
+    originals = one_of_each()
+    assert {type(e).__name__ for e in originals} == EVENT_TYPES
+    journal = Journal.open(tmp_path / "j.db")
+
+    async def main() -> list[int]:
+        seqs = [await journal.append(e) for e in originals]
+        await journal.aclose()
+        return seqs
+
+    assert asyncio.run(main()) == list(range(1, len(originals) + 1))
+    reader = Journal.open_reader(tmp_path / "j.db")
+    assert list(reader.read()) == [(i + 1, e.ts_ns, e) for i, e in enumerate(originals)]
+    assert [(s, t, ty) for s, t, ty, _ in reader.read_raw()] == [
+        (i + 1, e.ts_ns, type(e).__name__) for i, e in enumerate(originals)
+    ]
+
+
+def test_append_when_reopened_then_seqs_continue_contiguously(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    journal = Journal.open(path)
+    assert journal.recovery.last_seq == 0
+    assert asyncio.run(append_all(journal, [ack(i) for i in range(5)])) == [1, 2, 3, 4, 5]
+    journal.close()
+
+    journal = Journal.open(path)
+    assert (journal.recovery.last_seq, journal.last_seq, journal.committed_seq) == (5, 5, 5)
+    assert journal.append_many_sync([ack(i) for i in range(5, 12)], batch_size=3) == 12
+    journal.close()
+
+    journal = Journal.open(path)
+
+    async def more() -> list[int]:
+        seqs = await append_all(journal, [ack(i) for i in range(12, 15)])
+        await journal.aclose()
+        return seqs
+
+    assert asyncio.run(more()) == [13, 14, 15]
+    assert seqs_of(JournalReader(path)) == list(range(1, 16))
+
+
+def test_append_when_concurrent_callers_then_share_commits_and_seqs_are_contiguous(
+    tmp_path: Path,
+) -> None:
+    journal = Journal.open(tmp_path / "j.db")
+
+    async def main() -> list[int]:
+        async def submit(i: int) -> int:
+            return await journal.append(ack(i))
+
+        seqs = await asyncio.gather(*(submit(i) for i in range(1000)))
+        await journal.aclose()
+        return list(seqs)
+
+    seqs = asyncio.run(main())
+    assert sorted(seqs) == list(range(1, 1001))
+    assert journal.commits < 1000
+    assert journal.committed_seq == journal.last_seq == 1000
+    # Seq order is append order: task i appended the i-th event.
+    events = {seq: e for seq, _, e in JournalReader(tmp_path / "j.db").read()}
+    assert [events[s] for s in seqs] == [ack(i) for i in range(1000)]
+
+
+def test_flush_when_appends_not_awaited_then_waits_until_all_are_committed(
+    tmp_path: Path,
+) -> None:
+    journal = Journal.open(tmp_path / "j.db")
+
+    async def main() -> tuple[int, int, list[asyncio.Future[int]]]:
+        futures = [journal.append(ack(i)) for i in range(300)]
+        await journal.flush()
+        committed = journal.committed_seq
+        readable = len(list(journal.read()))
+        await journal.aclose()
+        return committed, readable, futures
+
+    committed, readable, futures = asyncio.run(main())
+    assert (committed, readable) == (300, 300)
+    assert [f.result() for f in futures] == list(range(1, 301))
+
+
+def test_close_when_no_loop_runs_then_commits_appends_that_were_never_awaited(
+    tmp_path: Path,
+) -> None:
+    journal = Journal.open(tmp_path / "j.db")
+
+    async def fire_and_forget() -> None:
+        for i in range(50):
+            journal.append(ack(i))
+
+    asyncio.run(fire_and_forget())
+    journal.close()
+    journal.close()  # idempotent
+    assert seqs_of(JournalReader(tmp_path / "j.db")) == list(range(1, 51))
+
+
+def test_append_when_used_from_a_later_event_loop_then_rebinds_and_continues(
+    tmp_path: Path,
+) -> None:
+    journal = Journal.open(tmp_path / "j.db")
+    assert asyncio.run(append_all(journal, [ack(1), ack(2)])) == [1, 2]
+    assert asyncio.run(append_all(journal, [ack(3)])) == [3]
+    journal.close()
+
+
+def test_append_when_not_an_event_then_type_error_and_no_seq_is_consumed(
+    tmp_path: Path,
+) -> None:
+    journal = Journal.open(tmp_path / "j.db")
+
+    async def main() -> int:
+        with pytest.raises(TypeError):
+            journal.append(REQUEST)  # type: ignore[arg-type]
+        seq = await journal.append(ack(1))
+        await journal.aclose()
+        return seq
+
+    assert asyncio.run(main()) == 1
+
+
+# --- reading -----------------------------------------------------------------------
+
+
+def test_read_when_after_seq_limit_and_types_then_filters_in_seq_order(tmp_path: Path) -> None:
+    journal = Journal.open(tmp_path / "j.db")
+    originals = one_of_each() * 3  # 45 events, each type at seqs k, k+15, k+30
+    journal.append_many_sync(originals)
+
+    assert [s for s, _, _ in journal.read(after_seq=40)] == [41, 42, 43, 44, 45]
+    assert [s for s, _, _ in journal.read(after_seq=10, limit=4)] == [11, 12, 13, 14]
+    assert list(journal.read(after_seq=45)) == []
+    assert list(journal.read(limit=0)) == []
+    fills = list(journal.read(types={"OrderFilled", "PriceSampled"}))
+    assert [(s, type(e).__name__) for s, _, e in fills] == [
+        (5, "OrderFilled"),
+        (15, "PriceSampled"),
+        (20, "OrderFilled"),
+        (30, "PriceSampled"),
+        (35, "OrderFilled"),
+        (45, "PriceSampled"),
+    ]
+    assert [s for s, _, _ in journal.read(after_seq=15, limit=2, types=["OrderFilled"])] == [
+        20,
+        35,
+    ]
+    assert list(journal.read(types=[])) == []
+    with pytest.raises(ValueError, match="NoSuchEvent"):
+        journal.read(types={"NoSuchEvent"})
+    with pytest.raises(TypeError):
+        journal.read(types="OrderFilled")
+    journal.close()
+
+
+def test_read_when_more_rows_than_one_chunk_then_pages_through_all_of_them(
+    tmp_path: Path,
+) -> None:
+    journal = Journal.open(tmp_path / "j.db")
+    journal.append_many_sync(ack(i) for i in range(10_000))
+    assert seqs_of(journal) == list(range(1, 10_001))
+    assert [s for s, _, _, _ in journal.read_raw(after_seq=4000, limit=5000)] == list(
+        range(4001, 9001)
+    )
+    journal.close()
+
+
+def test_read_when_called_from_another_thread_during_appends_then_sees_a_contiguous_prefix(
+    tmp_path: Path,
+) -> None:
+    journal = Journal.open(tmp_path / "j.db")
+
+    async def main() -> tuple[list[int], int]:
+        await append_all(journal, [ack(i) for i in range(200)])
+        pending = [journal.append(ack(i)) for i in range(200, 400)]
+        seen = await asyncio.to_thread(seqs_of, journal)
+        await asyncio.gather(*pending)
+        await journal.aclose()
+        return seen, len(pending)
+
+    seen, _ = asyncio.run(main())
+    assert seen == list(range(1, len(seen) + 1))
+    assert 200 <= len(seen) <= 400
+
+
+@pytest.mark.slow
+def test_reader_when_in_another_process_then_reads_while_the_writer_holds_the_file(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "j.db"
+    journal = Journal.open(path)
+    journal.append_many_sync(ack(i) for i in range(250))
+    script = (
+        "import sys; from realtime.journal import JournalReader; "
+        "r = JournalReader(sys.argv[1]); "
+        "print(sum(1 for _ in r.read()), r.last_seq)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.stdout.split() == ["250", "250"]
+    journal.close()
+
+
+def test_reader_when_no_file_then_raises_not_found_and_creates_nothing(tmp_path: Path) -> None:
+    with pytest.raises(JournalNotFoundError) as info:
+        JournalReader(tmp_path / "missing.db")
+    assert info.value.code == "JOURNAL_NOT_FOUND"
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- recovery ----------------------------------------------------------------------
+
+
+def test_open_when_last_row_payload_is_corrupt_then_quarantines_it_and_resumes_after_last_good(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "j.db"
+    journal = Journal.open(path)
+    journal.append_many_sync(ack(i) for i in range(10))
+    journal.close()
+    with raw_db(path) as db:
+        (payload,) = db.execute("SELECT payload FROM events WHERE seq = 10").fetchone()
+        db.execute("UPDATE events SET payload = ? WHERE seq = 10", (payload[:-3] + b"XX}",))
+
+    journal = Journal.open(path)
+    assert journal.recovery.last_seq == 9
+    assert journal.recovery.quarantined == 1
+    assert "seq 10..10" in journal.recovery.detail
+    assert seqs_of(journal) == list(range(1, 10))
+    assert asyncio.run(append_all(journal, [ack(99)])) == [10]
+    journal.close()
+
+    with raw_db(path) as db:
+        quarantined = db.execute("SELECT seq, type, payload, reason FROM quarantine").fetchall()
+    assert [(s, t) for s, t, _, _ in quarantined] == [(10, "OrderAcknowledged")]
+    assert quarantined[0][2].endswith(b"XX}")
+    assert "checksum mismatch" in quarantined[0][3]
+    assert [e for _, _, e in JournalReader(path).read(after_seq=9)] == [ack(99)]
+
+
+def test_open_when_tail_is_quarantined_then_snapshots_beyond_it_are_quarantined_too(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "j.db"
+    journal = Journal.open(path)
+
+    async def main() -> None:
+        await append_all(journal, [ack(i) for i in range(6)])
+        await journal.write_snapshot(4, b"state@4")
+        await journal.write_snapshot(6, b"state@6")
+        await journal.aclose()
+
+    asyncio.run(main())
+    with raw_db(path) as db:
+        db.execute("UPDATE events SET crc = crc + 1 WHERE seq >= 5")
+
+    journal = Journal.open(path)
+    assert (journal.recovery.last_seq, journal.recovery.quarantined) == (4, 3)
+    assert journal.latest_snapshot() == (4, b"state@4")
+    journal.close()
+
+
+def test_open_when_wal_is_truncated_mid_frame_then_recovers_to_last_committed_transaction(
+    tmp_path: Path,
+) -> None:
+    """A crash image: db and -wal copied while the journal was open, the WAL torn."""
+    live = tmp_path / "live" / "j.db"
+    live.parent.mkdir()
+    journal = Journal.open(live)
+
+    async def write_two_groups() -> None:
+        await append_all(journal, [ack(i) for i in range(100)])
+        await journal.flush()
+        await append_all(journal, [ack(i) for i in range(100, 200)])
+        await journal.flush()  # the writer is idle: nothing is half written
+
+    asyncio.run(write_two_groups())
+    crash = tmp_path / "crash"
+    crash.mkdir()
+    shutil.copyfile(live, crash / "j.db")
+    shutil.copyfile(f"{live}-wal", crash / "j.db-wal")
+    journal.close()
+
+    wal = (crash / "j.db-wal").read_bytes()
+    (page_size,) = struct.unpack(">I", wal[8:12])
+    assert len(wal) > 32 + 2 * (24 + page_size)  # header plus frames of both groups
+    (crash / "j.db-wal").write_bytes(wal[: len(wal) - page_size // 2])
+
+    journal = Journal.open(crash / "j.db")
+    recovered = journal.recovery.last_seq
+    assert 100 <= recovered < 200  # the torn last transaction is gone, earlier ones remain
+    assert journal.recovery.quarantined == 0  # SQLite's WAL checksums dropped it whole
+    assert seqs_of(journal) == list(range(1, recovered + 1))
+    assert [e for _, _, e in journal.read()] == [ack(i) for i in range(recovered)]
+    assert asyncio.run(append_all(journal, [ack(999)])) == [recovered + 1]
+    journal.close()
+
+
+def test_open_when_a_middle_row_is_corrupt_then_raises_corrupt_error_naming_the_seq(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "j.db"
+    journal = Journal.open(path)
+    journal.append_many_sync(ack(i) for i in range(10))
+    journal.close()
+    with raw_db(path) as db:
+        db.execute("UPDATE events SET payload = CAST('{}' AS BLOB) WHERE seq = 5")
+
+    with pytest.raises(JournalCorruptError, match="seq 5") as info:
+        Journal.open(path)
+    assert (info.value.code, info.value.seq) == ("JOURNAL_CORRUPT", 5)
+    with raw_db(path) as db:  # nothing was moved or deleted
+        assert db.execute("SELECT count(*) FROM events").fetchone() == (10,)
+        assert db.execute("SELECT count(*) FROM quarantine").fetchone() == (0,)
+
+
+def test_open_when_a_middle_row_is_missing_then_raises_corrupt_error(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    journal = Journal.open(path)
+    journal.append_many_sync(ack(i) for i in range(10))
+    journal.close()
+    with raw_db(path) as db:
+        db.execute("DELETE FROM events WHERE seq = 4")
+
+    with pytest.raises(JournalCorruptError, match=re.escape("4..4 are missing")):
+        Journal.open(path)
+
+
+def test_open_when_a_row_was_moved_to_another_seq_then_raises_corrupt_error(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "j.db"
+    journal = Journal.open(path)
+    journal.append_many_sync(ack(i) for i in range(10))
+    journal.close()
+    with raw_db(path) as db:  # swap the bodies of rows 3 and 4, checksums included
+        row3 = db.execute("SELECT payload, crc FROM events WHERE seq = 3").fetchone()
+        row4 = db.execute("SELECT payload, crc FROM events WHERE seq = 4").fetchone()
+        db.execute("UPDATE events SET payload = ?, crc = ? WHERE seq = 3", row4)
+        db.execute("UPDATE events SET payload = ?, crc = ? WHERE seq = 4", row3)
+
+    with pytest.raises(JournalCorruptError) as info:
+        Journal.open(path)
+    assert info.value.seq == 3
+
+
+def test_read_when_a_row_beyond_the_verified_tail_is_corrupt_then_raises_corrupt_error(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "j.db"
+    journal = Journal.open(path)
+    journal.append_many_sync(ack(i) for i in range(100))
+    journal.close()
+    with raw_db(path) as db:
+        db.execute("UPDATE events SET ts_ns = ts_ns + 1 WHERE seq = 7")
+
+    journal = Journal.open(path, tail_check_rows=10)  # seq 7 is outside the checked tail
+    assert journal.recovery.quarantined == 0
+    read = journal.read()
+    assert [next(read)[0] for _ in range(6)] == [1, 2, 3, 4, 5, 6]
+    with pytest.raises(JournalCorruptError, match="seq 7") as info:
+        next(read)
+    assert info.value.seq == 7
+    with pytest.raises(JournalCorruptError):
+        list(journal.read_raw(after_seq=5))
+    assert [s for s, _, _ in journal.read(after_seq=7, limit=3)] == [8, 9, 10]
+    journal.close()
+
+
+def test_open_when_file_is_not_a_database_then_raises_corrupt_error_and_leaves_it_untouched(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "j.db"
+    garbage = b"this is not a SQLite database\n" * 200
+    path.write_bytes(garbage)
+
+    with pytest.raises(JournalCorruptError) as info:
+        Journal.open(path)
+    assert info.value.code == "JOURNAL_CORRUPT"
+    assert "not a readable journal database" in str(info.value)
+    with pytest.raises(JournalCorruptError):
+        JournalReader(path)
+    assert path.read_bytes() == garbage
+    assert not Path(f"{path}-wal").exists()
+
+
+def test_open_when_already_open_for_writing_then_raises_locked_error(tmp_path: Path) -> None:
+    journal = Journal.open(tmp_path / "j.db")
+    with pytest.raises(JournalLockedError) as info:
+        Journal.open(tmp_path / "j.db")
+    assert info.value.code == "JOURNAL_LOCKED"
+    journal.close()
+    Journal.open(tmp_path / "j.db").close()
+
+
+# --- snapshots -----------------------------------------------------------------------
+
+
+def test_latest_snapshot_when_several_written_then_returns_newest_and_keeps_three(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "j.db"
+    journal = Journal.open(path)
+    assert journal.latest_snapshot() is None
+
+    async def main() -> None:
+        for i in range(1, 6):
+            await journal.append(ack(i))
+            await journal.write_snapshot(i, f"state@{i}".encode())
+        with pytest.raises(ValueError, match="outside"):
+            journal.write_snapshot(6, b"future state")
+        await journal.aclose()
+
+    asyncio.run(main())
+    reader = JournalReader(path)
+    assert reader.latest_snapshot() == (5, b"state@5")
+    with raw_db(path) as db:
+        assert db.execute("SELECT seq FROM snapshots ORDER BY seq").fetchall() == [
+            (3,),
+            (4,),
+            (5,),
+        ]
+
+
+def test_latest_snapshot_when_newest_is_corrupt_then_returns_the_previous_one(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "j.db"
+    journal = Journal.open(path)
+
+    async def main() -> None:
+        await append_all(journal, [ack(i) for i in range(3)])
+        await journal.write_snapshot(2, b"state@2")
+        await journal.write_snapshot(3, b"state@3")
+        await journal.aclose()
+
+    asyncio.run(main())
+    with raw_db(path) as db:
+        db.execute("UPDATE snapshots SET payload = CAST('state@X' AS BLOB) WHERE seq = 3")
+
+    journal = Journal.open(path)
+    assert journal.latest_snapshot() == (2, b"state@2")
+    journal.close()
+
+
+def test_write_snapshot_when_appended_in_the_same_batch_then_commits_with_its_events(
+    tmp_path: Path,
+) -> None:
+    journal = Journal.open(tmp_path / "j.db")
+
+    async def main() -> tuple[int, tuple[int, bytes] | None]:
+        futures = [journal.append(ack(i)) for i in range(10)]
+        snapshot = journal.write_snapshot(10, b"state@10")
+        await snapshot
+        committed = journal.committed_seq
+        latest = journal.latest_snapshot()
+        await asyncio.gather(*futures)
+        await journal.aclose()
+        return committed, latest
+
+    assert asyncio.run(main()) == (10, (10, b"state@10"))
+
+
+# --- settings, failures and lifecycle ------------------------------------------------
+
+
+def test_open_when_durability_fsync_then_synchronous_is_full(tmp_path: Path) -> None:
+    journal = Journal.open(tmp_path / "f.db", durability=Durability.FSYNC)
+    assert journal.settings.synchronous == "FULL"
+    assert journal.settings.journal_mode == "wal"
+    journal.close()
+
+    journal = Journal.open(tmp_path / "p.db")
+    assert journal.settings.durability is Durability.PROCESS
+    assert journal.settings.synchronous == "NORMAL"
+    assert journal.settings.busy_timeout_ms > 0
+    journal.close()
+    with raw_db(tmp_path / "p.db") as db:  # WAL mode is persistent in the file
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_append_when_closed_then_every_write_and_read_raises_closed_error(
+    tmp_path: Path,
+) -> None:
+    journal = Journal.open(tmp_path / "j.db")
+
+    async def main() -> None:
+        await journal.append(ack(1))
+        await journal.aclose()
+        await journal.aclose()  # idempotent
+        with pytest.raises(JournalClosedError) as info:
+            journal.append(ack(2))
+        assert info.value.code == "JOURNAL_CLOSED"
+        with pytest.raises(JournalClosedError):
+            journal.write_snapshot(1, b"state")
+        with pytest.raises(JournalClosedError):
+            await journal.flush()
+
+    asyncio.run(main())
+    journal.close()  # idempotent after aclose
+    with pytest.raises(JournalClosedError):
+        journal.append_many_sync([ack(3)])
+    with pytest.raises(JournalClosedError):
+        journal.read()
+    assert seqs_of(JournalReader(tmp_path / "j.db")) == [1]
+
+
+def test_append_many_sync_when_writer_thread_runs_then_is_refused(tmp_path: Path) -> None:
+    journal = Journal.open(tmp_path / "j.db")
+    journal.append_many_sync([ack(0)])
+
+    async def main() -> None:
+        await journal.append(ack(1))
+        with pytest.raises(JournalUsageError) as info:
+            journal.append_many_sync([ack(2)])
+        assert info.value.code == "JOURNAL_MISUSE"
+
+    asyncio.run(main())
+    with pytest.raises(JournalUsageError):  # the writer still owns the connection
+        journal.append_many_sync([ack(2)])
+    journal.close()
+    assert seqs_of(JournalReader(tmp_path / "j.db")) == [1, 2]
+
+
+def test_append_when_commit_fails_then_futures_fail_and_the_journal_refuses_writes(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "j.db"
+    journal = Journal.open(path)
+
+    async def main() -> None:
+        assert await append_all(journal, [ack(i) for i in range(3)]) == [1, 2, 3]
+        with raw_db(path) as db:  # a fault injected from outside: every insert now aborts
+            db.execute(
+                "CREATE TRIGGER refuse BEFORE INSERT ON events "
+                "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+            )
+        failing = journal.append(ack(4))
+        with pytest.raises(JournalWriteError, match="injected failure") as info:
+            await failing
+        assert info.value.code == "JOURNAL_WRITE_FAILED"
+        with pytest.raises(JournalWriteError):
+            journal.append(ack(5))
+        with pytest.raises(JournalWriteError):
+            await journal.flush()
+        assert journal.committed_seq == 3
+        await journal.aclose()
+
+    asyncio.run(main())
+    with raw_db(path) as db:
+        db.execute("DROP TRIGGER refuse")
+    journal = Journal.open(path)
+    assert journal.recovery.last_seq == 3
+    journal.close()
