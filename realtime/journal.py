@@ -64,7 +64,7 @@ import sqlite3
 import threading
 import time
 import zlib
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -774,7 +774,7 @@ class Journal:
             self._committed_seq = rows[-1][0]
         self._commits += 1
 
-    def _post(self, callback: Any, *args: Any) -> None:
+    def _post(self, callback: Callable[..., object], *args: Any) -> None:
         loop = self._loop
         if loop is None:
             return

@@ -76,6 +76,7 @@ def one_of_each() -> list[ev.AnyEvent]:
             ts_ns=14, digest="ab" * 32, source="config/limits.json", actor="ops", limits_json="{}"
         ),
         ev.PriceSampled(ts_ns=15, symbol="AAPL", bid=187.2, ask=187.3, bid_size=5, ask_size=7),
+        ev.TradePrinted(ts_ns=16, symbol="AAPL", price=187.26, size=300),
     ]
 
 
@@ -229,26 +230,26 @@ def test_append_when_not_an_event_then_type_error_and_no_seq_is_consumed(
 
 def test_read_when_after_seq_limit_and_types_then_filters_in_seq_order(tmp_path: Path) -> None:
     journal = Journal.open(tmp_path / "j.db")
-    originals = one_of_each() * 3  # 45 events, each type at seqs k, k+15, k+30
-    journal.append_many_sync(originals)
+    kinds = len(one_of_each())
+    journal.append_many_sync(one_of_each() * 3)  # each type at seqs k, k + kinds, k + 2 kinds
+    total = 3 * kinds
 
-    assert [s for s, _, _ in journal.read(after_seq=40)] == [41, 42, 43, 44, 45]
+    assert [s for s, _, _ in journal.read(after_seq=total - 5)] == list(range(total - 4, total + 1))
     assert [s for s, _, _ in journal.read(after_seq=10, limit=4)] == [11, 12, 13, 14]
-    assert list(journal.read(after_seq=45)) == []
+    assert list(journal.read(after_seq=total)) == []
     assert list(journal.read(limit=0)) == []
-    fills = list(journal.read(types={"OrderFilled", "PriceSampled"}))
-    assert [(s, type(e).__name__) for s, _, e in fills] == [
-        (5, "OrderFilled"),
-        (15, "PriceSampled"),
-        (20, "OrderFilled"),
-        (30, "PriceSampled"),
-        (35, "OrderFilled"),
-        (45, "PriceSampled"),
+    fill, price = 5, 15  # positions of OrderFilled and PriceSampled in one_of_each()
+    market = list(journal.read(types={"OrderFilled", "PriceSampled"}))
+    assert [(s, type(e).__name__) for s, _, e in market] == [
+        (fill, "OrderFilled"),
+        (price, "PriceSampled"),
+        (fill + kinds, "OrderFilled"),
+        (price + kinds, "PriceSampled"),
+        (fill + 2 * kinds, "OrderFilled"),
+        (price + 2 * kinds, "PriceSampled"),
     ]
-    assert [s for s, _, _ in journal.read(after_seq=15, limit=2, types=["OrderFilled"])] == [
-        20,
-        35,
-    ]
+    fills_after = journal.read(after_seq=fill, limit=2, types=["OrderFilled"])
+    assert [s for s, _, _ in fills_after] == [fill + kinds, fill + 2 * kinds]
     assert list(journal.read(types=[])) == []
     with pytest.raises(ValueError, match="NoSuchEvent"):
         journal.read(types={"NoSuchEvent"})
@@ -307,6 +308,55 @@ def test_reader_when_in_another_process_then_reads_while_the_writer_holds_the_fi
         cwd=Path(__file__).resolve().parents[2],
     )
     assert done.stdout.split() == ["250", "250"]
+    journal.close()
+
+
+_KILLED_WRITER = """
+import asyncio, sys
+from realtime.events import OrderAcknowledged
+from realtime.journal import Journal
+
+async def main() -> None:
+    journal = Journal.open(sys.argv[1])
+    i = 0
+    while True:  # 64 appends in flight; print each acknowledged seq, then go on
+        events = [OrderAcknowledged(ts_ns=k, order_id=str(k)) for k in range(i, i + 64)]
+        batch = [journal.append(e) for e in events]
+        i += 64
+        for seq in await asyncio.gather(*batch):
+            sys.stdout.write(f"{seq}\\n")
+        sys.stdout.flush()
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.slow
+def test_append_when_writer_process_is_sigkilled_then_no_acknowledged_event_is_lost(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "j.db"
+    child = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_WRITER, str(path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert child.stdout is not None
+    acknowledged = 0
+    for line in child.stdout:  # kill it mid-stream, while appends are in flight
+        acknowledged = max(acknowledged, int(line))
+        if acknowledged >= 3000:
+            child.kill()
+            break
+    child.wait()
+    acknowledged = max([acknowledged, *(int(x) for x in child.stdout.read().split())])
+    child.stdout.close()
+
+    journal = Journal.open(path)
+    assert journal.recovery.last_seq >= acknowledged
+    assert journal.recovery.quarantined == 0
+    assert seqs_of(journal) == list(range(1, journal.last_seq + 1))
     journal.close()
 
 
