@@ -1,0 +1,102 @@
+"""Request-scoped helpers: the running service and who is calling."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader
+from starlette.responses import Response
+
+from realtime.accounts import Principal
+from realtime.service import TradingService
+
+from .problems import ApiError
+
+api_key_header = APIKeyHeader(
+    name="X-API-Key",
+    auto_error=False,
+    description="Per-account API key (an admin key for /admin endpoints)",
+)
+
+_encoder = msgspec.json.Encoder()
+
+
+def get_service(request: Request) -> TradingService:
+    service: TradingService = request.app.state.service
+    return service
+
+
+def authenticate(service: TradingService, api_key: str | None) -> Principal:
+    principal = service.accounts.authenticate(api_key)
+    if principal is None:
+        raise ApiError(
+            401,
+            "UNAUTHENTICATED",
+            "a valid X-API-Key header is required",
+            headers={"WWW-Authenticate": 'ApiKey header="X-API-Key"'},
+        )
+    return principal
+
+
+def require_account(
+    request: Request, api_key: Annotated[str | None, Security(api_key_header)]
+) -> str:
+    principal = authenticate(get_service(request), api_key)
+    if principal.is_admin:
+        raise ApiError(403, "ACCOUNT_KEY_REQUIRED", "admin keys do not trade; use an account key")
+    return principal.name
+
+
+def require_principal(
+    request: Request, api_key: Annotated[str | None, Security(api_key_header)]
+) -> Principal:
+    return authenticate(get_service(request), api_key)
+
+
+def require_admin(
+    request: Request, api_key: Annotated[str | None, Security(api_key_header)]
+) -> str:
+    principal = authenticate(get_service(request), api_key)
+    if not principal.is_admin:
+        raise ApiError(403, "ADMIN_REQUIRED", "this action needs an admin key")
+    return principal.name
+
+
+Account = Annotated[str, Depends(require_account)]
+Admin = Annotated[str, Depends(require_admin)]
+AnyPrincipal = Annotated[Principal, Depends(require_principal)]
+Service = Annotated[TradingService, Depends(get_service)]
+
+
+def json_response(value: object, status: int = 200) -> Response:
+    return Response(_encoder.encode(value), status_code=status, media_type="application/json")
+
+
+def body_spec(struct: type, description: str = "") -> dict[str, object]:
+    """openapi_extra for a route that decodes its body itself (with msgspec)."""
+    return {
+        "requestBody": {
+            "required": True,
+            "description": description,
+            "content": {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{struct.__name__}"}}
+            },
+        }
+    }
+
+
+def responses(**by_status: tuple[str, type | None]) -> dict[int | str, dict[str, object]]:
+    """OpenAPI responses: status -> (description, body struct); errors are problem+json."""
+    out: dict[int | str, dict[str, object]] = {}
+    for key, (description, struct) in by_status.items():
+        status = int(key.lstrip("_"))
+        entry: dict[str, object] = {"description": description}
+        if struct is not None:
+            media = "application/problem+json" if status >= 400 else "application/json"
+            entry["content"] = {
+                media: {"schema": {"$ref": f"#/components/schemas/{struct.__name__}"}}
+            }
+        out[status] = entry
+    return out

@@ -1,0 +1,220 @@
+"""The running service: engine, journal, venue, feed and hot cache, started and stopped together.
+
+This is the object the HTTP layer talks to. Start-up replays the journal;
+shutdown stops the feed, lets the venue drain its queue and flushes the
+journal, so a SIGTERM loses nothing and leaves no request half-done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from pathlib import Path
+
+from realtime.accounts import AccountDirectory
+from realtime.clock import Clock, SystemClock
+from realtime.domain import Instrument, Quote, Trade
+from realtime.engine import EngineConfig, TradingEngine
+from realtime.feed import ReplayFeed, SyntheticFeed
+from realtime.instruments import load_universe
+from realtime.journal import Journal
+from realtime.limits import RiskLimits, load_limits
+from realtime.market import TickerCache
+from realtime.metrics import Counter, Gauge, Histogram, Registry
+from realtime.settings import ServiceSettings
+from realtime.venue import SimulatedVenue, SimulatedVenueConfig
+
+log = logging.getLogger(__name__)
+
+LATENCY_BUCKETS_S = (
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.1,
+    1.0,
+)
+
+
+class ServiceMetrics:
+    def __init__(self, service: TradingService) -> None:
+        self.registry = Registry()
+        add = self.registry.add
+        self.orders = add(
+            Counter("tradepipe_orders_total", "Order submissions by outcome", ("outcome", "reason"))
+        )
+        self.submit_latency = add(
+            Histogram(
+                "tradepipe_submit_latency_seconds",
+                "POST /orders time inside the service, risk to journal commit",
+                LATENCY_BUCKETS_S,
+            )
+        )
+        self.http = add(
+            Counter("tradepipe_http_requests_total", "HTTP requests", ("method", "route", "status"))
+        )
+        add(
+            Gauge(
+                "tradepipe_venue_queue_depth",
+                "Requests waiting in the venue's outbound queue",
+                lambda: float(service.engine.venue.queue_depth),
+            )
+        )
+        add(
+            Gauge(
+                "tradepipe_feed_lag_seconds",
+                "Seconds since the last market data message",
+                service.feed_lag_s,
+            )
+        )
+        add(
+            Gauge(
+                "tradepipe_journal_committed_seq",
+                "Sequence number of the last committed journal event",
+                lambda: float(service.engine.journal.committed_seq),
+            )
+        )
+        add(
+            Gauge(
+                "tradepipe_feed_malformed_rows",
+                "Replay rows rejected as malformed",
+                lambda: float(service.replay.stats.malformed if service.replay else 0),
+            )
+        )
+        add(
+            Gauge(
+                "tradepipe_venue_anomalies",
+                "Venue reports dropped as inconsistent with the order lifecycle",
+                lambda: float(service.engine.venue_anomalies),
+            )
+        )
+
+
+class TradingService:
+    def __init__(self, settings: ServiceSettings, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        universe = load_universe(settings.instruments_path)
+        self.instruments: dict[str, Instrument] = universe.by_symbol()
+        self.start_prices = {
+            s: spec.reference_price
+            for s, spec in universe.instruments.items()
+            if spec.reference_price is not None
+        }
+        self.limits: RiskLimits = load_limits(settings.limits_path)
+        self.accounts = AccountDirectory.load(settings.accounts_path)
+        self.tickers = TickerCache(self.instruments)
+        self.metrics = ServiceMetrics(self)
+        self.replay: ReplayFeed | None = None
+        self.stopping = asyncio.Event()
+        self._engine: TradingEngine | None = None
+        self._feed_task: asyncio.Task[None] | None = None
+        self.started_monotonic = time.monotonic()
+
+    @property
+    def engine(self) -> TradingEngine:
+        if self._engine is None:
+            raise RuntimeError("the service is not started")
+        return self._engine
+
+    async def start(self) -> None:
+        settings = self.settings
+        settings.journal_path.parent.mkdir(parents=True, exist_ok=True)
+        journal = Journal.open(settings.journal_path, durability=settings.durability)
+        if journal.recovery.quarantined:
+            log.warning("journal tail recovered", extra={"detail": journal.recovery.detail})
+        venue = SimulatedVenue(
+            self.instruments,
+            SimulatedVenueConfig(
+                ack_latency_ns=settings.ack_latency_us * 1_000,
+                queue_capacity=settings.venue_queue_capacity,
+            ),
+        )
+        started = time.perf_counter()
+        self._engine = await TradingEngine.open(
+            journal, self.instruments, self.limits, venue, self.clock, EngineConfig()
+        )
+        log.info(
+            "engine started",
+            extra={
+                "replayed_to_seq": self._engine.state.last_seq,
+                "replay_seconds": round(time.perf_counter() - started, 3),
+                "open_orders": venue.open_order_count,
+            },
+        )
+        self._feed_task = asyncio.create_task(self._run_feed(), name="feed")
+
+    async def _run_feed(self) -> None:
+        settings = self.settings
+        if settings.feed == "synthetic":
+            feed = SyntheticFeed(self.instruments, self.start_prices, seed=settings.feed_seed)
+            await feed.run(self, self.clock, settings.feed_rate_per_s)
+        else:
+            self.replay = ReplayFeed(
+                Path(settings.feed), self.instruments, speed=settings.replay_speed
+            )
+            await self.replay.run(self, self.clock)
+            log.info(
+                "replay finished",
+                extra={
+                    "rows": self.replay.stats.rows,
+                    "malformed": self.replay.stats.malformed,
+                    "examples": self.replay.stats.examples[:5],
+                },
+            )
+
+    # --- FeedSink -------------------------------------------------------------------
+
+    def on_quote(self, quote: Quote) -> None:
+        self.tickers.on_quote(quote)
+        self.engine.on_quote(quote)
+
+    def on_trade(self, trade: Trade) -> None:
+        self.tickers.on_trade(trade)
+        self.engine.on_trade(trade)
+
+    # --- health -------------------------------------------------------------------
+
+    def feed_lag_s(self) -> float:
+        last = self.tickers.last_update_ns
+        if last == 0:
+            return float(time.monotonic() - self.started_monotonic)
+        return max(0.0, (self.clock.now_ns() - last) / 1e9)
+
+    def readiness(self) -> dict[str, bool]:
+        engine = self._engine
+        return {
+            "journal_open": engine is not None and not engine.journal.closed,
+            "engine_healthy": engine is not None and engine.healthy,
+            "feed_live": self.feed_lag_s() <= self.settings.feed_stale_after_s,
+            "accepting": not self.stopping.is_set(),
+        }
+
+    # --- shutdown -------------------------------------------------------------------
+
+    async def stop(self, drain_timeout_s: float = 5.0) -> None:
+        """Stop the feed, let the venue work off its queue, flush and close the journal."""
+        self.stopping.set()
+        if self._feed_task is not None:
+            self._feed_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._feed_task
+        engine = self._engine
+        if engine is None:
+            return
+        deadline = time.monotonic() + drain_timeout_s
+        while engine.venue.queue_depth and time.monotonic() < deadline:
+            engine.pump()
+            await asyncio.sleep(0.001)
+        engine.pump()
+        await engine.close()
+        log.info(
+            "engine stopped",
+            extra={"last_seq": engine.journal.last_seq, "venue_queue": engine.venue.queue_depth},
+        )
