@@ -19,7 +19,7 @@ setup:
 	@$(UV) sync --frozen --quiet
 
 run: setup
-	$(PY) -m realtime.demo
+	$(PY) -m orchestration.launcher
 
 lint: setup
 	$(VENV)/bin/ruff check .
