@@ -73,24 +73,37 @@ class LimitsError(ValueError):
 
 def parse_limits(document: dict[str, Any], source: str = "<limits>") -> RiskLimits:
     """Validate a limits document (the parsed TOML) into RiskLimits."""
-    if not isinstance(document.get("default"), dict):
+
+    def convert(value: Any, where: str) -> AccountLimits:
+        if not isinstance(value, dict):
+            raise LimitsError(f"{source}: {where} must be a table")
+        try:
+            return msgspec.convert(value, AccountLimits)
+        except msgspec.ValidationError as exc:
+            raise LimitsError(f"{source}: {where}: {exc}") from exc
+
+    unknown = set(document) - {"default", "accounts", "restricted_symbols"}
+    if unknown:
+        raise LimitsError(f"{source}: unknown top-level keys {sorted(unknown)}")
+    if "default" not in document:
         raise LimitsError(f"{source}: missing [default] table")
-    default = document["default"]
-    accounts = document.get("accounts", {})
-    if not isinstance(accounts, dict):
+    default_table = document["default"]
+    default = convert(default_table, "[default]")
+    accounts_table = document.get("accounts", {})
+    if not isinstance(accounts_table, dict):
         raise LimitsError(f"{source}: [accounts] must be a table of account tables")
-    merged: dict[str, Any] = {
-        "default": default,
-        "accounts": {
-            name: {**default, **overrides} if isinstance(overrides, dict) else overrides
-            for name, overrides in accounts.items()
-        },
-        **{k: v for k, v in document.items() if k not in ("default", "accounts")},
+    accounts = {
+        name: convert(
+            {**default_table, **overrides} if isinstance(overrides, dict) else overrides,
+            f"[accounts.{name}]",
+        )
+        for name, overrides in accounts_table.items()
     }
     try:
-        return msgspec.convert(merged, RiskLimits)
+        restricted = msgspec.convert(document.get("restricted_symbols", []), frozenset[str])
     except msgspec.ValidationError as exc:
-        raise LimitsError(f"{source}: {exc}") from exc
+        raise LimitsError(f"{source}: restricted_symbols: {exc}") from exc
+    return RiskLimits(default=default, accounts=accounts, restricted_symbols=restricted)
 
 
 def load_limits(path: str | Path) -> RiskLimits:
