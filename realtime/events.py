@@ -16,7 +16,7 @@ import msgspec
 from realtime.domain import OrderRequest, Side, TradingState
 
 
-class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag=True):
+class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag=True, gc=False):
     ts_ns: int
 
 

@@ -48,7 +48,7 @@ class Rejection:
     detail: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RiskContext:
     """What the checks may look at for one (account, symbol)."""
 

@@ -296,8 +296,7 @@ class _Grid:
 # --- venue-side order state --------------------------------------------------
 
 
-@dataclass(slots=True, eq=False)
-class _VenueOrder:
+class _VenueOrder(msgspec.Struct, eq=False, gc=False):
     """The venue's own copy of an order: the engine's `Order` is never mutated."""
 
     order_id: str
