@@ -19,6 +19,7 @@ from tests.realtime.harness import INSTRUMENTS, make_limits
 
 ROOT = Path(__file__).resolve().parents[2]
 
+
 @pytest.mark.slow
 def test_sigkill_mid_stream_when_restarted_then_every_acknowledged_order_and_fill_survives(
     tmp_path: Path,
