@@ -13,15 +13,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from realtime.api import admin, market, ops, trading
+from realtime.api.errors import HANDLED, problem_for
+from realtime.api.fastpath import FastPath
 from realtime.api.middleware import ASGIApp, RequestContext
-from realtime.api.problems import ApiError, from_api_error, problem_response
+from realtime.api.problems import problem_response
 from realtime.api.schemas import openapi_components
 from realtime.clock import Clock
-from realtime.engine import EngineFailed, InvalidReplace, OrderNotFound, ReplaceRefused
-from realtime.oms import IllegalTransition
 from realtime.service import TradingService
 from realtime.settings import ServiceSettings
-from realtime.venue import VenueQueueFull
 
 API_DESCRIPTION = """
 Real-time order and risk service. Every acknowledged order is committed to the
@@ -31,30 +30,10 @@ stable `code`. Authenticate with the `X-API-Key` header.
 
 
 def _install_error_handlers(app: FastAPI) -> None:
-    async def api_error(_: Request, exc: Exception) -> Response:
-        assert isinstance(exc, ApiError)
-        return from_api_error(exc)
-
-    async def not_found(_: Request, exc: Exception) -> Response:
-        return problem_response(404, exc.code, str(exc))  # type: ignore[attr-defined]
-
-    async def illegal(_: Request, exc: Exception) -> Response:
-        return problem_response(409, "ILLEGAL_TRANSITION", str(exc))
-
-    async def queue_full(_: Request, exc: Exception) -> Response:
-        assert isinstance(exc, VenueQueueFull)
-        retry = str(max(1, round(exc.retry_after_s + 0.5)))
-        return problem_response(429, "VENUE_QUEUE_FULL", str(exc), headers={"Retry-After": retry})
-
-    async def refused(_: Request, exc: Exception) -> Response:
-        assert isinstance(exc, ReplaceRefused)
-        return problem_response(422, exc.rejection.reason.value, exc.rejection.detail)
-
-    async def invalid_replace(_: Request, exc: Exception) -> Response:
-        return problem_response(422, "INVALID_REPLACE", str(exc))
-
-    async def engine_failed(_: Request, exc: Exception) -> Response:
-        return problem_response(503, "ENGINE_UNAVAILABLE", str(exc), headers={"Retry-After": "5"})
+    async def known(_: Request, exc: Exception) -> Response:
+        response = problem_for(exc)
+        assert response is not None  # registered only for the types problem_for handles
+        return response
 
     async def invalid_query(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -73,13 +52,8 @@ def _install_error_handlers(app: FastAPI) -> None:
             headers=exc.headers,
         )
 
-    app.add_exception_handler(ApiError, api_error)
-    app.add_exception_handler(OrderNotFound, not_found)
-    app.add_exception_handler(IllegalTransition, illegal)
-    app.add_exception_handler(VenueQueueFull, queue_full)
-    app.add_exception_handler(ReplaceRefused, refused)
-    app.add_exception_handler(InvalidReplace, invalid_replace)
-    app.add_exception_handler(EngineFailed, engine_failed)
+    for exception_type in HANDLED:
+        app.add_exception_handler(exception_type, known)
     app.add_exception_handler(RequestValidationError, invalid_query)
     app.add_exception_handler(StarletteHTTPException, http_error)
 
@@ -97,10 +71,31 @@ def _install_openapi(app: FastAPI) -> None:
             )
             schemas = document.setdefault("components", {}).setdefault("schemas", {})
             schemas.update(openapi_components())
+            _document_parameter_errors(document)
             app.openapi_schema = document
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _document_parameter_errors(document: dict[str, Any]) -> None:
+    """Query and path parameter errors are problem+json INVALID_PARAMETER here, not
+    FastAPI's default validation body: say so in the document."""
+    invalid_parameter = {
+        "description": "Invalid query or path parameter (INVALID_PARAMETER)",
+        "content": {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+        },
+    }
+    for item in document["paths"].values():
+        for operation in item.values():
+            default = operation.get("responses", {}).get("422", {})
+            media = default.get("content", {}).get("application/json", {})
+            if media.get("schema", {}).get("$ref", "").endswith("/HTTPValidationError"):
+                operation["responses"]["422"] = invalid_parameter
+    schemas = document["components"]["schemas"]
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
 
 
 def create_app(settings: ServiceSettings | None = None, clock: Clock | None = None) -> ASGIApp:
@@ -127,7 +122,7 @@ def create_app(settings: ServiceSettings | None = None, clock: Clock | None = No
     _install_error_handlers(app)
     _install_openapi(app)
     return RequestContext(
-        app,
+        FastPath(app, service),
         max_body_bytes=settings.max_body_bytes,
         requests=service.metrics.http,
         log_requests=settings.access_log,

@@ -222,12 +222,7 @@ class TradingEngine:
             await self.journal.flush()
             order = state.orders[known[0]]
             return SubmitResult(order, created=False, rejection=_rejection_of(order))
-        if not self.venue.has_capacity(len(self._awaiting_handoff) + 1):
-            raise VenueQueueFull(
-                depth=self.venue.queue_depth,
-                capacity=self.venue.queue_capacity,
-                retry_after_s=1.0,
-            )
+        self._ensure_venue_capacity()
         now = self.clock.now_ns()
         ctx = self._context(account, req, now, known is not None, consume=True)
         rejection = evaluate(req, ctx)
@@ -508,7 +503,9 @@ class TradingEngine:
     def _ensure_venue_capacity(self) -> None:
         if not self.venue.has_capacity(len(self._awaiting_handoff) + 1):
             raise VenueQueueFull(
-                depth=self.venue.queue_depth, capacity=self.venue.queue_capacity, retry_after_s=1.0
+                depth=self.venue.queue_depth,
+                capacity=self.venue.queue_capacity,
+                retry_after_s=self.venue.retry_after_s,
             )
 
     async def _until_at_venue(self, order_id: str) -> None:

@@ -14,7 +14,8 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None
 )
 
-_encoder = msgspec.json.Encoder()
+# repr: libraries attach odd objects to records (websockets a weakref proxy).
+_encoder = msgspec.json.Encoder(enc_hook=repr)
 # LogRecord attributes that are not user-supplied `extra=` fields.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
     "message",

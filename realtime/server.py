@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 
 from realtime.logs import configure_logging
 from realtime.settings import ServiceSettings
@@ -33,7 +34,14 @@ def run_uvicorn(settings: ServiceSettings) -> None:
         timeout_graceful_shutdown=10,
         backlog=4096,
     )
+    # uvicorn re-raises the SIGTERM it handled once its graceful shutdown is done; with
+    # this handler in place that ends the process with status 0 instead of by the signal.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.Server(config).run()
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def run_granian(settings: ServiceSettings) -> None:

@@ -156,6 +156,11 @@ class Venue(Protocol):
 
     def has_capacity(self, n: int = 1) -> bool: ...
 
+    @property
+    def retry_after_s(self) -> float:
+        """When a caller refused for a full queue should try again."""
+        ...
+
     def restore(self, orders: Iterable[Order]) -> None: ...
 
     @property
@@ -530,6 +535,11 @@ class SimulatedVenue:
         return len(self._queue) + n <= self._config.queue_capacity
 
     @property
+    def retry_after_s(self) -> float:
+        # The queue head is due within one ack latency, which frees a place.
+        return self._config.ack_latency_ns / _NS_PER_S
+
+    @property
     def open_order_count(self) -> int:
         """Orders acknowledged and resting on the venue (queued new orders excluded)."""
         return len(self._orders)
@@ -547,8 +557,7 @@ class SimulatedVenue:
         if not self.has_capacity():
             # Every request queued now is due within one ack latency, so by then
             # the queue has drained if the caller keeps polling.
-            retry_after_s = self._config.ack_latency_ns / _NS_PER_S
-            raise VenueQueueFull(len(self._queue), self._config.queue_capacity, retry_after_s)
+            raise VenueQueueFull(len(self._queue), self._config.queue_capacity, self.retry_after_s)
         self._queue.append(request)
 
     # --- time and market data ------------------------------------------------

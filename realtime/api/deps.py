@@ -23,9 +23,15 @@ api_key_header = APIKeyHeader(
 _encoder = msgspec.json.Encoder()
 
 
-def get_service(request: Request) -> TradingService:
+# Dependencies are `async def` on purpose: FastAPI runs a plain `def` dependency in
+# a worker thread, a thread hop per dependency per request on the order path.
+def service_of(request: Request) -> TradingService:
     service: TradingService = request.app.state.service
     return service
+
+
+async def get_service(request: Request) -> TradingService:
+    return service_of(request)
 
 
 def authenticate(service: TradingService, api_key: str | None) -> Principal:
@@ -40,25 +46,25 @@ def authenticate(service: TradingService, api_key: str | None) -> Principal:
     return principal
 
 
-def require_account(
+async def require_account(
     request: Request, api_key: Annotated[str | None, Security(api_key_header)]
 ) -> str:
-    principal = authenticate(get_service(request), api_key)
+    principal = authenticate(service_of(request), api_key)
     if principal.is_admin:
         raise ApiError(403, "ACCOUNT_KEY_REQUIRED", "admin keys do not trade; use an account key")
     return principal.name
 
 
-def require_principal(
+async def require_principal(
     request: Request, api_key: Annotated[str | None, Security(api_key_header)]
 ) -> Principal:
-    return authenticate(get_service(request), api_key)
+    return authenticate(service_of(request), api_key)
 
 
-def require_admin(
+async def require_admin(
     request: Request, api_key: Annotated[str | None, Security(api_key_header)]
 ) -> str:
-    principal = authenticate(get_service(request), api_key)
+    principal = authenticate(service_of(request), api_key)
     if not principal.is_admin:
         raise ApiError(403, "ADMIN_REQUIRED", "this action needs an admin key")
     return principal.name

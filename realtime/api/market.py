@@ -39,6 +39,11 @@ async def tickers(
         str | None, Query(description="Comma-separated symbols; all when absent")
     ] = None,
 ) -> Response:
+    return ticker_list(service, symbols)
+
+
+def ticker_list(service: TradingService, symbols: str | None) -> Response:
+    """GET /tickers, shared by the FastAPI route and the fast path (api/fastpath.py)."""
     cache = service.tickers.tickers
     if symbols is None:
         selected = list(cache.values())

@@ -17,7 +17,7 @@ from typing import Any
 from realtime.logs import request_id_var
 from realtime.metrics import Counter
 
-from .problems import problem_response
+from .problems import BodyTooLarge, problem_response
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -29,10 +29,6 @@ access_log = logging.getLogger("tradepipe.access")
 log = logging.getLogger(__name__)
 
 _SAFE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:\-]{1,64}$")
-
-
-class BodyTooLarge(Exception):
-    pass
 
 
 class RequestContext:
@@ -79,7 +75,7 @@ class RequestContext:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
-                    raise BodyTooLarge
+                    raise BodyTooLarge(f"the body is limited to {self.max_body_bytes} bytes")
             return message
 
         try:

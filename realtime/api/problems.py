@@ -43,6 +43,10 @@ class ApiError(Exception):
         self.order = order
 
 
+class BodyTooLarge(Exception):
+    """Raised while reading a body that exceeds the limit (a chunked one has no length)."""
+
+
 _encoder = msgspec.json.Encoder()
 
 

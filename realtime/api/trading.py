@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import time
 from typing import Annotated
 
@@ -67,20 +66,20 @@ def _known_symbol(service: TradingService, symbol: str) -> None:
     ),
 )
 async def submit_order(request: Request, account: Account, service: Service) -> Response:
-    new = decode_body(await request.body(), NewOrder)
+    return await submit(service, account, await request.body())
+
+
+async def submit(service: TradingService, account: str, body: bytes) -> Response:
+    """POST /orders, shared by the FastAPI route and the fast path (api/fastpath.py)."""
+    new = decode_body(body, NewOrder)
     _known_symbol(service, new.symbol)
     metrics = service.metrics
     started = time.perf_counter()
     try:
         result = await service.engine.submit(account, new.to_request())
-    except VenueQueueFull as exc:
+    except VenueQueueFull:
         metrics.orders.inc("throttled", "VENUE_QUEUE_FULL")
-        raise ApiError(
-            429,
-            "VENUE_QUEUE_FULL",
-            str(exc),
-            headers={"Retry-After": str(max(1, math.ceil(exc.retry_after_s)))},
-        ) from None
+        raise
     metrics.submit_latency.observe(time.perf_counter() - started)
     if result.rejection is not None:
         reason = result.rejection.reason.value
