@@ -51,17 +51,21 @@ TARGET_P50_US = 5.0
 TARGET_P99_US = 25.0
 
 
-def realistic_limits() -> RiskLimits:
-    """Shaped like config/limits.toml: a default, per-account overrides, restricted lists."""
+def realistic_limits(open_orders: int = 200) -> RiskLimits:
+    """Shaped like config/limits.toml: a default, per-account overrides, restricted lists.
+
+    Exposure and cash grow with the number of open orders so that a run at scale
+    (`--open-orders 50000`) is not rejected while it builds its state."""
+    scale = max(1.0, open_orders / 200)
     default: dict[str, Any] = {
         "max_order_quantity": 10_000,
         "max_order_notional": 1_000_000.0,
         "max_position": 50_000,
-        "max_gross_exposure": 20_000_000.0,
-        "starting_cash": 5_000_000.0,
+        "max_gross_exposure": 20_000_000.0 * scale,
+        "starting_cash": 5_000_000.0 * scale,
         "max_leverage": 4.0,
-        "max_orders_per_second": 200.0,
-        "order_burst": 1_000,
+        "max_orders_per_second": 200.0 * scale,
+        "order_burst": int(1_000 * scale),
         "price_collar_pct": 5.0,
         "restricted_symbols": [],
     }
@@ -125,6 +129,8 @@ async def _build_state(
             ACCOUNT, _limit(f"open-{i}", symbol, side, rng.randrange(10, 60), price)
         )
         assert result.rejection is None, result.rejection
+        if i % 1_000 == 999:
+            engine.pump()  # the venue acks what is queued, so large states fit its queue
     # Another account's activity, so the state is not a single-account toy.
     for i in range(20):
         symbol = symbols[i % len(symbols)]
@@ -170,7 +176,7 @@ async def _run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     engine = await TradingEngine.open(
         journal,
         instruments,
-        realistic_limits(),
+        realistic_limits(args.open_orders),
         venue,
         SystemClock(),
         EngineConfig(auto_pump=False, price_sample_interval_ns=0),
