@@ -36,6 +36,12 @@ Reason = Annotated[str, msgspec.Meta(max_length=200)]
 
 
 class NewOrder(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The API's order request: `OrderRequest` with the bounds a client must respect.
+
+    The domain type stays unconstrained on purpose: the journal must decode every
+    request it ever recorded, including ones the risk checks rejected.
+    """
+
     client_order_id: ClientOrderId
     symbol: Symbol
     side: Side

@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import Annotated
+from collections.abc import Callable, Sequence
+from typing import Annotated, TypeVar
 
 import msgspec
 from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
 from starlette.responses import Response
 
 from realtime import events as ev
-from realtime.domain import Fill, Order, OrderStatus
+from realtime.domain import Order, OrderStatus
 from realtime.pnl import unrealized
 from realtime.service import TradingService
 from realtime.venue import VenueQueueFull
@@ -38,6 +39,24 @@ COMMON_ERRORS = {
     "_401": ("Missing or unknown API key (UNAUTHENTICATED)", Problem),
     "_403": ("An admin key cannot trade (ACCOUNT_KEY_REQUIRED)", Problem),
 }
+
+
+T = TypeVar("T")
+
+
+def page_of(
+    items: Sequence[T], cursor: int, limit: int, keep: Callable[[T], bool]
+) -> tuple[list[T], int | None]:
+    """Up to `limit` kept items from position `cursor` of an append-only list, and the
+    cursor of the next page (None at the end). Positions never move, so cursors stay valid."""
+    page: list[T] = []
+    index = cursor
+    while index < len(items) and len(page) < limit:
+        item = items[index]
+        index += 1
+        if keep(item):
+            page.append(item)
+    return page, index if index < len(items) else None
 
 
 def _known_symbol(service: TradingService, symbol: str) -> None:
@@ -71,12 +90,12 @@ async def submit_order(request: Request, account: Account, service: Service) -> 
 
 async def submit(service: TradingService, account: str, body: bytes) -> Response:
     """POST /orders, shared by the FastAPI route and the fast path (api/fastpath.py)."""
-    new = decode_body(body, NewOrder)
-    _known_symbol(service, new.symbol)
+    request = decode_body(body, NewOrder).to_request()
+    _known_symbol(service, request.symbol)
     metrics = service.metrics
     started = time.perf_counter()
     try:
-        result = await service.engine.submit(account, new.to_request())
+        result = await service.engine.submit(account, request)
     except VenueQueueFull:
         metrics.orders.inc("throttled", "VENUE_QUEUE_FULL")
         raise
@@ -108,17 +127,13 @@ async def list_orders(
     cursor: Annotated[int, Query(ge=0, description="next_cursor of the previous page")] = 0,
 ) -> Response:
     book = service.engine.state.accounts.get(account)
-    orders = book.orders if book is not None else []
-    page: list[Order] = []
-    index = cursor
-    while index < len(orders) and len(page) < limit:
-        order = orders[index]
-        index += 1
-        if (status is None or order.status is status) and (
-            symbol is None or order.symbol == symbol
-        ):
-            page.append(order)
-    return json_response(OrderPage(page, index if index < len(orders) else None))
+    orders, next_cursor = page_of(
+        book.orders if book is not None else [],
+        cursor,
+        limit,
+        lambda o: (status is None or o.status is status) and (symbol is None or o.symbol == symbol),
+    )
+    return json_response(OrderPage(orders, next_cursor))
 
 
 @router.get(
@@ -185,15 +200,13 @@ async def list_fills(
     cursor: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
     book = service.engine.state.accounts.get(account)
-    fills = book.fills if book is not None else []
-    page: list[Fill] = []
-    index = cursor
-    while index < len(fills) and len(page) < limit:
-        fill = fills[index]
-        index += 1
-        if symbol is None or fill.symbol == symbol:
-            page.append(fill)
-    return json_response(FillPage(page, index if index < len(fills) else None))
+    fills, next_cursor = page_of(
+        book.fills if book is not None else [],
+        cursor,
+        limit,
+        lambda f: symbol is None or f.symbol == symbol,
+    )
+    return json_response(FillPage(fills, next_cursor))
 
 
 def _positions(service: TradingService, account: str) -> list[PositionView]:
@@ -268,9 +281,9 @@ async def pnl(account: Account, service: Service) -> Response:
     ),
 )
 async def risk_check(request: Request, account: Account, service: Service) -> Response:
-    new = decode_body(await request.body(), NewOrder)
-    _known_symbol(service, new.symbol)
-    rejection = service.engine.check(account, new.to_request())
+    order_request = decode_body(await request.body(), NewOrder).to_request()
+    _known_symbol(service, order_request.symbol)
+    rejection = service.engine.check(account, order_request)
     if rejection is None:
         return json_response(RiskCheckResult(accepted=True))
     return json_response(
