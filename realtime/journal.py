@@ -250,7 +250,8 @@ class JournalSettings:
 # --- checksums ------------------------------------------------------------------
 
 
-def _event_crc(seq: int, ts_ns: int, type_: str, payload: bytes) -> int:
+def event_crc(seq: int, ts_ns: int, type_: str, payload: bytes) -> int:
+    """The row checksum stored with every event (batch readers recompute it)."""
     return zlib.crc32(payload, zlib.crc32(f"{seq}:{ts_ns}:{type_}:".encode()))
 
 
@@ -265,7 +266,7 @@ def _event_row_problem(row: tuple[Any, ...]) -> str | None:
         return "column of the wrong type"
     if type(crc) is not int:
         return "checksum column of the wrong type"
-    actual = _event_crc(seq, ts_ns, type_, payload)
+    actual = event_crc(seq, ts_ns, type_, payload)
     if actual != crc:
         return f"checksum mismatch (stored {crc}, computed {actual})"
     return None
@@ -417,7 +418,7 @@ class JournalReader:
                     raise _classify_sqlite_error(exc, self._path) from exc
                 for seq, ts_ns, type_, payload, crc in rows:
                     try:
-                        good = _event_crc(seq, ts_ns, type_, payload) == crc
+                        good = event_crc(seq, ts_ns, type_, payload) == crc
                     except TypeError:
                         good = False
                     if not good:
@@ -782,7 +783,7 @@ class Journal:
         try:
             if rows:
                 conn.executemany(
-                    _INSERT_EVENT, [(s, t, ty, p, _event_crc(s, t, ty, p)) for s, t, ty, p in rows]
+                    _INSERT_EVENT, [(s, t, ty, p, event_crc(s, t, ty, p)) for s, t, ty, p in rows]
                 )
             if snaps:
                 for seq, created_ns, payload, _ in snaps:

@@ -1,0 +1,44 @@
+"""Metadata helpers: what a person sees about a table in the Dagster UI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from orchestration.resources.tables import ColumnType, TableSpec
+
+_UI_TYPES = {
+    ColumnType.TIMESTAMP: "timestamp",
+    ColumnType.SYMBOL: "symbol",
+    ColumnType.VARCHAR: "string",
+    ColumnType.LONG: "int64",
+    ColumnType.DOUBLE: "float64",
+}
+
+
+def table_definition_metadata(table: TableSpec) -> dict[str, Any]:
+    """Static metadata of a table asset: its columns and keys."""
+    return {
+        "dagster/column_schema": dg.TableSchema(
+            columns=[
+                dg.TableColumn(name=c.name, type=_UI_TYPES[c.type], description=c.description)
+                for c in table.columns
+            ]
+        ),
+        "table": dg.MetadataValue.text(table.name),
+        "upsert_keys": dg.MetadataValue.text(", ".join(table.upsert_keys)),
+    }
+
+
+def markdown_preview(frame: pd.DataFrame, rows: int = 5) -> dg.MetadataValue:
+    if frame.empty:
+        return dg.MetadataValue.md("_no rows_")
+    return dg.MetadataValue.md(frame.tail(rows).to_markdown(index=False))
+
+
+def time_range(frame: pd.DataFrame, column: str = "ts") -> str:
+    if frame.empty:
+        return "-"
+    return f"{frame[column].min().isoformat()} .. {frame[column].max().isoformat()}"

@@ -1,0 +1,53 @@
+"""The `warehouse` group: the tables shipped from the realtime journal.
+
+One op, `ship_journal`, produces all of them: the journal is read, verified
+and decoded once per run and each table takes its event types. It can be
+subset, so materialising one table ships only that one.
+"""
+
+from collections.abc import Iterator
+
+import dagster as dg
+from dagster import AssetExecutionContext
+
+from assets.metadata import table_definition_metadata
+from assets.warehouse.projections import PROJECTIONS
+from assets.warehouse.shipping import ship
+from orchestration.resources.journal import JournalSource
+from orchestration.resources.warehouse import Warehouse
+
+GROUP = "warehouse"
+
+
+@dg.multi_asset(
+    name="ship_journal",
+    can_subset=True,
+    specs=[
+        dg.AssetSpec(
+            p.table.name,
+            group_name=GROUP,
+            skippable=True,
+            description=(
+                f"{p.table.description}\n\nShipped incrementally from the realtime journal "
+                f"(event types: {', '.join(sorted(p.event_types))}): each run ships every "
+                "event past the table's cursor in ship_log, exactly once."
+            ),
+            metadata=table_definition_metadata(p.table),
+        )
+        for p in PROJECTIONS
+    ],
+)
+def ship_journal(
+    context: AssetExecutionContext, warehouse: Warehouse, journal: JournalSource
+) -> Iterator[dg.MaterializeResult]:
+    selected = {key.to_user_string() for key in context.selected_asset_keys}
+    projections = [p for p in PROJECTIONS if p.table.name in selected]
+    reports = ship(projections, journal, warehouse, run_id=context.run.run_id, log=context.log)
+    for name, report in reports.items():
+        yield dg.MaterializeResult(
+            asset_key=name,
+            metadata={**report.metadata(), "warehouse": dg.MetadataValue.text(warehouse.location)},
+        )
+
+
+WAREHOUSE_ASSETS = [ship_journal]

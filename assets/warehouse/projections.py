@@ -1,0 +1,177 @@
+"""How each warehouse table is cut out of the journal's events.
+
+A projection names the event types a table ships and maps those events,
+decoded (`EventBatch.select`: seq, ts_ns, event_type and the payload fields,
+flattened: `request.symbol`), onto the table's columns. Everything is
+column-wise pandas; no per-event Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+import pandas as pd
+
+from orchestration.resources.tables import FILLS, ORDERS, QUOTES, RISK_EVENTS, TRADES, TableSpec
+from realtime import events as ev
+
+Columns = Callable[[pd.DataFrame], dict[str, object]]
+
+
+@dataclass(frozen=True)
+class Projection:
+    table: TableSpec
+    event_types: frozenset[str]
+    columns: Columns
+
+    def to_frame(self, events: pd.DataFrame) -> pd.DataFrame:
+        """The table's rows for `events` (as `EventBatch.select` returns them)."""
+        if events.empty:
+            return pd.DataFrame(columns=list(self.table.column_names))
+        # The stores keep microseconds; truncate here, where it is one integer division.
+        micros = events["ts_ns"].to_numpy() // 1000 * 1000
+        return pd.DataFrame(
+            {
+                "ts": micros.view("datetime64[ns]"),
+                "seq": events["seq"].to_numpy(),
+                **self.columns(events),
+            }
+        )
+
+
+def _names(*classes: type[ev.Event]) -> frozenset[str]:
+    return frozenset(cls.__name__ for cls in classes)
+
+
+def _quote_columns(p: pd.DataFrame) -> dict[str, object]:
+    return {
+        "symbol": p["symbol"],
+        "bid": p["bid"],
+        "ask": p["ask"],
+        "bid_size": p["bid_size"],
+        "ask_size": p["ask_size"],
+    }
+
+
+def _trade_columns(p: pd.DataFrame) -> dict[str, object]:
+    return {"symbol": p["symbol"], "price": p["price"], "size": p["size"]}
+
+
+def _fill_columns(p: pd.DataFrame) -> dict[str, object]:
+    return {
+        "fill_id": p["fill_id"],
+        "order_id": p["order_id"],
+        "account": p["account"],
+        "symbol": p["symbol"],
+        "side": p["side"],
+        "quantity": p["quantity"],
+        "price": p["price"],
+        "notional": p["quantity"] * p["price"],
+        "liquidity": p["liquidity"],
+    }
+
+
+def _first(p: pd.DataFrame, *names: str) -> pd.Series:
+    """Per row, the first of these payload fields that is set (they never overlap)."""
+    columns = [_plain(p[name]) for name in names]
+    values = columns[0]
+    for other in columns[1:]:
+        values = values.where(values.notna(), other)
+    return values
+
+
+def _plain(values: pd.Series) -> pd.Series:
+    # Decoded strings arrive as categoricals, whose categories differ per field.
+    return values.astype(object) if isinstance(values.dtype, pd.CategoricalDtype) else values
+
+
+def _or_none(values: pd.Series) -> pd.Series:
+    """Missing values as None, which every store client reads as NULL (NaN may not be)."""
+    out = values.astype(object)
+    out[values.isna().to_numpy()] = None
+    return out
+
+
+_RISK_DECISION: Final = {"OrderAccepted": "ACCEPTED", "OrderRejected": "REJECTED"}
+# Payload fields the order and risk columns read; a batch may lack the types carrying some.
+_ORDER_FIELDS: Final = frozenset(
+    {"order_id", "account", "symbol", "side", "quantity", "price", "limit_price"}
+    | {"reference_price", "fill_id", "liquidity", "reason", "detail"}
+    | {f"request.{f}" for f in ("client_order_id", "symbol", "side", "quantity")}
+    | {f"request.{f}" for f in ("order_type", "time_in_force", "limit_price")}
+)
+_RISK_FIELDS: Final = frozenset(
+    {"account", "state", "actor", "reason", "digest", "source", "limits_json"}
+)
+
+
+def _order_columns(p: pd.DataFrame) -> dict[str, object]:
+    p = p.reindex(columns=sorted(set(p.columns) | _ORDER_FIELDS))  # absent types: nulls
+    is_fill = (p["event_type"] == "OrderFilled").to_numpy()
+    return {
+        "event_type": _or_none(p["event_type"]),
+        "order_id": _or_none(p["order_id"]),
+        "account": _or_none(p["account"]),
+        "client_order_id": _or_none(p["request.client_order_id"]),
+        "symbol": _or_none(_first(p, "request.symbol", "symbol")),
+        "side": _or_none(_first(p, "request.side", "side")),
+        "order_type": _or_none(p["request.order_type"]),
+        "time_in_force": _or_none(p["request.time_in_force"]),
+        "quantity": _first(p, "request.quantity", "quantity").astype("Int64"),
+        "limit_price": _first(p, "request.limit_price", "limit_price").astype("Float64"),
+        "reference_price": p["reference_price"].astype("Float64"),
+        "fill_id": _or_none(p["fill_id"]),
+        "fill_price": p["price"].where(is_fill).astype("Float64"),
+        "liquidity": _or_none(p["liquidity"]),
+        "risk_decision": _or_none(p["event_type"].map(_RISK_DECISION)),
+        "reason": _or_none(p["reason"]),
+        "detail": _or_none(p["detail"]),
+    }
+
+
+def _risk_columns(p: pd.DataFrame) -> dict[str, object]:
+    p = p.reindex(columns=sorted(set(p.columns) | _RISK_FIELDS))
+    return {
+        "event_type": _or_none(p["event_type"]),
+        "account": _or_none(p["account"]),
+        "state": _or_none(p["state"]),
+        "actor": _or_none(p["actor"]),
+        "reason": _or_none(p["reason"]),
+        "limits_digest": _or_none(p["digest"]),
+        "limits_source": _or_none(p["source"]),
+        "limits_json": _or_none(p["limits_json"]),
+    }
+
+
+ORDER_EVENT_TYPES: Final = _names(
+    ev.OrderAccepted,
+    ev.OrderRejected,
+    ev.OrderAcknowledged,
+    ev.VenueRejected,
+    ev.OrderFilled,
+    ev.CancelRequested,
+    ev.OrderCanceled,
+    ev.CancelRejected,
+    ev.ReplaceRequested,
+    ev.OrderReplaced,
+    ev.ReplaceRejected,
+    ev.OrderExpired,
+)
+
+ORDERS_PROJECTION: Final = Projection(ORDERS, ORDER_EVENT_TYPES, _order_columns)
+FILLS_PROJECTION: Final = Projection(FILLS, _names(ev.OrderFilled), _fill_columns)
+QUOTES_PROJECTION: Final = Projection(QUOTES, _names(ev.PriceSampled), _quote_columns)
+TRADES_PROJECTION: Final = Projection(TRADES, _names(ev.TradePrinted), _trade_columns)
+RISK_EVENTS_PROJECTION: Final = Projection(
+    RISK_EVENTS, _names(ev.TradingStateChanged, ev.RiskLimitsChanged), _risk_columns
+)
+
+PROJECTIONS: Final = (
+    ORDERS_PROJECTION,
+    FILLS_PROJECTION,
+    QUOTES_PROJECTION,
+    TRADES_PROJECTION,
+    RISK_EVENTS_PROJECTION,
+)

@@ -1,0 +1,44 @@
+"""Jobs: one per asset group, named `<group>_job`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import dagster as dg
+
+from assets.sinks.assets import GROUP as SINKS
+from assets.warehouse.assets import GROUP as WAREHOUSE
+
+# deploy/dagster.yaml limits runs to one per value of this tag: a run owns its tables'
+# cursors (or inbox files) until it ends.
+RUN_TAG = "tradepipe/job"
+
+if TYPE_CHECKING:
+    # Not exported by dagster; only the type checker needs the name.
+    from dagster._core.definitions.unresolved_asset_job_definition import (
+        UnresolvedAssetJobDefinition,
+    )
+
+
+def build_jobs(*, single_writer_warehouse: bool) -> list[UnresolvedAssetJobDefinition]:
+    """The jobs. An embedded warehouse file has one writer at a time, so its jobs
+    run their steps one after another in one process instead of in parallel
+    processes that would only queue on the file lock (and each pay Python's
+    start-up)."""
+    executor = dg.in_process_executor if single_writer_warehouse else None
+    return [
+        dg.define_asset_job(
+            f"{WAREHOUSE}_job",
+            selection=dg.AssetSelection.groups(WAREHOUSE),
+            description="Ship new journal events into the warehouse tables, then check them.",
+            executor_def=executor,
+            run_tags={RUN_TAG: f"{WAREHOUSE}_job"},
+        ),
+        dg.define_asset_job(
+            f"{SINKS}_job",
+            selection=dg.AssetSelection.groups(SINKS),
+            description="Load files waiting in the tick and alt-data inboxes, then check them.",
+            executor_def=executor,
+            run_tags={RUN_TAG: f"{SINKS}_job"},
+        ),
+    ]

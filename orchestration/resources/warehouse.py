@@ -1,0 +1,175 @@
+"""The `Warehouse` resource: the verbs assets use to reach the analytical store.
+
+Assets see only these verbs; which store sits behind them (an embedded DuckDB
+file or QuestDB) is chosen once, in `orchestration.resources.build_resources`.
+
+Verbs
+-----
+ensure_schema(tables)   create the tables if they do not exist (idempotent)
+write_frames(frames)    write [(table, frame), ...] idempotently, in order: a row
+                        whose upsert keys match an existing row replaces it.
+                        DuckDB commits all frames in one transaction; QuestDB
+                        commits each table's rows as ILP/HTTP transactions, in
+                        the order given, so callers put their progress marker
+                        (ship_log, processed_files) last.
+write_frame(t, frame)   write_frames([(t, frame)])
+query(sql)              run a read-only SELECT, return a DataFrame
+
+and, built on `query`, the few questions the pipelines ask:
+shipped_through(table), row_count(table), processed_hashes(sink, hashes).
+SQL passed to `query` must be portable between DuckDB and QuestDB (plain
+SELECT/GROUP BY/window functions; no vendor functions).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterable, Sequence
+from typing import cast
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+
+from orchestration.resources.tables import PROCESSED_FILES, SHIP_LOG, ColumnType, TableSpec
+
+Frames = Sequence[tuple[TableSpec, pd.DataFrame]]
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class WarehouseError(RuntimeError):
+    """A write or query the warehouse refused; the message says which table and why."""
+
+
+class Warehouse(dg.ConfigurableResource):
+    """Base of the warehouse implementations; see the module docstring for the verbs."""
+
+    def ensure_schema(self, tables: Iterable[TableSpec]) -> None:
+        raise NotImplementedError
+
+    def write_frames(self, frames: Frames) -> None:
+        raise NotImplementedError
+
+    def query(self, sql: str) -> pd.DataFrame:
+        raise NotImplementedError
+
+    @property
+    def location(self) -> str:
+        """Where the data lives, for run metadata (never includes credentials)."""
+        raise NotImplementedError
+
+    # -- derived verbs ------------------------------------------------------------
+
+    def write_frame(self, table: TableSpec, frame: pd.DataFrame) -> None:
+        self.write_frames([(table, frame)])
+
+    def shipped_through(self, table: TableSpec) -> int:
+        """The shipping cursor: the last journal seq shipped into `table` (0 if none).
+
+        It lives in the warehouse (the ship_log), written after (QuestDB) or
+        with (DuckDB) the rows it covers, so it never runs ahead of them.
+        """
+        frame = self.query(
+            f"SELECT max(last_seq) AS last_seq FROM {SHIP_LOG.name} "
+            f"WHERE table_name = {sql_string(table.name)}"
+        )
+        return _int_or_zero(frame)
+
+    def row_count(self, table: TableSpec) -> int:
+        return _int_or_zero(self.query(f"SELECT count(*) AS n FROM {table.name}"))
+
+    def processed_hashes(self, sink: str, hashes: Collection[str]) -> set[str]:
+        """Which of these content hashes the sink has already loaded."""
+        wanted = sorted(set(hashes))
+        if not wanted:
+            return set()
+        bad = [h for h in wanted if not _HEX64.match(h)]
+        if bad:
+            raise ValueError(f"not sha256 hex digests: {bad[:3]}")
+        found: set[str] = set()
+        for start in range(0, len(wanted), 500):  # keep the IN list a sane size
+            chunk = ", ".join(sql_string(h) for h in wanted[start : start + 500])
+            frame = self.query(
+                f"SELECT DISTINCT file_sha256 FROM {PROCESSED_FILES.name} "
+                f"WHERE sink = {sql_string(sink)} AND file_sha256 IN ({chunk})"
+            )
+            found.update(str(h) for h in frame["file_sha256"])
+        return found
+
+
+def sql_string(value: str) -> str:
+    """A SQL string literal (both dialects escape a quote by doubling it)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _int_or_zero(frame: pd.DataFrame) -> int:
+    if frame.empty:
+        return 0
+    value = frame.iat[0, 0]
+    return 0 if value is None or pd.isna(value) else int(cast(int, value))
+
+
+def conform(table: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame as the table expects it: its columns in order, timestamps whole µs,
+    upsert keys present and unique (the last row of a key wins, as in QuestDB).
+
+    Missing nullable columns become nulls; unknown columns are an error, since
+    they would be silently lost.
+    """
+    unknown = [c for c in frame.columns if c not in table.column_names]
+    if unknown:
+        raise WarehouseError(f"{table.name}: frame has columns the table lacks: {unknown}")
+    if not isinstance(frame.index, pd.RangeIndex) or frame.index.start != 0:
+        frame = frame.reset_index(drop=True)
+    columns: dict[str, pd.Series] = {}
+    for column in table.columns:
+        if column.name in frame.columns:
+            values = frame[column.name]
+        else:
+            values = pd.Series(None, index=frame.index, dtype=_null_dtype(column.type))
+        if column.type is ColumnType.TIMESTAMP:
+            values = _whole_micros(table, column.name, values)
+        columns[column.name] = values
+    out = pd.DataFrame(columns, copy=False)
+    missing_keys = [k for k in table.upsert_keys if out[k].isna().any()]
+    if missing_keys:
+        raise WarehouseError(f"{table.name}: null values in upsert key columns {missing_keys}")
+    return _drop_duplicate_keys(table, out)
+
+
+def _null_dtype(type_: ColumnType) -> str:
+    return {
+        ColumnType.TIMESTAMP: "datetime64[ns]",
+        ColumnType.LONG: "Int64",
+        ColumnType.DOUBLE: "Float64",
+    }.get(type_, "object")
+
+
+def _whole_micros(table: TableSpec, name: str, values: pd.Series) -> pd.Series:
+    # Both stores keep microseconds. Truncating here makes the key a frame is
+    # matched on identical to the key that is stored, so an upsert finds its row.
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        values = values.dt.tz_convert("UTC").dt.tz_localize(None)
+    elif not pd.api.types.is_datetime64_dtype(values.dtype):
+        raise WarehouseError(f"{table.name}.{name} must be datetime64, not {values.dtype}")
+    values = values.astype("datetime64[ns]")
+    nanos = values.to_numpy().view(np.int64)
+    if bool(np.all(nanos % 1000 == 0)):  # (NaT takes the slow path)
+        return values
+    return values.dt.floor("us")
+
+
+def _drop_duplicate_keys(table: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
+    if len(frame) < 2:
+        return frame
+    # Fast path for the common case: a strictly increasing key column (journal
+    # seq, line number) makes every key unique without hashing all of them.
+    for key in table.keys:
+        values = frame[key]
+        if pd.api.types.is_integer_dtype(values.dtype) and not values.isna().any():
+            array = values.to_numpy(dtype=np.int64)
+            if bool(np.all(array[1:] > array[:-1])):
+                return frame
+    duplicated = frame.duplicated(list(table.upsert_keys), keep="last")
+    return frame[~duplicated].reset_index(drop=True) if duplicated.any() else frame

@@ -1,0 +1,397 @@
+"""Shipping the journal into the warehouse: real engine journal, real DuckDB file, real runs."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pandas as pd
+import pydantic
+
+from assets.warehouse.assets import WAREHOUSE_ASSETS
+from assets.warehouse.checks import WAREHOUSE_CHECKS
+from assets.warehouse.projections import ORDER_EVENT_TYPES
+from orchestration.resources import DuckDBWarehouse, JournalSource
+from orchestration.resources.tables import SHIP_LOG, TableSpec
+from orchestration.resources.warehouse import Frames
+from realtime.domain import OrderRequest, Side
+from realtime.events import OrderAccepted, encode_event
+from tests.assets.conftest import journal_source
+from tests.assets.journals import append_events, journal_type_counts, tick_events
+from tests.realtime.harness import T0
+
+TABLES = ("orders", "fills", "quotes", "trades", "risk_events")
+
+
+def ship(
+    journal: JournalSource,
+    warehouse: DuckDBWarehouse,
+    *,
+    selection: list[str] | None = None,
+    raise_on_error: bool = True,
+) -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        [*WAREHOUSE_ASSETS, *WAREHOUSE_CHECKS],
+        resources={"warehouse": warehouse, "journal": journal},
+        selection=selection,
+        raise_on_error=raise_on_error,
+    )
+
+
+def counts(warehouse: DuckDBWarehouse) -> dict[str, int]:
+    return {t: int(warehouse.query(f"SELECT count(*) FROM {t}").iat[0, 0]) for t in TABLES}
+
+
+def expected_counts(journal: Path) -> dict[str, int]:
+    by_type = journal_type_counts(journal)
+    return {
+        "orders": sum(by_type[t] for t in ORDER_EVENT_TYPES),
+        "fills": by_type["OrderFilled"],
+        "quotes": by_type["PriceSampled"],
+        "trades": by_type["TradePrinted"],
+        "risk_events": by_type["TradingStateChanged"] + by_type["RiskLimitsChanged"],
+    }
+
+
+def rows_written(result: dg.ExecuteInProcessResult) -> dict[str, int]:
+    return {
+        m.asset_key.to_user_string(): int(m.metadata["rows_written"].value)  # type: ignore[arg-type]
+        for m in result.asset_materializations_for_node("ship_journal")
+    }
+
+
+def failure_text(result: dg.ExecuteInProcessResult) -> str:
+    """The failed step's error and its causes, as one string."""
+    error = result.get_step_failure_events()[0].step_failure_data.error
+    parts = []
+    while error is not None:
+        parts.append(error.message)
+        error = error.cause
+    return "\n".join(parts)
+
+
+def failed_checks(result: dg.ExecuteInProcessResult) -> list[str]:
+    return [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
+
+
+def test_ship_when_engine_journal_then_every_event_lands_once_in_its_table(
+    engine_journal: Path, warehouse: DuckDBWarehouse
+) -> None:
+    result = ship(journal_source(engine_journal), warehouse)
+
+    assert counts(warehouse) == expected_counts(engine_journal)
+    assert all(n > 0 for n in counts(warehouse).values())
+    assert failed_checks(result) == []
+    assert len(result.get_asset_check_evaluations()) == len(WAREHOUSE_CHECKS)
+
+
+def test_ship_when_orders_rejected_then_risk_decision_and_reason_code_are_kept(
+    engine_journal: Path, warehouse: DuckDBWarehouse
+) -> None:
+    ship(journal_source(engine_journal), warehouse)
+
+    orders = warehouse.query(
+        "SELECT client_order_id, event_type, risk_decision, reason, symbol, side, quantity "
+        "FROM orders WHERE event_type IN ('OrderAccepted', 'OrderRejected') ORDER BY seq"
+    )
+    by_client = orders.set_index("client_order_id")
+    assert by_client.loc["far", "risk_decision"] == "REJECTED"
+    assert by_client.loc["far", "reason"] == "PRICE_OUTSIDE_COLLAR"
+    assert by_client.loc["m2", "reason"] == "TRADING_HALTED"
+    assert by_client.loc["m1", "risk_decision"] == "ACCEPTED"
+    assert by_client.loc["m1", "reason"] is None
+    assert tuple(by_client.loc["r2", ["symbol", "side", "quantity"]]) == ("MSFT", "BUY", 30)
+    lifecycle = set(warehouse.query("SELECT DISTINCT event_type FROM orders")["event_type"])
+    assert {"OrderAcknowledged", "OrderFilled", "OrderCanceled", "OrderReplaced"} <= lifecycle
+    assert "OrderExpired" in lifecycle
+    canceled = warehouse.query("SELECT reason FROM orders WHERE event_type = 'OrderCanceled'")
+    assert canceled["reason"].notna().all()
+
+
+def test_ship_when_fills_and_risk_changes_then_columns_carry_their_values(
+    engine_journal: Path, warehouse: DuckDBWarehouse
+) -> None:
+    ship(journal_source(engine_journal), warehouse)
+
+    fills = warehouse.query("SELECT * FROM fills ORDER BY seq")
+    assert (fills["notional"] == fills["quantity"] * fills["price"]).all()
+    assert set(fills["account"]) == {"alice", "bob"}
+    assert fills["fill_id"].is_unique
+    risk = warehouse.query("SELECT * FROM risk_events ORDER BY seq")
+    states = risk[risk["event_type"] == "TradingStateChanged"]
+    assert list(states["state"]) == ["HALTED", "ACTIVE"]
+    assert states["account"].isna().all()  # the global switch
+    limits = risk[risk["event_type"] == "RiskLimitsChanged"]
+    assert list(limits["limits_source"]) == ["startup", "test"]
+    assert limits["limits_digest"].str.len().eq(64).all()
+
+
+def test_ship_when_materialised_then_metadata_reports_rows_range_times_and_lag(
+    engine_journal: Path, warehouse: DuckDBWarehouse
+) -> None:
+    result = ship(journal_source(engine_journal), warehouse)
+
+    quotes = next(
+        m
+        for m in result.asset_materializations_for_node("ship_journal")
+        if m.asset_key.to_user_string() == "quotes"
+    )
+    metadata = quotes.metadata
+    expected = expected_counts(engine_journal)["quotes"]
+    assert metadata["rows_written"].value == expected
+    assert metadata["dagster/row_count"].value == expected
+    assert metadata["seq_range"].value == f"1 .. {metadata['shipped_through_seq'].value}"
+    assert metadata["time_range"].value.startswith("2026-11-26T14:30:00")  # type: ignore[union-attr]
+    assert metadata["lag_events"].value == 0
+    assert "lag_seconds" in metadata
+    assert "| symbol" in metadata["preview"].value  # type: ignore[operator]
+
+
+def test_ship_when_run_again_with_nothing_new_then_writes_nothing(
+    engine_journal: Path, warehouse: DuckDBWarehouse
+) -> None:
+    journal = journal_source(engine_journal)
+    ship(journal, warehouse)
+    before = counts(warehouse)
+
+    again = ship(journal, warehouse)
+
+    assert rows_written(again) == dict.fromkeys(TABLES, 0)
+    assert counts(warehouse) == before
+    assert failed_checks(again) == []
+
+
+def test_ship_when_journal_grows_then_only_new_events_are_shipped(
+    tmp_path: Path, warehouse: DuckDBWarehouse
+) -> None:
+    path = tmp_path / "journal.db"
+    append_events(path, tick_events(90))
+    journal = journal_source(path)
+    ship(journal, warehouse)
+    append_events(path, tick_events(30, start_ns=T0 + 10**9))
+
+    second = ship(journal, warehouse)
+
+    assert rows_written(second) == {
+        "orders": 0,
+        "fills": 0,
+        "quotes": 20,
+        "trades": 10,
+        "risk_events": 0,
+    }
+    assert counts(warehouse) == expected_counts(path)
+    assert failed_checks(second) == []
+
+
+def test_ship_when_batches_are_small_then_ship_log_covers_the_journal_without_gaps(
+    engine_journal: Path, warehouse: DuckDBWarehouse
+) -> None:
+    result = ship(journal_source(engine_journal, batch_rows=4, batch_bytes=400), warehouse)
+
+    log = warehouse.query("SELECT * FROM ship_log WHERE table_name = 'orders' ORDER BY first_seq")
+    assert len(log) > 5
+    assert log["first_seq"].iloc[0] == 1
+    assert (log["first_seq"].iloc[1:].to_numpy() == log["last_seq"].iloc[:-1].to_numpy() + 1).all()
+    assert log["row_count"].sum() == expected_counts(engine_journal)["orders"]
+    assert counts(warehouse) == expected_counts(engine_journal)
+    assert failed_checks(result) == []
+
+
+def test_ship_when_one_table_selected_then_only_that_table_is_shipped(
+    engine_journal: Path, warehouse: DuckDBWarehouse
+) -> None:
+    ship(journal_source(engine_journal), warehouse, selection=["quotes"])
+
+    assert (
+        warehouse.query("SELECT count(*) FROM quotes").iat[0, 0]
+        == expected_counts(engine_journal)["quotes"]
+    )
+    shipped = set(warehouse.query("SELECT DISTINCT table_name FROM ship_log")["table_name"])
+    assert shipped == {"quotes"}
+
+
+def test_ship_when_no_journal_yet_then_ships_nothing_and_succeeds(
+    tmp_path: Path, warehouse: DuckDBWarehouse
+) -> None:
+    result = ship(journal_source(tmp_path / "absent.db"), warehouse)
+
+    assert result.success
+    assert counts(warehouse) == dict.fromkeys(TABLES, 0)
+    assert failed_checks(result) == []
+
+
+# --- exactly once across crashes ------------------------------------------------------
+
+
+class CrashBeforeCursor(DuckDBWarehouse):
+    """Dies once, inside the transaction, while writing a ship_log row (the cursor)."""
+
+    crash_marker: str = pydantic.Field(description="exists once the crash has happened")
+
+    def _write_table(
+        self, con: duckdb.DuckDBPyConnection, table: TableSpec, frame: pd.DataFrame
+    ) -> None:
+        marker = Path(self.crash_marker)
+        if table.name == SHIP_LOG.name and not marker.exists():
+            marker.touch()
+            raise RuntimeError("simulated crash between the rows and the cursor")
+        super()._write_table(con, table, frame)
+
+
+class CommitRowsThenCrash(DuckDBWarehouse):
+    """Behaves like a store without cross-table transactions (QuestDB): commits the
+    rows, then dies once before the ship_log rows are written."""
+
+    crash_marker: str
+
+    def write_frames(self, frames: Frames) -> None:
+        marker = Path(self.crash_marker)
+        if marker.exists():
+            super().write_frames(frames)
+            return
+        super().write_frames([(t, f) for t, f in frames if t.name != SHIP_LOG.name])
+        marker.touch()
+        raise RuntimeError("simulated crash after the rows, before the cursor")
+
+
+def test_rerun_when_crashed_between_rows_and_cursor_then_each_event_lands_once(
+    engine_journal: Path, warehouse_path: Path, tmp_path: Path
+) -> None:
+    journal = journal_source(engine_journal)
+    crashing = CrashBeforeCursor(path=str(warehouse_path), crash_marker=str(tmp_path / "crashed"))
+
+    first = ship(journal, crashing, raise_on_error=False)
+    warehouse = DuckDBWarehouse(path=str(warehouse_path))
+    assert not first.success
+    assert counts(warehouse) == dict.fromkeys(TABLES, 0)  # the transaction rolled back
+
+    second = ship(journal, warehouse)
+
+    assert counts(warehouse) == expected_counts(engine_journal)
+    assert failed_checks(second) == []
+
+
+def test_rerun_when_rows_committed_but_cursor_lost_then_no_duplicates_and_no_gaps(
+    engine_journal: Path, warehouse_path: Path, tmp_path: Path
+) -> None:
+    journal = journal_source(engine_journal)
+    crashing = CommitRowsThenCrash(path=str(warehouse_path), crash_marker=str(tmp_path / "crashed"))
+
+    first = ship(journal, crashing, raise_on_error=False)
+    warehouse = DuckDBWarehouse(path=str(warehouse_path))
+    assert not first.success
+    assert counts(warehouse) == expected_counts(engine_journal)  # rows in, cursor not
+    assert warehouse.query("SELECT count(*) FROM ship_log").iat[0, 0] == 0
+
+    second = ship(journal, warehouse)
+
+    assert rows_written(second)["quotes"] == expected_counts(engine_journal)["quotes"]  # re-sent
+    assert counts(warehouse) == expected_counts(engine_journal)  # ...and replaced, not added
+    assert failed_checks(second) == []
+
+
+def test_rerun_when_cursor_rows_deleted_then_reshipped_rows_replace_themselves(
+    engine_journal: Path, warehouse_path: Path
+) -> None:
+    journal = journal_source(engine_journal)
+    warehouse = DuckDBWarehouse(path=str(warehouse_path))
+    ship(journal, warehouse)
+    warehouse.close()
+    with duckdb.connect(str(warehouse_path)) as con:
+        con.execute("DELETE FROM ship_log")
+
+    again = ship(journal, warehouse)
+
+    assert rows_written(again) == expected_counts(engine_journal)
+    assert counts(warehouse) == expected_counts(engine_journal)
+    assert failed_checks(again) == []
+
+
+# --- refusing to paper over damage ------------------------------------------------------
+
+
+def test_ship_when_journal_replaced_by_a_shorter_one_then_refuses(
+    tmp_path: Path, warehouse: DuckDBWarehouse
+) -> None:
+    long, short = tmp_path / "long.db", tmp_path / "short.db"
+    append_events(long, tick_events(50))
+    append_events(short, tick_events(10))
+    ship(journal_source(long), warehouse)
+
+    result = ship(journal_source(short), warehouse, raise_on_error=False)
+
+    assert not result.success
+    assert "replaced or truncated" in failure_text(result)
+    assert counts(warehouse)["quotes"] == expected_counts(long)["quotes"]
+
+
+def test_ship_when_an_order_event_is_corrupt_then_fails_and_ships_nothing_past_it(
+    engine_journal: Path, warehouse: DuckDBWarehouse
+) -> None:
+    with sqlite3.connect(engine_journal) as con:
+        seq, payload = con.execute(
+            "SELECT seq, payload FROM events WHERE type = 'OrderAccepted' ORDER BY seq LIMIT 1"
+        ).fetchone()
+        request = OrderRequest(client_order_id="x", symbol="AAPL", side=Side.BUY, quantity=1)
+        event = OrderAccepted(
+            ts_ns=T0, order_id="O1", account="mallory", request=request, reference_price=1.0
+        )
+        assert payload != encode_event(event)
+        con.execute("UPDATE events SET payload = ? WHERE seq = ?", (encode_event(event), seq))
+
+    result = ship(journal_source(engine_journal), warehouse, raise_on_error=False)
+
+    assert not result.success
+    assert f"JournalCorruptError: {engine_journal}: event seq {seq} fails its checksum" in (
+        failure_text(result)
+    )
+    assert counts(warehouse)["orders"] == 0
+
+
+def run_checks(journal: JournalSource, warehouse: DuckDBWarehouse) -> dict[str, bool]:
+    result = dg.materialize(
+        [*WAREHOUSE_ASSETS, *WAREHOUSE_CHECKS],
+        resources={"warehouse": warehouse, "journal": journal},
+        selection=dg.AssetSelection.all_asset_checks(),
+    )
+    return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+
+
+def test_checks_when_tables_are_damaged_then_the_matching_checks_fail(
+    engine_journal: Path, warehouse_path: Path
+) -> None:
+    journal = journal_source(engine_journal, batch_rows=8)
+    warehouse = DuckDBWarehouse(path=str(warehouse_path))
+    ship(journal, warehouse)
+    warehouse.close()
+    second_orders_batch = (
+        "SELECT first_seq FROM ship_log WHERE table_name = 'orders' "
+        "ORDER BY first_seq LIMIT 1 OFFSET 1"
+    )
+    with duckdb.connect(str(warehouse_path)) as con:
+        con.execute(
+            "INSERT INTO quotes SELECT * FROM quotes WHERE seq = (SELECT max(seq) FROM quotes)"
+        )
+        con.execute("UPDATE trades SET price = -1 WHERE seq = (SELECT min(seq) FROM trades)")
+        con.execute(
+            "UPDATE trades SET ts = ts - INTERVAL 1 HOUR WHERE seq = (SELECT max(seq) FROM trades)"
+        )
+        con.execute("DELETE FROM fills WHERE seq = (SELECT min(seq) FROM fills)")
+        con.execute(
+            "DELETE FROM ship_log WHERE table_name = 'orders' "
+            f"AND first_seq = ({second_orders_batch})"
+        )
+
+    passed = run_checks(journal, warehouse)
+
+    failed = sorted(name for name, ok in passed.items() if not ok)
+    assert failed == [
+        "fills_no_seq_gaps",  # a row lost
+        "orders_no_seq_gaps",  # a batch missing from the log
+        "quotes_no_seq_gaps",  # a row too many ...
+        "quotes_unique_keys",  # ... and it is a duplicate
+        "trades_monotonic_ts",
+        "trades_non_negative_prices_sizes",
+    ]

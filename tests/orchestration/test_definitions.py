@@ -1,0 +1,137 @@
+"""The code location: it loads, follows the naming conventions, and Dagster validates it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from orchestration.definitions import build_definitions
+from orchestration.resources import DuckDBWarehouse, QuestDBWarehouse
+from orchestration.settings import PROJECT_ROOT, Settings
+
+ASSETS = {"orders", "fills", "quotes", "trades", "risk_events"} | {
+    "replay_quotes",
+    "replay_trades",
+    "alt_signals",
+}
+
+
+def repository(tmp_path: Path, **overrides: object) -> dg.RepositoryDefinition:
+    return build_definitions(Settings.for_data_dir(tmp_path, **overrides)).get_repository_def()
+
+
+def test_definitions_when_built_then_groups_jobs_and_schedules_follow_the_conventions(
+    tmp_path: Path,
+) -> None:
+    repo = repository(tmp_path)
+
+    assert {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()} == ASSETS
+    groups = {
+        key.to_user_string(): repo.asset_graph.get(key).group_name
+        for key in repo.asset_graph.get_all_asset_keys()
+    }
+    assert {a for a, g in groups.items() if g == "warehouse"} == {
+        "orders",
+        "fills",
+        "quotes",
+        "trades",
+        "risk_events",
+    }
+    assert {a for a, g in groups.items() if g == "sinks"} == {
+        "replay_quotes",
+        "replay_trades",
+        "alt_signals",
+    }
+    assert {j.name for j in repo.get_all_jobs() if not j.name.startswith("__")} == {
+        "warehouse_job",
+        "sinks_job",
+    }
+    schedules = {s.name: s for s in repo.schedule_defs}
+    assert set(schedules) == {"warehouse_job_schedule", "sinks_job_schedule"}
+    assert schedules["warehouse_job_schedule"].cron_schedule == "* * * * *"
+    assert schedules["warehouse_job_schedule"].default_status is dg.DefaultScheduleStatus.RUNNING
+
+
+def test_definitions_when_built_then_every_check_is_named_after_its_asset(tmp_path: Path) -> None:
+    repo = repository(tmp_path)
+
+    checks = repo.asset_graph.asset_check_keys
+    assert all(c.name.startswith(f"{c.asset_key.to_user_string()}_") for c in checks)
+    names = {c.name for c in checks}
+    for table in ("orders", "fills", "quotes", "trades", "risk_events"):
+        assert {f"{table}_unique_keys", f"{table}_no_seq_gaps"} <= names
+    for table in ("quotes", "trades", "replay_quotes", "replay_trades"):
+        assert {f"{table}_monotonic_ts", f"{table}_non_negative_prices_sizes"} <= names
+    assert "alt_signals_unique_keys" in names
+
+
+def test_definitions_when_warehouse_is_questdb_then_its_resource_is_chosen_without_connecting(
+    tmp_path: Path,
+) -> None:
+    # Nothing listens on this port: loading must not try to connect.
+    settings = Settings.for_data_dir(tmp_path, warehouse_url="questdb://127.0.0.1:9?pg_port=9")
+    defs = build_definitions(settings)
+
+    assert isinstance(defs.resources["warehouse"], QuestDBWarehouse)
+    assert defs.get_repository_def().get_job("warehouse_job").executor_def is not (
+        dg.in_process_executor
+    )
+
+
+def test_definitions_when_embedded_then_duckdb_and_single_process_jobs(tmp_path: Path) -> None:
+    defs = build_definitions(Settings.for_data_dir(tmp_path))
+
+    assert isinstance(defs.resources["warehouse"], DuckDBWarehouse)
+    assert defs.get_repository_def().get_job("warehouse_job").executor_def is (
+        dg.in_process_executor
+    )
+
+
+def test_schedule_when_a_run_of_its_job_is_active_then_it_skips_the_tick(tmp_path: Path) -> None:
+    repo = repository(tmp_path)
+    schedule = repo.get_schedule_def("warehouse_job_schedule")
+    with dg.instance_for_test() as instance:
+        idle = schedule.evaluate_tick(dg.build_schedule_context(instance=instance))
+        assert [type(r) for r in idle.run_requests or []] == [dg.RunRequest]
+        instance.add_run(
+            dg.DagsterRun(
+                job_name="warehouse_job",
+                run_id=str(uuid.uuid4()),
+                status=dg.DagsterRunStatus.STARTED,
+            )
+        )
+
+        busy = schedule.evaluate_tick(dg.build_schedule_context(instance=instance))
+
+    assert not busy.run_requests
+    assert busy.skip_message is not None and "still active" in busy.skip_message
+
+
+@pytest.mark.slow
+def test_dagster_cli_when_validating_the_workspace_then_it_passes(tmp_path: Path) -> None:
+    dagster = Path(sys.executable).parent / "dagster"
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+        "TRADEPIPE_DATA_DIR": str(tmp_path / "data"),
+    }
+    (tmp_path / "dagster_home").mkdir()
+
+    result = subprocess.run(
+        [str(dagster), "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Validation successful" in result.stdout + result.stderr

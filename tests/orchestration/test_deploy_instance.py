@@ -1,0 +1,80 @@
+"""deploy/dagster.yaml: its Postgres storage section works against a real server."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import psycopg
+import pytest
+import yaml
+
+from assets.sinks.assets import SINK_ASSETS
+from orchestration.resources import DuckDBWarehouse, Inbox
+from orchestration.settings import PROJECT_ROOT
+
+DEPLOY_YAML = PROJECT_ROOT / "deploy" / "dagster.yaml"
+
+
+def test_deploy_yaml_when_read_then_postgres_storage_docker_launcher_and_one_run_per_job() -> None:
+    config = yaml.safe_load(DEPLOY_YAML.read_text())
+
+    postgres_db = dict(config["storage"]["postgres"]["postgres_db"])
+    assert postgres_db.pop("scheme") == "postgresql+psycopg2"
+    assert set(postgres_db) == {"hostname", "port", "username", "password", "db_name"}
+    assert all("env" in v for v in postgres_db.values())  # credentials from the environment
+    assert (config["run_launcher"]["module"], config["run_launcher"]["class"]) == (
+        "dagster_docker",
+        "DockerRunLauncher",
+    )
+    assert "TRADEPIPE_WAREHOUSE" in config["run_launcher"]["config"]["env_vars"]
+    (limit,) = config["run_coordinator"]["config"]["tag_concurrency_limits"]
+    assert (limit["key"], limit["limit"]) == ("tradepipe/job", 1)
+
+
+@pytest.fixture
+def scratch_database() -> Iterator[str]:
+    name = f"tradepipe_test_{uuid.uuid4().hex[:12]}"
+    admin = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+    with psycopg.connect(admin, autocommit=True) as con:
+        con.execute(f"CREATE DATABASE {name}")  # type: ignore[arg-type]
+    try:
+        yield name
+    finally:
+        with psycopg.connect(admin, autocommit=True) as con:
+            con.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")  # type: ignore[arg-type]
+
+
+@pytest.mark.postgres
+def test_deploy_storage_when_pointed_at_postgres_then_runs_are_recorded_there(
+    scratch_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in {
+        "DAGSTER_PG_HOST": "127.0.0.1",
+        "DAGSTER_PG_PORT": "5432",
+        "DAGSTER_PG_USER": "postgres",
+        "DAGSTER_PG_PASSWORD": "",
+        "DAGSTER_PG_DB": scratch_database,
+    }.items():
+        monkeypatch.setenv(key, value)
+    storage = yaml.safe_load(DEPLOY_YAML.read_text())["storage"]
+    inbox = Inbox(ticks_dir=str(tmp_path / "ticks"), alt_dir=str(tmp_path / "alt"))
+
+    with dg.instance_for_test(overrides={"storage": storage}) as instance:
+        result = dg.materialize(
+            SINK_ASSETS,
+            resources={
+                "warehouse": DuckDBWarehouse(path=str(tmp_path / "w.duckdb")),
+                "inbox": inbox,
+            },
+            instance=instance,
+        )
+        runs = instance.get_runs()
+
+    assert result.success
+    assert [r.run_id for r in runs] == [result.run_id]
+    with psycopg.connect(f"host=127.0.0.1 user=postgres dbname={scratch_database}") as con:
+        (stored,) = con.execute("SELECT count(*) FROM runs").fetchone()  # type: ignore[misc]
+    assert stored == 1
