@@ -50,8 +50,22 @@ def dagster_home(data_dir: Path) -> Path:
     return home
 
 
-def start(name: str, argv: Sequence[str], env: dict[str, str]) -> Child:
-    process = subprocess.Popen(list(argv), cwd=ROOT, env=env, start_new_session=True)
+def start(name: str, argv: Sequence[str], env: dict[str, str], log: Path | None) -> Child:
+    """Start a child in its own process group; its output goes to `log` if given (the
+    service's JSON access log and Dagster's run logs would bury the console)."""
+    output = log.open("ab") if log is not None else None
+    try:
+        process = subprocess.Popen(
+            list(argv),
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+            stdout=output,
+            stderr=subprocess.STDOUT if output is not None else None,
+        )
+    finally:
+        if output is not None:
+            output.close()  # the child holds its own copy of the descriptor
     return Child(name, process)
 
 
@@ -115,8 +129,12 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, _raise_stop)
     children: list[Child] = []
     python = sys.executable
+    logs = data_dir / "logs"
+    logs.mkdir(exist_ok=True)
     try:
-        children.append(start("realtime", [python, "-m", "realtime.server"], env))
+        children.append(
+            start("realtime", [python, "-m", "realtime.server"], env, logs / "realtime.log")
+        )
         if not wait_for(f"{api}/ready", children, 60):
             print("launcher: the realtime service did not become ready", flush=True)
             return 1
@@ -136,11 +154,12 @@ def main(argv: list[str] | None = None) -> int:
                         str(args.dagster_port),
                     ],
                     env,
+                    logs / "dagster.log",
                 )
             )
         if not args.no_demo:
             children.append(
-                start("demo", [python, "-m", "realtime.demo_client", "--url", api], env)
+                start("demo", [python, "-m", "realtime.demo_client", "--url", api], env, None)
             )
         print(
             "\n  tradepipe is up\n"
@@ -153,7 +172,9 @@ def main(argv: list[str] | None = None) -> int:
                 if not args.no_dagster
                 else ""
             )
-            + f"    data          {data_dir}\n  Ctrl-C stops everything.\n",
+            + f"    data          {data_dir}\n"
+            f"    logs          {logs}/realtime.log, {logs}/dagster.log\n"
+            "  Ctrl-C stops everything.\n",
             flush=True,
         )
         while True:
