@@ -17,7 +17,7 @@ checkpoint the file every time.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
@@ -28,7 +28,7 @@ import pandas as pd
 import pydantic
 
 from orchestration.resources.tables import ColumnType, TableSpec
-from orchestration.resources.warehouse import Frames, Warehouse, WarehouseError, conform
+from orchestration.resources.warehouse import Warehouse, WarehouseError
 
 _DUCKDB_TYPES: Final = {
     ColumnType.TIMESTAMP: "TIMESTAMP",
@@ -62,7 +62,6 @@ class DuckDBWarehouse(Warehouse):
     # than it saves on a machine of two cores.
     threads: int = pydantic.Field(default=1, ge=1, description="DuckDB worker threads")
 
-    _ensured: set[str] = pydantic.PrivateAttr(default_factory=set)
     _con: duckdb.DuckDBPyConnection | None = pydantic.PrivateAttr(default=None)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
@@ -77,20 +76,12 @@ class DuckDBWarehouse(Warehouse):
     def location(self) -> str:
         return f"duckdb://{Path(self.path).resolve()}"
 
-    def ensure_schema(self, tables: Iterable[TableSpec]) -> None:
-        todo = [t for t in tables if t.name not in self._ensured]
-        if not todo:
-            return
+    def _create_tables(self, tables: Sequence[TableSpec]) -> None:
         with self._connect() as con:
-            for table in todo:
+            for table in tables:
                 con.execute(duckdb_ddl(table))
-        self._ensured.update(t.name for t in todo)
 
-    def write_frames(self, frames: Frames) -> None:
-        conformed = [(table, conform(table, frame)) for table, frame in frames if len(frame)]
-        if not conformed:
-            return
-        self.ensure_schema(table for table, _ in conformed)
+    def _write_conformed(self, conformed: Sequence[tuple[TableSpec, pd.DataFrame]]) -> None:
         with self._connect() as con:
             con.begin()
             try:

@@ -20,7 +20,7 @@ is merely behind, and the re-sent rows deduplicate.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Final
 
@@ -30,7 +30,7 @@ import pydantic
 from questdb import Sender
 
 from orchestration.resources.tables import ColumnType, TableSpec
-from orchestration.resources.warehouse import Frames, Warehouse, WarehouseError, conform
+from orchestration.resources.warehouse import Warehouse, WarehouseError, conform
 
 _QUESTDB_TYPES: Final = {
     ColumnType.TIMESTAMP: "TIMESTAMP",
@@ -98,8 +98,6 @@ class QuestDBWarehouse(Warehouse):
         default=100_000, description="rows per ILP/HTTP request (one transaction each)"
     )
 
-    _ensured: set[str] = pydantic.PrivateAttr(default_factory=set)
-
     @property
     def location(self) -> str:
         return f"questdb://{self.host}:{self.http_port}"
@@ -118,20 +116,12 @@ class QuestDBWarehouse(Warehouse):
             settings.append(f"token={_conf_value(self.token)}")
         return f"{scheme}::" + "".join(f"{s};" for s in settings)
 
-    def ensure_schema(self, tables: Iterable[TableSpec]) -> None:
-        todo = [t for t in tables if t.name not in self._ensured]
-        if not todo:
-            return
+    def _create_tables(self, tables: Sequence[TableSpec]) -> None:
         with self._pg() as con:
-            for table in todo:
+            for table in tables:
                 con.execute(questdb_ddl(table))
-        self._ensured.update(t.name for t in todo)
 
-    def write_frames(self, frames: Frames) -> None:
-        conformed = [(table, conform(table, frame)) for table, frame in frames if len(frame)]
-        if not conformed:
-            return
-        self.ensure_schema(table for table, _ in conformed)
+    def _write_conformed(self, conformed: Sequence[tuple[TableSpec, pd.DataFrame]]) -> None:
         with self._sender() as sender:
             for table, frame in conformed:
                 for buffer in self.ilp_requests(sender, table, frame):

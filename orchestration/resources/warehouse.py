@@ -30,6 +30,7 @@ from typing import cast
 import dagster as dg
 import numpy as np
 import pandas as pd
+import pydantic
 
 from orchestration.resources.tables import PROCESSED_FILES, SHIP_LOG, ColumnType, TableSpec
 
@@ -43,12 +44,33 @@ class WarehouseError(RuntimeError):
 
 
 class Warehouse(dg.ConfigurableResource):
-    """Base of the warehouse implementations; see the module docstring for the verbs."""
+    """Base of the warehouse implementations; see the module docstring for the verbs.
+
+    A backend says how to create tables (`_create_tables`) and how to write frames
+    already conformed to their tables (`_write_conformed`); what to create and what
+    is worth writing is decided here, once.
+    """
+
+    _ensured: set[str] = pydantic.PrivateAttr(default_factory=set)
 
     def ensure_schema(self, tables: Iterable[TableSpec]) -> None:
-        raise NotImplementedError
+        todo = [t for t in tables if t.name not in self._ensured]
+        if not todo:
+            return
+        self._create_tables(todo)
+        self._ensured.update(t.name for t in todo)
 
     def write_frames(self, frames: Frames) -> None:
+        conformed = [(table, conform(table, frame)) for table, frame in frames if len(frame)]
+        if not conformed:
+            return
+        self.ensure_schema(table for table, _ in conformed)
+        self._write_conformed(conformed)
+
+    def _create_tables(self, tables: Sequence[TableSpec]) -> None:
+        raise NotImplementedError
+
+    def _write_conformed(self, frames: Sequence[tuple[TableSpec, pd.DataFrame]]) -> None:
         raise NotImplementedError
 
     def query(self, sql: str) -> pd.DataFrame:
