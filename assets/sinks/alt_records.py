@@ -26,7 +26,7 @@ import csv
 import io
 import math
 from datetime import UTC, datetime
-from typing import Annotated, Final
+from typing import Final
 
 import msgspec
 import pandas as pd
@@ -34,19 +34,12 @@ import pandas as pd
 from assets.sinks.files import InboxFile, ParsedFile
 from assets.sinks.text import text_or_refusal
 from orchestration.resources.tables import ALT_SIGNALS
+from realtime.altdata import AltRecord
 
 JSON_SUFFIXES: Final = (".jsonl", ".ndjson")
 CSV_SUFFIXES: Final = (".csv",)
 REQUIRED_COLUMNS: Final = ("ts", "symbol", "signal", "value")
 OPTIONAL_COLUMNS: Final = ("source",)
-
-
-class AltRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    ts: Annotated[datetime, msgspec.Meta(tz=True)]
-    symbol: Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9][A-Z0-9._-]{0,15}$")]
-    signal: Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
-    value: float
-    source: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
 
 
 _json_decoder: Final = msgspec.json.Decoder(AltRecord)

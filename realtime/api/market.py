@@ -14,6 +14,7 @@ import msgspec
 from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
 from starlette.responses import Response
 
+from realtime.altdata import record_problem
 from realtime.market import Ticker
 from realtime.service import TradingService
 
@@ -140,8 +141,11 @@ def _parse_subscribe(message: Mapping[str, Any], service: TradingService) -> Tic
 
 
 def _records(body: bytes, content_type: str) -> list[Any]:
-    """A JSON object, a JSON array of objects, or JSON lines; schema checks happen in the
-    `alt_signals` asset, which quarantines bad records with reasons."""
+    """A JSON object, a JSON array of objects, or JSON lines, each a valid AltRecord.
+
+    All or nothing: one bad record refuses the request, so the client learns at once
+    and nothing half-delivered reaches the inbox. Files dropped in the inbox by other
+    means are checked by the `alt_signals` asset, which quarantines bad records."""
     if not body.strip():
         raise ApiError(400, "MALFORMED_JSON", "the request body is empty")
     try:
@@ -152,8 +156,18 @@ def _records(body: bytes, content_type: str) -> list[Any]:
             records = decoded if isinstance(decoded, list) else [decoded]
     except msgspec.DecodeError as exc:
         raise ApiError(400, "MALFORMED_JSON", f"the body is not valid JSON: {exc}") from None
-    if not all(isinstance(r, dict) for r in records):
-        raise ApiError(422, "INVALID_FIELD", "every record must be a JSON object")
+    if not records:
+        raise ApiError(422, "INVALID_ALT_RECORD", "no records in the body")
+    problems = [
+        f"record {n}: {problem}"
+        for n, problem in ((n, record_problem(r)) for n, r in enumerate(records))
+        if problem is not None
+    ]
+    if problems:
+        shown = "; ".join(problems[:5]) + (
+            f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
+        )
+        raise ApiError(422, "INVALID_ALT_RECORD", f"nothing stored: {shown}")
     return records
 
 

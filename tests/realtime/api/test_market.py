@@ -270,6 +270,18 @@ def _inbox_files(inbox: Path) -> set[str]:
     return {p.name for p in inbox.iterdir()} if inbox.exists() else set()
 
 
+VALID = b'{"ts": "2026-11-21T14:30:00Z", "symbol": "AAPL", "signal": "news", "value": 0.25}'
+
+
+def signal(symbol: str, value: float) -> dict[str, Any]:
+    return {
+        "ts": "2026-11-21T14:30:00+00:00",
+        "symbol": symbol,
+        "signal": "sentiment",
+        "value": value,
+    }
+
+
 def _read_jsonl(path: Path) -> list[Any]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
@@ -290,7 +302,7 @@ def test_post_alt_when_object_then_202_and_jsonl_file_in_inbox(
 def test_post_alt_when_array_then_one_file_with_every_record(
     client: httpx.Client, inbox: Path
 ) -> None:
-    records = [{"symbol": s, "value": i} for i, s in enumerate(["AAPL", "MSFT", "NVDA"])]
+    records = [signal(s, i) for i, s in enumerate(["AAPL", "MSFT", "NVDA"])]
     response = client.post("/alt", headers=BOB, json=records)
     assert response.status_code == 202
     assert response.json()["records"] == 3
@@ -300,16 +312,15 @@ def test_post_alt_when_array_then_one_file_with_every_record(
 def test_post_alt_when_json_lines_then_every_line_a_record(
     client: httpx.Client, inbox: Path
 ) -> None:
-    body = b'{"symbol": "AAPL", "value": 1}\n\n{"symbol": "SPY", "value": -0.5}\n'
+    body = (
+        json.dumps(signal("AAPL", 1)) + "\n\n" + json.dumps(signal("SPY", -0.5)) + "\n"
+    ).encode()
     response = client.post(
         "/alt", headers={**ADMIN, "Content-Type": "application/x-ndjson"}, content=body
     )
     assert response.status_code == 202, response.text
     assert response.json()["records"] == 2
-    assert _read_jsonl(inbox / response.json()["file"]) == [
-        {"symbol": "AAPL", "value": 1},
-        {"symbol": "SPY", "value": -0.5},
-    ]
+    assert _read_jsonl(inbox / response.json()["file"]) == [signal("AAPL", 1), signal("SPY", -0.5)]
     assert not [name for name in _inbox_files(inbox) if name.endswith(".tmp")]
 
 
@@ -320,9 +331,15 @@ def test_post_alt_when_json_lines_then_every_line_a_record(
         (ALICE, b"   \n", 400, "MALFORMED_JSON"),
         (ALICE, b'{"symbol": "AAPL",', 400, "MALFORMED_JSON"),
         (ALICE, b'{"value": NaN}', 400, "MALFORMED_JSON"),
-        (ALICE, b"[1, 2]", 422, "INVALID_FIELD"),
-        (ALICE, b'[{"a": 1}, "b"]', 422, "INVALID_FIELD"),
-        (ALICE, b"42", 422, "INVALID_FIELD"),
+        (ALICE, b"[1, 2]", 422, "INVALID_ALT_RECORD"),
+        (ALICE, b'[{"a": 1}, "b"]', 422, "INVALID_ALT_RECORD"),
+        (ALICE, b"42", 422, "INVALID_ALT_RECORD"),
+        (ALICE, b"[]", 422, "INVALID_ALT_RECORD"),
+        (ALICE, VALID[:-1] + b', "extra": 1}', 422, "INVALID_ALT_RECORD"),
+        (ALICE, VALID.replace(b"AAPL", b"aapl"), 422, "INVALID_ALT_RECORD"),
+        (ALICE, VALID.replace(b"Z", b""), 422, "INVALID_ALT_RECORD"),
+        (ALICE, VALID.replace(b"0.25", b"1e999"), 400, "MALFORMED_JSON"),
+        (ALICE, b"[" + VALID + b', {"symbol": "AAPL"}]', 422, "INVALID_ALT_RECORD"),
         ({}, b'{"a": 1}', 401, "UNAUTHENTICATED"),
         ({"X-API-Key": "bogus"}, b'{"a": 1}', 401, "UNAUTHENTICATED"),
         (ALICE, b'{"a": "' + b"x" * 70_000 + b'"}', 413, "BODY_TOO_LARGE"),
@@ -335,6 +352,12 @@ def test_post_alt_when_json_lines_then_every_line_a_record(
         "array_of_numbers",
         "mixed_array",
         "scalar",
+        "no_records",
+        "unknown_field",
+        "lower_case_symbol",
+        "naive_timestamp",
+        "infinite_value",
+        "one_bad_record_refuses_all",
         "no_key",
         "bad_key",
         "oversize",
@@ -363,9 +386,9 @@ def test_post_alt_when_json_lines_contain_a_non_object_then_422_and_no_file(
     response = client.post(
         "/alt",
         headers={**ALICE, "Content-Type": "application/x-ndjson"},
-        content=b'{"a": 1}\n[2]\n',
+        content=VALID + b"\n[2]\n",
     )
-    assert_problem(response, 422, "INVALID_FIELD")
+    assert_problem(response, 422, "INVALID_ALT_RECORD")
     assert _inbox_files(inbox) == before
 
 
