@@ -81,7 +81,8 @@ class OrderNotFound(Exception):
 
 
 class ReplaceRefused(Exception):
-    """A cancel-replace that fails pre-trade risk; the order is left untouched."""
+    """A cancel-replace that failed pre-trade risk (journaled as ReplaceRiskRejected);
+    the order is left untouched."""
 
     def __init__(self, rejection: Rejection) -> None:
         super().__init__(rejection.detail)
@@ -305,6 +306,16 @@ class TradingEngine:
         now = self.clock.now_ns()
         rejection = evaluate(amended, self._context(account, amended, now, False, exclude=order))
         if rejection is not None:
+            await self._emit(
+                ev.ReplaceRiskRejected(
+                    ts_ns=now,
+                    order_id=order_id,
+                    quantity=quantity,
+                    limit_price=limit_price,
+                    reason=rejection.reason.value,
+                    detail=rejection.detail,
+                )
+            )
             raise ReplaceRefused(rejection)
         self._ensure_venue_capacity()
         await self._emit(

@@ -95,6 +95,18 @@ class ReplaceRejected(Event, frozen=True, kw_only=True, tag=True):
     reason: str
 
 
+class ReplaceRiskRejected(Event, frozen=True, kw_only=True, tag=True):
+    """A cancel-replace whose new terms failed pre-trade risk; the order is unchanged.
+
+    Journaled, like a rejected order, so that every risk decision is auditable."""
+
+    order_id: str
+    quantity: int
+    limit_price: float | None
+    reason: str
+    detail: str
+
+
 class OrderExpired(Event, frozen=True, kw_only=True, tag=True):
     order_id: str
 
@@ -146,6 +158,7 @@ AnyEvent = (
     | ReplaceRequested
     | OrderReplaced
     | ReplaceRejected
+    | ReplaceRiskRejected
     | OrderExpired
     | TradingStateChanged
     | RiskLimitsChanged
@@ -166,6 +179,7 @@ ORDER_EVENT_TYPES: Final = frozenset(
         "ReplaceRequested",
         "OrderReplaced",
         "ReplaceRejected",
+        "ReplaceRiskRejected",
         "OrderExpired",
     }
 )

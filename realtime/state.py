@@ -147,6 +147,7 @@ class EngineState:
             ev.RiskLimitsChanged: self._on_limits,
             ev.PriceSampled: self._on_price,
             ev.TradePrinted: _ignore,  # the tape is for the warehouse; it moves no state
+            ev.ReplaceRiskRejected: _ignore,  # an audit record; the order is unchanged
         }
 
     # --- reading ---------------------------------------------------------

@@ -94,7 +94,11 @@ def _or_none(values: pd.Series) -> pd.Series:
     return out
 
 
-_RISK_DECISION: Final = {"OrderAccepted": "ACCEPTED", "OrderRejected": "REJECTED"}
+_RISK_DECISION: Final = {
+    "OrderAccepted": "ACCEPTED",
+    "OrderRejected": "REJECTED",
+    "ReplaceRiskRejected": "REJECTED",
+}
 # Payload fields the order and risk columns read; a batch may lack the types carrying some.
 _ORDER_FIELDS: Final = frozenset(
     {"order_id", "account", "symbol", "side", "quantity", "price", "limit_price"}
@@ -157,6 +161,7 @@ ORDER_EVENT_TYPES: Final = _names(
     ev.ReplaceRequested,
     ev.OrderReplaced,
     ev.ReplaceRejected,
+    ev.ReplaceRiskRejected,
     ev.OrderExpired,
 )
 

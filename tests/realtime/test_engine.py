@@ -15,7 +15,12 @@ from realtime.engine import (
     ReplaceRefused,
     rebuild_state,
 )
-from realtime.events import OrderAccepted, OrderRejected, RiskLimitsChanged
+from realtime.events import (
+    OrderAccepted,
+    OrderRejected,
+    ReplaceRiskRejected,
+    RiskLimitsChanged,
+)
 from realtime.journal import Journal
 from realtime.oms import IllegalTransition
 from realtime.risk import RejectReason
@@ -191,6 +196,13 @@ def test_replace_when_new_terms_fail_risk_then_refused_and_order_unchanged(
             with pytest.raises(ReplaceRefused) as excinfo:
                 await h.engine.replace("alice", order.order_id, 900, 99.00)
             assert excinfo.value.rejection.reason is RejectReason.MAX_ORDER_QUANTITY
+            await h.engine.journal.flush()
+            refused = [
+                e for _, _, e in h.engine.journal.read() if isinstance(e, ReplaceRiskRejected)
+            ]
+            assert [(e.order_id, e.quantity, e.reason) for e in refused] == [
+                (order.order_id, 900, "MAX_ORDER_QUANTITY")
+            ]
             with pytest.raises(InvalidReplace):
                 await h.engine.replace("alice", order.order_id, 0, 99.00)
             assert (order.status, order.quantity) == (OrderStatus.NEW, 100)

@@ -77,6 +77,14 @@ def one_of_each() -> list[ev.AnyEvent]:
         ),
         ev.PriceSampled(ts_ns=15, symbol="AAPL", bid=187.2, ask=187.3, bid_size=5, ask_size=7),
         ev.TradePrinted(ts_ns=16, symbol="AAPL", price=187.26, size=300),
+        ev.ReplaceRiskRejected(
+            ts_ns=17,
+            order_id="o-8",
+            quantity=900,
+            limit_price=99.0,
+            reason="MAX_ORDER_QUANTITY",
+            detail="quantity 900 exceeds the maximum 500",
+        ),
     ]
 
 
