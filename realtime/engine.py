@@ -193,10 +193,6 @@ class TradingEngine:
             raise OrderNotFound(order_id)
         return order
 
-    def reference_price(self, symbol: str) -> float | None:
-        quote = self.quotes.get(symbol)
-        return quote.mid if quote is not None else None
-
     def subscribe(self, listener: EventListener) -> Callable[[], None]:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
