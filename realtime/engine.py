@@ -63,6 +63,8 @@ class EngineConfig:
     price_sample_interval_ns: int = 1_000_000_000
     # Drive the venue from loop timers. Tests with a fake clock turn this off and call pump().
     auto_pump: bool = True
+    # Snapshot on a clean close, so that a normal restart replays nothing.
+    snapshot_on_close: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -589,9 +591,17 @@ class TradingEngine:
     # --- lifecycle ---------------------------------------------------------------
 
     async def close(self) -> None:
+        """Stop the venue timer, snapshot what the last snapshot does not cover (so a
+        normal restart replays nothing), then flush and close the journal."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if (
+            self.config.snapshot_on_close
+            and self._failed is None
+            and self.journal.last_seq > self._snapshot_seq
+        ):
+            self._take_snapshot()
         await self.journal.aclose()
 
 

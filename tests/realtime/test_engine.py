@@ -341,8 +341,12 @@ async def trade_a_while(h: Harness) -> None:
 def test_restart_when_journal_replayed_then_state_is_identical(
     tmp_path: Path, snapshot_every: int
 ) -> None:
+    # A huge interval and no snapshot on close: the second life replays every event.
     config = EngineConfig(
-        auto_pump=False, price_sample_interval_ns=0, snapshot_every=snapshot_every
+        auto_pump=False,
+        price_sample_interval_ns=0,
+        snapshot_every=snapshot_every,
+        snapshot_on_close=snapshot_every < 1_000_000,
     )
     views: list[dict[str, object]] = []
 
@@ -389,3 +393,19 @@ def test_startup_when_limits_file_changed_then_new_limits_are_journaled(tmp_path
     journal.close()
     assert len(changes) == 2
     assert state.limits.default.max_position == 2_000
+
+
+def test_close_when_events_since_last_snapshot_then_snapshots_so_restart_replays_nothing(
+    tmp_path: Path,
+) -> None:
+    async def life() -> None:
+        async with open_engine(tmp_path / "j.db") as h:
+            await trade_a_while(h)
+
+    run(life())
+    journal = Journal.open(tmp_path / "j.db")
+    try:
+        snapshot = journal.latest_snapshot()
+        assert snapshot is not None and snapshot[0] == journal.last_seq
+    finally:
+        journal.close()
