@@ -12,6 +12,7 @@ instrument's tick grid.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Final
 
 import msgspec
 
@@ -79,6 +80,16 @@ _SEVERITY = {TradingState.ACTIVE: 0, TradingState.REDUCING: 1, TradingState.HALT
 
 def stricter(a: TradingState, b: TradingState) -> TradingState:
     return a if a.severity >= b.severity else b
+
+
+# Prices are floats: a price is on the grid when it is within this many ticks of a
+# whole number of ticks (190.01 / 0.01 is 19000.999999999996).
+TICK_TOLERANCE: Final = 1e-6
+
+
+def on_tick_grid(price: float, tick_size: float) -> bool:
+    steps = price / tick_size
+    return abs(steps - round(steps)) <= TICK_TOLERANCE
 
 
 class Instrument(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

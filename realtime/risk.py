@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
-from realtime.domain import Instrument, OrderRequest, OrderType, Side, TradingState
+from realtime.domain import (
+    Instrument,
+    OrderRequest,
+    OrderType,
+    Side,
+    TradingState,
+    on_tick_grid,
+)
 from realtime.limits import AccountLimits
 
 
@@ -118,11 +125,6 @@ def check_quantity(req: OrderRequest, ctx: RiskContext) -> Rejection | None:
             f"quantity {req.quantity} exceeds the maximum {ctx.limits.max_order_quantity}",
         )
     return None
-
-
-def on_tick_grid(price: float, tick_size: float) -> bool:
-    steps = price / tick_size
-    return abs(steps - round(steps)) <= 1e-6
 
 
 def check_price(req: OrderRequest, ctx: RiskContext) -> Rejection | None:

@@ -23,7 +23,17 @@ from typing import Final, Literal, Protocol, TypeAlias
 
 import msgspec
 
-from realtime.domain import Instrument, Order, OrderStatus, OrderType, Quote, Side, TimeInForce
+from realtime.domain import (
+    TICK_TOLERANCE,
+    Instrument,
+    Order,
+    OrderStatus,
+    OrderType,
+    Quote,
+    Side,
+    TimeInForce,
+    on_tick_grid,
+)
 
 __all__ = [
     "CANCEL_FOK_UNFILLED",
@@ -245,10 +255,6 @@ def _next_session_end_ns(ts_ns: int, session_end: dt_time) -> int:
 
 # --- price and size grid -----------------------------------------------------
 
-# Prices are floats, so "on the grid" and "crosses" are judged in tick units with
-# a tolerance well below one tick but above accumulated float error.
-_TICK_TOLERANCE: Final = 1e-6
-
 
 def _tick_decimals(tick: float) -> int:
     exponent = Decimal(repr(tick)).normalize().as_tuple().exponent
@@ -273,23 +279,20 @@ class _Grid:
 
     @property
     def epsilon(self) -> float:
-        return self.tick * _TICK_TOLERANCE
+        return self.tick * TICK_TOLERANCE
 
     def round_up(self, price: float) -> float:
         # round() strips the float noise of n * tick so prices compare and print cleanly.
-        return round(math.ceil(price / self.tick - _TICK_TOLERANCE) * self.tick, self.decimals)
+        return round(math.ceil(price / self.tick - TICK_TOLERANCE) * self.tick, self.decimals)
 
     def round_down(self, price: float) -> float:
-        return round(math.floor(price / self.tick + _TICK_TOLERANCE) * self.tick, self.decimals)
+        return round(math.floor(price / self.tick + TICK_TOLERANCE) * self.tick, self.decimals)
 
     def round_adverse(self, price: float, side: Side) -> float:
         return self.round_up(price) if side is Side.BUY else self.round_down(price)
 
     def is_valid_price(self, price: float) -> bool:
-        if not (price > 0.0 and math.isfinite(price)):
-            return False
-        ticks = price / self.tick
-        return abs(ticks - round(ticks)) <= _TICK_TOLERANCE
+        return price > 0.0 and math.isfinite(price) and on_tick_grid(price, self.tick)
 
     def is_valid_quantity(self, quantity: int) -> bool:
         return quantity > 0 and quantity % self.lot == 0

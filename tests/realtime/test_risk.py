@@ -8,9 +8,17 @@ from typing import Any
 import msgspec
 import pytest
 
-from realtime.domain import Instrument, OrderRequest, OrderType, Side, TimeInForce, TradingState
+from realtime.domain import (
+    Instrument,
+    OrderRequest,
+    OrderType,
+    Side,
+    TimeInForce,
+    TradingState,
+    on_tick_grid,
+)
 from realtime.limits import AccountLimits
-from realtime.risk import CHECKS, RejectReason, RiskContext, evaluate, on_tick_grid
+from realtime.risk import CHECKS, RejectReason, RiskContext, evaluate
 
 LIMITS = AccountLimits(
     max_order_quantity=1_000,
