@@ -553,13 +553,12 @@ class TradingEngine:
             throttle_ok = bucket.available(now_ns)
         book = state.accounts.get(account)
         position = open_buy = open_sell = 0
-        gross = open_notional = realized = unrealized_pnl = 0.0
+        gross = open_notional = 0.0
         trading_state = state.global_state
         if book is not None:
             if book.trading_state.severity > trading_state.severity:
                 trading_state = book.trading_state
             gross, open_notional = book.gross_exposure, book.open_notional
-            realized, unrealized_pnl = book.realized_pnl, book.unrealized_pnl
             symbol_book = book.symbols.get(req.symbol)
             if symbol_book is not None:
                 position = symbol_book.position.quantity
@@ -582,7 +581,7 @@ class TradingEngine:
             open_sell=open_sell,
             gross_exposure=gross,
             open_notional=open_notional,
-            equity=limits.starting_cash + realized + unrealized_pnl,
+            equity=state.equity(account),
             throttle_ok=throttle_ok,
             duplicate_client_order_id=duplicate,
             restricted=state.limits.is_restricted(account, req.symbol),

@@ -163,9 +163,11 @@ class EngineState:
         own = book.trading_state if book is not None else TradingState.ACTIVE
         return own if own.severity > self.global_state.severity else self.global_state
 
-    def equity(self, book: AccountBook) -> float:
-        cash = self.limits.for_account(book.account).starting_cash
-        return cash + book.realized_pnl + book.unrealized_pnl
+    def equity(self, account: str) -> float:
+        """Starting cash plus realized and unrealized P&L: what buying power is levered on."""
+        cash = self.limits.for_account(account).starting_cash
+        book = self.accounts.get(account)
+        return cash if book is None else cash + book.realized_pnl + book.unrealized_pnl
 
     def next_order_id(self) -> str:
         return f"O{self.order_count + 1}"

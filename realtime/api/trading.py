@@ -252,17 +252,16 @@ async def positions(account: Account, service: Service) -> Response:
 )
 async def pnl(account: Account, service: Service) -> Response:
     state = service.engine.state
-    book = state.account(account) if account in state.accounts else None
+    book = state.accounts.get(account)
     realized = book.realized_pnl if book else 0.0
     unrealized_pnl = book.unrealized_pnl if book else 0.0
-    cash = state.limits.for_account(account).starting_cash
     return json_response(
         PnlView(
             account=account,
             realized_pnl=realized,
             unrealized_pnl=unrealized_pnl,
             total_pnl=realized + unrealized_pnl,
-            equity=cash + realized + unrealized_pnl,
+            equity=state.equity(account),
             gross_exposure=book.gross_exposure if book else 0.0,
             open_notional=book.open_notional if book else 0.0,
             positions=_positions(service, account),
