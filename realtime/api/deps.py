@@ -46,13 +46,18 @@ def authenticate(service: TradingService, api_key: str | None) -> Principal:
     return principal
 
 
-async def require_account(
-    request: Request, api_key: Annotated[str | None, Security(api_key_header)]
-) -> str:
-    principal = authenticate(service_of(request), api_key)
+def trading_account(service: TradingService, api_key: str | None) -> str:
+    """The account an API key trades for; admin keys do not trade."""
+    principal = authenticate(service, api_key)
     if principal.is_admin:
         raise ApiError(403, "ACCOUNT_KEY_REQUIRED", "admin keys do not trade; use an account key")
     return principal.name
+
+
+async def require_account(
+    request: Request, api_key: Annotated[str | None, Security(api_key_header)]
+) -> str:
+    return trading_account(service_of(request), api_key)
 
 
 async def require_principal(

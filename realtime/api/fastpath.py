@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from realtime.service import TradingService
 
-from .deps import authenticate
+from .deps import trading_account
 from .errors import problem_for
 from .market import ticker_list
 from .middleware import ASGIApp, Message, Receive, Scope, Send
@@ -72,12 +72,8 @@ class FastPath:
         await self.app(scope, receive, send)
 
     async def _submit(self, scope: Scope, receive: Receive) -> Response:
-        principal = authenticate(self.service, _api_key(scope))
-        if principal.is_admin:
-            raise ApiError(
-                403, "ACCOUNT_KEY_REQUIRED", "admin keys do not trade; use an account key"
-            )
-        return await submit(self.service, principal.name, await read_body(receive))
+        account = trading_account(self.service, _api_key(scope))
+        return await submit(self.service, account, await read_body(receive))
 
     async def _tickers(self, scope: Scope) -> Response:
         query = parse_qs(scope["query_string"].decode("latin-1")) if scope["query_string"] else {}
