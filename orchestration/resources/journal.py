@@ -33,6 +33,7 @@ import pydantic
 from orchestration.resources.journal_payloads import decode_payloads
 from orchestration.resources.prefetch import prefetched
 from realtime.journal import (
+    EVENT_CRC_PREFIX,
     EVENT_TYPES,
     Journal,
     JournalCorruptError,
@@ -306,8 +307,8 @@ class JournalSource(dg.ConfigurableResource):
         type_b: list[bytes] | None,
         rows: np.ndarray | None,
     ) -> None:
-        """The journal's row checksum, of every row or of `rows`: crc32 over
-        b"seq:ts_ns:type:" and then the payload (as realtime.journal computes it)."""
+        """The journal's row checksum (`realtime.journal.event_crc`), of every row or of
+        `rows`: crc32 over EVENT_CRC_PREFIX and then the payload."""
         keep = f.keep
         seq = f.seq
         stored = np.fromstring(f.crc_text, dtype=np.int64, sep=",")[:keep]
@@ -324,11 +325,8 @@ class JournalSource(dg.ConfigurableResource):
             seq, ts_ns, stored = seq[rows], ts_ns[rows], stored[rows]
         # Chained maps keep the per-row work in C.
         seqs, times = seq.tolist(), ts_ns.tolist()
-        if type_b is None:
-            prefix = f"%d:%d:{types[0]}:".encode()
-            prefixes = map(prefix.__mod__, zip(seqs, times, strict=True))
-        else:
-            prefixes = map(b"%d:%d:%b:".__mod__, zip(seqs, times, type_b, strict=True))
+        types_b = [types[0].encode()] * len(seqs) if type_b is None else type_b
+        prefixes = map(EVENT_CRC_PREFIX.__mod__, zip(seqs, times, types_b, strict=True))
         crc32 = zlib.crc32
         computed = np.fromiter(
             map(crc32, payloads, map(crc32, prefixes)), dtype=np.int64, count=len(seq)
