@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+
+from bench._service import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 CONFIG_SOURCE = ROOT / "config"
@@ -72,13 +73,6 @@ def copy_config(destination: Path) -> Path:
     """A private copy of config/, so a test may rewrite the limits file."""
     shutil.copytree(CONFIG_SOURCE, destination)
     return destination
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def server_env(data_dir: Path, config_dir: Path, extra: Mapping[str, str] | None) -> dict[str, str]:
