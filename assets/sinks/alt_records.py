@@ -1,8 +1,9 @@
-"""Alternative data: the record schema and the parser of alt inbox files.
+"""Alternative data: the parser of alt inbox files.
 
 A record is one timestamped numeric signal about one symbol, e.g. a news
-sentiment score. Files are JSON lines (`.jsonl`, `.ndjson`: one JSON object
-per line) or CSV (`.csv`, header `ts,symbol,signal,value[,source]`):
+sentiment score, as declared by `realtime.altdata.AltRecord` (which `POST /alt`
+validates against too). Files are JSON lines (`.jsonl`, `.ndjson`: one JSON
+object per line) or CSV (`.csv`, header `ts,symbol,signal,value[,source]`):
 
     {"ts": "2026-11-26T14:30:00Z", "symbol": "AAPL", "signal": "news_sentiment",
      "value": 0.42, "source": "vendor-x"}

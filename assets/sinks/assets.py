@@ -61,7 +61,7 @@ def sink_ticks(
     group_name=GROUP,
     description=(
         f"{ALT_SIGNALS.description}\n\nJSON lines or CSV in the alt inbox, each record "
-        f"validated against the schema in assets.sinks.alt_records. {_FILE_NOTE}"
+        f"validated against realtime.altdata.AltRecord. {_FILE_NOTE}"
     ),
     metadata=table_definition_metadata(ALT_SIGNALS),
 )
