@@ -16,8 +16,7 @@ import dagster as dg
 import pandas as pd
 
 from assets.metadata import markdown_preview
-from orchestration.resources.tables import TableSpec
-from orchestration.resources.warehouse import Warehouse, sql_string
+from orchestration.resources import TableSpec, Warehouse, sql_string
 
 _SAMPLE = 10
 WINDOW = pd.Timedelta(days=1)

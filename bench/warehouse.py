@@ -36,7 +36,7 @@ from assets.warehouse.shipping import ship
 from orchestration.resources.duckdb_warehouse import DuckDBWarehouse
 from orchestration.resources.journal import JournalSource
 from orchestration.resources.questdb_warehouse import QuestDBWarehouse
-from orchestration.resources.tables import TableSpec
+from orchestration.resources.schema import TableSpec
 from orchestration.resources.warehouse import conform
 from realtime.domain import OrderRequest, OrderType, Side, TimeInForce
 from realtime.events import (

@@ -8,10 +8,9 @@ from dagster import AssetExecutionContext
 from assets.metadata import table_definition_metadata
 from assets.sinks.alt_records import parse_alt_file
 from assets.sinks.files import sink_files
+from assets.sinks.tables import ALT_SIGNALS, REPLAY_QUOTES, REPLAY_TRADES
 from assets.sinks.tick_files import parse_tick_file
-from orchestration.resources.inbox import Inbox
-from orchestration.resources.tables import ALT_SIGNALS, REPLAY_QUOTES, REPLAY_TRADES
-from orchestration.resources.warehouse import Warehouse
+from orchestration.resources import Inbox, Warehouse
 
 GROUP = "sinks"
 _TICK_TABLES = {t.name: t for t in (REPLAY_QUOTES, REPLAY_TRADES)}

@@ -13,8 +13,7 @@ from dagster import AssetExecutionContext
 from assets.metadata import table_definition_metadata
 from assets.warehouse.projections import PROJECTIONS
 from assets.warehouse.shipping import ship
-from orchestration.resources.journal import JournalSource
-from orchestration.resources.warehouse import Warehouse
+from orchestration.resources import JournalSource, Warehouse
 
 GROUP = "warehouse"
 

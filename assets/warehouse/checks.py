@@ -15,9 +15,8 @@ from assets.warehouse.projections import (
     TRADES_PROJECTION,
     Projection,
 )
-from orchestration.resources.journal import JournalSource
-from orchestration.resources.tables import SHIP_LOG
-from orchestration.resources.warehouse import Warehouse, sql_string
+from assets.warehouse.tables import SHIP_LOG
+from orchestration.resources import JournalSource, Warehouse, sql_string
 
 RECONCILED_BATCHES = 100
 

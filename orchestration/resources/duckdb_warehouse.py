@@ -27,7 +27,7 @@ import duckdb
 import pandas as pd
 import pydantic
 
-from orchestration.resources.tables import ColumnType, TableSpec
+from orchestration.resources.schema import ColumnType, TableSpec
 from orchestration.resources.warehouse import Warehouse, WarehouseError
 
 _DUCKDB_TYPES: Final = {
@@ -112,7 +112,7 @@ class DuckDBWarehouse(Warehouse):
         """Upsert one frame inside the caller's transaction; the table's newest
         timestamp after it."""
         ts = table.timestamp
-        low, high = frame[ts].min(), frame[ts].max()
+        low, high = pd.Timestamp(frame[ts].min()), pd.Timestamp(frame[ts].max())
         newest = self._newest_ts(con, table)
         columns = ", ".join(table.column_names)
         con.register(_INCOMING, frame)

@@ -29,7 +29,7 @@ import psycopg
 import pydantic
 from questdb import Sender
 
-from orchestration.resources.tables import ColumnType, TableSpec
+from orchestration.resources.schema import ColumnType, TableSpec
 from orchestration.resources.warehouse import Warehouse, WarehouseError, conform
 
 _QUESTDB_TYPES: Final = {

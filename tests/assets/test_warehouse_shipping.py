@@ -13,9 +13,8 @@ import pydantic
 from assets.warehouse.assets import WAREHOUSE_ASSETS
 from assets.warehouse.checks import WAREHOUSE_CHECKS
 from assets.warehouse.projections import ORDER_EVENT_TYPES
-from orchestration.resources import DuckDBWarehouse, JournalSource
-from orchestration.resources.tables import SHIP_LOG, TableSpec
-from orchestration.resources.warehouse import Frames
+from assets.warehouse.tables import SHIP_LOG
+from orchestration.resources import DuckDBWarehouse, Frames, JournalSource, TableSpec
 from realtime.domain import OrderRequest, Side
 from realtime.events import OrderAccepted, encode_event
 from tests.assets.conftest import journal_source

@@ -13,9 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from assets.catalogue import ALL_TABLES
+from assets.warehouse.tables import ORDERS, QUOTES, SHIP_LOG
 from orchestration.resources import QuestDBWarehouse, warehouse_from_url
 from orchestration.resources.questdb_warehouse import questdb_ddl
-from orchestration.resources.tables import ALL_TABLES, ORDERS, QUOTES, SHIP_LOG
 from orchestration.resources.warehouse import WarehouseError
 
 T0 = pd.Timestamp("2026-11-26 14:30:00")
