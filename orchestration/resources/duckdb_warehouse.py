@@ -40,6 +40,20 @@ _DUCKDB_TYPES: Final = {
 _INCOMING: Final = "incoming_frame"
 
 
+def table_problems(table: TableSpec, columns: pd.DataFrame) -> list[str]:
+    """How an existing table differs from its declaration: `columns` is its
+    `information_schema.columns` (column_name, data_type)."""
+    types = dict(zip(columns["column_name"], columns["data_type"], strict=True))
+    problems = []
+    for column in table.columns:
+        actual, expected = types.get(column.name), _DUCKDB_TYPES[column.type]
+        if actual is None:
+            problems.append(f"column {column.name} is missing")
+        elif actual != expected:
+            problems.append(f"column {column.name} is {actual}, declared {expected}")
+    return problems
+
+
 def duckdb_ddl(table: TableSpec) -> str:
     """CREATE TABLE for DuckDB. No PRIMARY KEY: uniqueness comes from the
     delete-then-insert upsert, and an ART index would slow bulk loads for nothing."""
@@ -84,7 +98,21 @@ class DuckDBWarehouse(Warehouse):
     def _create_tables(self, tables: Sequence[TableSpec]) -> None:
         with self._connect() as con:
             for table in tables:
-                con.execute(duckdb_ddl(table))
+                columns = con.execute(
+                    "SELECT column_name, data_type FROM information_schema.columns "
+                    "WHERE table_schema = 'main' AND table_name = ? ORDER BY ordinal_position",
+                    [table.name],
+                ).df()
+                if columns.empty:
+                    con.execute(duckdb_ddl(table))
+                    continue
+                problems = table_problems(table, columns)
+                if problems:
+                    raise WarehouseError(
+                        f"DuckDB table {table.name} in {self.path} does not match its "
+                        f"declaration: {'; '.join(problems)}. Fix the table, or drop it (and "
+                        "its ship_log rows) to have it re-created and re-shipped."
+                    )
 
     def _write_conformed(self, conformed: Sequence[tuple[TableSpec, pd.DataFrame]]) -> None:
         with self._connect() as con:
@@ -102,7 +130,10 @@ class DuckDBWarehouse(Warehouse):
 
     def query(self, sql: str) -> pd.DataFrame:
         with self._connect() as con:
-            return con.execute(sql).df()
+            try:
+                return con.execute(sql).df()
+            except duckdb.Error as exc:
+                raise WarehouseError(f"DuckDB {self.path} refused {sql[:120]!r}: {exc}") from exc
 
     # -- internals ----------------------------------------------------------------
 
@@ -158,7 +189,14 @@ class DuckDBWarehouse(Warehouse):
             try:
                 return duckdb.connect(str(path), config={"threads": self.threads})
             except duckdb.IOException as exc:
-                if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
-                    raise
+                if "lock" not in str(exc).lower():
+                    raise WarehouseError(f"DuckDB file {path} cannot be opened: {exc}") from exc
+                if time.monotonic() >= deadline:
+                    raise WarehouseError(
+                        f"DuckDB file {path} is still locked by another process after "
+                        f"{self.lock_timeout_s:g} s ({exc}). Runs that write it share the "
+                        "'duckdb_warehouse' pool; stop whatever else holds the file "
+                        "(a notebook, a DuckDB shell), then re-run the job."
+                    ) from exc
                 time.sleep(delay)
                 delay = min(delay * 2, 1.0)
