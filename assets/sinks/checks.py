@@ -1,4 +1,4 @@
-"""Checks next to each sink table."""
+"""Checks of each inbox table; the asset that loads the table runs them in its step."""
 
 from __future__ import annotations
 

@@ -39,7 +39,7 @@ def ship(
     raise_on_error: bool = True,
 ) -> dg.ExecuteInProcessResult:
     return dg.materialize(
-        [*WAREHOUSE_ASSETS, *WAREHOUSE_CHECKS],
+        WAREHOUSE_ASSETS,
         resources={"warehouse": warehouse, "journal": journal},
         selection=selection,
         raise_on_error=raise_on_error,
@@ -358,7 +358,7 @@ def test_ship_when_an_order_event_is_corrupt_then_fails_and_ships_nothing_past_i
 
 def run_checks(journal: JournalSource, warehouse: DuckDBWarehouse) -> dict[str, bool]:
     result = dg.materialize(
-        [*WAREHOUSE_ASSETS, *WAREHOUSE_CHECKS],
+        WAREHOUSE_ASSETS,
         resources={"warehouse": warehouse, "journal": journal},
         selection=dg.AssetSelection.all_asset_checks(),
     )
