@@ -3,24 +3,79 @@
 Each check runs one portable query through the `Warehouse` resource and
 reports the offending rows (a few) as metadata. Named `<asset>_<property>`.
 
+A `TableCheck` is a check spec and its evaluation. The asset that writes the
+table declares the specs (`check_specs`) and evaluates the selected checks in
+its own step, right after writing: with the multiprocess executor every
+separate check would be a process of its own (Python and Dagster start-up,
+seconds each), which made a QuestDB shipping run take minutes.
+
 The checks run after every shipping run (every minute by default), so they
 look at the newest day of data (by the designated timestamp), where new rows
 land, rather than scanning a table that only grows. Every row passes through
 that window, and a duplicate of a row has the same timestamp as the row.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
 import pandas as pd
 
 from assets.metadata import markdown_preview
-from orchestration.resources.tables import TableSpec
-from orchestration.resources.warehouse import Warehouse, sql_string
+from orchestration.resources import JournalSource, TableSpec, Warehouse, sql_string
 
 _SAMPLE = 10
 WINDOW = pd.Timedelta(days=1)
+
+
+Evaluate = Callable[[Warehouse, JournalSource | None], "CheckOutcome"]
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    passed: bool
+    description: str
+    severity: dg.AssetCheckSeverity
+    metadata: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TableCheck:
+    """One asset check, evaluated in the step of the asset it checks."""
+
+    asset: str
+    name: str
+    description: str
+    evaluate: Evaluate
+
+    @property
+    def spec(self) -> dg.AssetCheckSpec:
+        return dg.AssetCheckSpec(self.name, asset=self.asset, description=self.description)
+
+    def result(self, warehouse: Warehouse, journal: JournalSource | None) -> dg.AssetCheckResult:
+        outcome = self.evaluate(warehouse, journal)
+        return dg.AssetCheckResult(
+            asset_key=self.asset,
+            check_name=self.name,
+            passed=outcome.passed,
+            severity=outcome.severity,
+            description=outcome.description,
+            metadata=outcome.metadata,
+        )
+
+
+def run_selected(
+    context: dg.AssetExecutionContext,
+    checks: Iterable[TableCheck],
+    warehouse: Warehouse,
+    journal: JournalSource | None = None,
+) -> Iterator[dg.AssetCheckResult]:
+    """The results of the checks this run selected, in declaration order."""
+    selected = context.selected_asset_check_keys
+    for check in checks:
+        if dg.AssetCheckKey(dg.AssetKey(check.asset), check.name) in selected:
+            yield check.result(warehouse, journal)
 
 
 def recent_rows(warehouse: Warehouse, table: TableSpec) -> tuple[str, str]:
@@ -41,26 +96,22 @@ def _result(
     severity: dg.AssetCheckSeverity,
     scope: str,
     **metadata: Any,
-) -> dg.AssetCheckResult:
+) -> CheckOutcome:
     meta: dict[str, Any] = {"checked": dg.MetadataValue.text(scope), **metadata}
     if not passed:
         meta["offending_rows"] = markdown_preview(offenders, rows=_SAMPLE)
-    return dg.AssetCheckResult(
-        passed=passed, severity=severity, description=description, metadata=meta
-    )
+    return CheckOutcome(passed, description, severity, meta)
 
 
 def unique_keys_check(
     asset: str, table: TableSpec, keys: Sequence[str], property_name: str = "unique_keys"
-) -> dg.AssetChecksDefinition:
+) -> TableCheck:
     columns = ", ".join(keys)
 
-    @dg.asset_check(
-        asset=asset,
-        name=f"{asset}_{property_name}",
-        description=f"No two rows of {table.name} share ({columns}) (newest day of data).",
-    )
-    def _check(warehouse: Warehouse) -> dg.AssetCheckResult:
+    name = f"{asset}_{property_name}"
+    description = f"No two rows of {table.name} share ({columns}) (newest day of data)."
+
+    def _check(warehouse: Warehouse, journal: JournalSource | None) -> CheckOutcome:
         warehouse.ensure_schema([table])
         where, scope = recent_rows(warehouse, table)
         duplicates = warehouse.query(
@@ -77,24 +128,22 @@ def unique_keys_check(
             duplicated_keys_sampled=len(duplicates),
         )
 
-    return _check
+    return TableCheck(asset, name, description, _check)
 
 
 def monotonic_ts_check(
     asset: str, table: TableSpec, partition_by: Sequence[str], order_by: str
-) -> dg.AssetChecksDefinition:
+) -> TableCheck:
     partition = ", ".join(partition_by)
     ts = table.timestamp
 
-    @dg.asset_check(
-        asset=asset,
-        name=f"{asset}_monotonic_ts",
-        description=(
-            f"Within each ({partition}), {ts} never goes backwards in {order_by} order "
-            "(newest day of data)."
-        ),
+    name = f"{asset}_monotonic_ts"
+    description = (
+        f"Within each ({partition}), {ts} never goes backwards in {order_by} order "
+        "(newest day of data)."
     )
-    def _check(warehouse: Warehouse) -> dg.AssetCheckResult:
+
+    def _check(warehouse: Warehouse, journal: JournalSource | None) -> CheckOutcome:
         warehouse.ensure_schema([table])
         where, scope = recent_rows(warehouse, table)
         backwards = warehouse.query(
@@ -113,20 +162,16 @@ def monotonic_ts_check(
             backwards_sampled=len(backwards),
         )
 
-    return _check
+    return TableCheck(asset, name, description, _check)
 
 
-def non_negative_check(
-    asset: str, table: TableSpec, columns: Sequence[str]
-) -> dg.AssetChecksDefinition:
+def non_negative_check(asset: str, table: TableSpec, columns: Sequence[str]) -> TableCheck:
     condition = " OR ".join(f"{c} < 0" for c in columns)
 
-    @dg.asset_check(
-        asset=asset,
-        name=f"{asset}_non_negative_prices_sizes",
-        description=f"{', '.join(columns)} are never negative (newest day of data).",
-    )
-    def _check(warehouse: Warehouse) -> dg.AssetCheckResult:
+    name = f"{asset}_non_negative_prices_sizes"
+    description = f"{', '.join(columns)} are never negative (newest day of data)."
+
+    def _check(warehouse: Warehouse, journal: JournalSource | None) -> CheckOutcome:
         warehouse.ensure_schema([table])
         where, scope = recent_rows(warehouse, table)
         negative = warehouse.query(
@@ -141,4 +186,4 @@ def non_negative_check(
             negative_rows_sampled=len(negative),
         )
 
-    return _check
+    return TableCheck(asset, name, description, _check)

@@ -7,7 +7,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from orchestration.resources.tables import ColumnType, TableSpec
+from orchestration.resources import ColumnType, TableSpec
 
 _UI_TYPES = {
     ColumnType.TIMESTAMP: "timestamp",

@@ -16,11 +16,22 @@ folder, from another process as the realtime service would, then:
 
 The last line printed is one JSON object with the figures
 (`duckdb_rows_per_s`, `ilp_rows_per_s`, ...).
+
+    python -m bench.warehouse --questdb 'questdb://host:9000?pg_port=8812' --rows 1000000
+
+measures the write path against a live QuestDB instead: a quotes frame of
+`--rows` rows is written once through `QuestDBWarehouse.write_ilp` (our path:
+conformed frame, chunks of `request_rows`, one transaction each) into
+`bench_quotes`, and once with the raw official client (`Sender.dataframe`, its
+default auto-flush) into `bench_quotes_raw`, both created with our DDL (WAL,
+DEDUP) and dropped at the end; it reports both rates and their ratio
+(`questdb_ratio`, ours / raw).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import multiprocessing
 import os
@@ -28,15 +39,20 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
+from questdb import Sender
 
 from assets.warehouse.projections import PROJECTIONS
 from assets.warehouse.shipping import ship
+from assets.warehouse.tables import QUOTES
+from orchestration.resources import warehouse_from_url
 from orchestration.resources.duckdb_warehouse import DuckDBWarehouse
 from orchestration.resources.journal import JournalSource
 from orchestration.resources.questdb_warehouse import QuestDBWarehouse
-from orchestration.resources.tables import TableSpec
+from orchestration.resources.schema import TableSpec
 from orchestration.resources.warehouse import conform
 from realtime.domain import OrderRequest, OrderType, Side, TimeInForce
 from realtime.events import (
@@ -128,15 +144,99 @@ def ilp_serialise(frames: list[tuple[TableSpec, pd.DataFrame]]) -> tuple[int, in
     return rows, size, time.perf_counter() - started
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+OURS_TABLE = dataclasses.replace(QUOTES, name="bench_quotes")
+RAW_TABLE = dataclasses.replace(QUOTES, name="bench_quotes_raw")
+
+
+def quotes_frame(rows: int) -> pd.DataFrame:
+    """A deterministic quotes frame, conformed as a write would send it."""
+    i = np.arange(rows, dtype=np.int64)
+    price = 100.0 + (i % 997) * 0.01
+    frame = pd.DataFrame(
+        {
+            "ts": (T0 + i * 1_000).view("datetime64[ns]"),
+            "seq": i + 1,
+            "symbol": np.array(SYMBOLS, dtype=object)[i % len(SYMBOLS)],
+            "bid": price,
+            "ask": price + 0.01,
+            "bid_size": np.full(rows, 100),
+            "ask_size": 100 + i % 400,
+        }
+    )
+    return conform(QUOTES, frame)
+
+
+def raw_conf(questdb: QuestDBWarehouse) -> str:
+    """The client configuration a user of the raw client would write: the same
+    server and credentials, the client's own defaults for everything else."""
+    return questdb.ilp_conf().replace("auto_flush=off;", "")
+
+
+def compare_write_paths(questdb: QuestDBWarehouse, frame: pd.DataFrame) -> dict[str, Any]:
+    """Time our write path and the raw client's on the same conformed frame."""
+    started = time.perf_counter()
+    questdb.write_ilp([(OURS_TABLE, frame)])
+    ours_s = time.perf_counter() - started
+    started = time.perf_counter()
+    with Sender.from_conf(raw_conf(questdb)) as sender:
+        sender.dataframe(frame, table_name=RAW_TABLE.name, symbols=["symbol"], at="ts")
+        sender.flush()
+    raw_s = time.perf_counter() - started
+    rows = len(frame)
+    return {
+        "questdb_rows": rows,
+        "questdb_ours_seconds": round(ours_s, 3),
+        "questdb_ours_rows_per_s": round(rows / ours_s),
+        "questdb_raw_seconds": round(raw_s, 3),
+        "questdb_raw_rows_per_s": round(rows / raw_s),
+        "questdb_ratio": round(raw_s / ours_s, 3),
+    }
+
+
+def questdb_main(url: str, rows: int) -> dict[str, Any]:
+    questdb = warehouse_from_url(url)
+    if not isinstance(questdb, QuestDBWarehouse):
+        raise SystemExit(f"--questdb needs a questdb:// URL, not {url!r}")
+    frame = quotes_frame(rows)
+    drop = [f"DROP TABLE IF EXISTS {t.name}" for t in (OURS_TABLE, RAW_TABLE)]
+    with questdb._pg("bench tables") as con:  # DDL is not a verb of the resource
+        for statement in drop:
+            questdb._execute(con, statement, "bench tables")
+    questdb.ensure_schema([OURS_TABLE, RAW_TABLE])  # also checks the server version
+    try:
+        result = compare_write_paths(questdb, frame)
+    finally:
+        with questdb._pg("bench tables") as con:
+            for statement in drop:
+                questdb._execute(con, statement, "bench tables")
+    print(
+        f"{rows} rows to {questdb.location}: ours {result['questdb_ours_rows_per_s']} rows/s, "
+        f"raw client {result['questdb_raw_rows_per_s']} rows/s, ratio {result['questdb_ratio']}"
+    )
+    return {"benchmark": "warehouse_questdb", **result}
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="journal events to ship")
     parser.add_argument(
         "--verify-market-data",
         action="store_true",
         help="also verify the row checksums of quotes and trades (off by default)",
     )
-    args = parser.parse_args()
+    parser.add_argument(
+        "--questdb",
+        metavar="URL",
+        help="measure the write path against this live QuestDB (questdb://host:9000?...) "
+        "beside the raw client, instead of shipping to DuckDB",
+    )
+    args = parser.parse_args(argv)
+    if args.rows < 1:
+        parser.error("--rows must be at least 1")
+    if args.questdb is not None:
+        result = questdb_main(args.questdb, args.rows)
+        print(json.dumps(result))
+        return result
     with tempfile.TemporaryDirectory(prefix="bench-warehouse-") as tmp:
         folder = Path(tmp)
         started = time.perf_counter()
@@ -166,21 +266,20 @@ def main() -> None:
         ilp_rows, ilp_bytes, ilp_s = ilp_serialise(frames)
         print(f"serialised {ilp_rows} rows ({ilp_bytes / 1e6:.0f} MB of ILP) in {ilp_s:.2f} s")
 
-    print(
-        json.dumps(
-            {
-                "rows": args.rows,
-                "market_data_checksums_verified": args.verify_market_data,
-                "duckdb_rows": shipped,
-                "duckdb_seconds": round(ship_s, 3),
-                "duckdb_rows_per_s": round(shipped / ship_s),
-                "ilp_rows": ilp_rows,
-                "ilp_bytes": ilp_bytes,
-                "ilp_seconds": round(ilp_s, 3),
-                "ilp_rows_per_s": round(ilp_rows / ilp_s),
-            }
-        )
-    )
+    result = {
+        "benchmark": "warehouse",
+        "rows": args.rows,
+        "market_data_checksums_verified": args.verify_market_data,
+        "duckdb_rows": shipped,
+        "duckdb_seconds": round(ship_s, 3),
+        "duckdb_rows_per_s": round(shipped / ship_s),
+        "ilp_rows": ilp_rows,
+        "ilp_bytes": ilp_bytes,
+        "ilp_seconds": round(ilp_s, 3),
+        "ilp_rows_per_s": round(ilp_rows / ilp_s),
+    }
+    print(json.dumps(result))
+    return result
 
 
 if __name__ == "__main__":

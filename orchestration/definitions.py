@@ -10,9 +10,7 @@ from __future__ import annotations
 import dagster as dg
 
 from assets.sinks.assets import SINK_ASSETS
-from assets.sinks.checks import SINK_CHECKS
 from assets.warehouse.assets import WAREHOUSE_ASSETS
-from assets.warehouse.checks import WAREHOUSE_CHECKS
 from orchestration.jobs import build_jobs
 from orchestration.resources import DuckDBWarehouse, build_resources
 from orchestration.schedules import build_schedules
@@ -24,7 +22,6 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     jobs = build_jobs(single_writer_warehouse=isinstance(resources["warehouse"], DuckDBWarehouse))
     return dg.Definitions(
         assets=[*WAREHOUSE_ASSETS, *SINK_ASSETS],
-        asset_checks=[*WAREHOUSE_CHECKS, *SINK_CHECKS],
         jobs=jobs,
         schedules=build_schedules(jobs, settings.ship_schedule),
         resources=resources,

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from assets.sinks.assets import GROUP as SINKS
+from assets.sinks.assets import GROUP as INBOXES
 from assets.warehouse.assets import GROUP as WAREHOUSE
 
 # deploy/dagster.yaml limits runs to one per value of this tag: a run owns its tables'
@@ -35,10 +35,10 @@ def build_jobs(*, single_writer_warehouse: bool) -> list[UnresolvedAssetJobDefin
             run_tags={RUN_TAG: f"{WAREHOUSE}_job"},
         ),
         dg.define_asset_job(
-            f"{SINKS}_job",
-            selection=dg.AssetSelection.groups(SINKS),
+            f"{INBOXES}_job",
+            selection=dg.AssetSelection.groups(INBOXES),
             description="Load files waiting in the tick and alt-data inboxes, then check them.",
             executor_def=executor,
-            run_tags={RUN_TAG: f"{SINKS}_job"},
+            run_tags={RUN_TAG: f"{INBOXES}_job"},
         ),
     ]

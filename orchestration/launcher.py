@@ -31,6 +31,11 @@ DAGSTER_YAML = """\
 # Production uses deploy/dagster.yaml (Postgres storage, Docker run launcher).
 telemetry:
   enabled: false
+# One asset at a time writes the warehouse: the assets that write it share the
+# duckdb_warehouse pool, and a DuckDB file has one writer.
+concurrency:
+  pools:
+    default_limit: 1
 """
 
 

@@ -18,7 +18,7 @@ TRADEPIPE_WAREHOUSE         where shipped tables go (default: duckdb:///$DATA/wa
                                 writes, PostgreSQL wire on pg_port for DDL and reads;
                                 username/password/token are the ILP/HTTP credentials
                                 (QuestDB Enterprise), pg_user/pg_password the PG ones.
-TRADEPIPE_SHIP_SCHEDULE     cron of warehouse_job_schedule and sinks_job_schedule
+TRADEPIPE_SHIP_SCHEDULE     cron of warehouse_job_schedule and inboxes_job_schedule
                             (default: every minute)
 TRADEPIPE_SHIP_BATCH_ROWS   most journal events shipped per warehouse transaction
 TRADEPIPE_SHIP_BATCH_BYTES  most journal payload bytes shipped per warehouse transaction

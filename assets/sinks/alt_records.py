@@ -33,8 +33,8 @@ import msgspec
 import pandas as pd
 
 from assets.sinks.files import InboxFile, ParsedFile
+from assets.sinks.tables import ALT_SIGNALS
 from assets.sinks.text import text_or_refusal
-from orchestration.resources.tables import ALT_SIGNALS
 from realtime.altdata import AltRecord
 
 JSON_SUFFIXES: Final = (".jsonl", ".ndjson")

@@ -1,9 +1,9 @@
-"""Checks next to each sink table."""
+"""Checks of each inbox table; the asset that loads the table runs them in its step."""
 
 from __future__ import annotations
 
 from assets.checks import monotonic_ts_check, non_negative_check, unique_keys_check
-from orchestration.resources.tables import ALT_SIGNALS, REPLAY_QUOTES, REPLAY_TRADES
+from assets.sinks.tables import ALT_SIGNALS, REPLAY_QUOTES, REPLAY_TRADES
 
 SINK_CHECKS = [
     unique_keys_check(REPLAY_QUOTES.name, REPLAY_QUOTES, ("file_sha256", "line_no")),

@@ -26,9 +26,8 @@ import dagster as dg
 import pandas as pd
 
 from assets.metadata import markdown_preview
-from orchestration.resources.inbox import Inbox, Sink
-from orchestration.resources.tables import PROCESSED_FILES, QUARANTINE, TableSpec
-from orchestration.resources.warehouse import Warehouse
+from assets.sinks.tables import PROCESSED_FILES, QUARANTINE, processed_hashes
+from orchestration.resources import Inbox, Sink, TableSpec, Warehouse
 
 _RECORD_CHARS: Final = 2000  # how much of an offending record the quarantine keeps
 
@@ -110,7 +109,7 @@ def sink_files(
     warehouse.ensure_schema([*tables.values(), QUARANTINE, PROCESSED_FILES])
     report = SinkReport(sink=sink, loaded=dict.fromkeys(tables, 0))
     files = [_inbox_file(path) for path in inbox.pending(sink)]
-    already = warehouse.processed_hashes(sink, [f.sha256 for f in files])
+    already = processed_hashes(warehouse, sink, [f.sha256 for f in files])
     for file in files:
         if file.sha256 in already:
             inbox.mark_done(file.path)

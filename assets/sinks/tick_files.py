@@ -26,8 +26,9 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pa_parquet
 
 from assets.sinks.files import InboxFile, ParsedFile
+from assets.sinks.tables import REPLAY_QUOTES, REPLAY_TRADES
 from assets.sinks.text import text_or_refusal
-from orchestration.resources.tables import REPLAY_QUOTES, REPLAY_TRADES, TableSpec
+from orchestration.resources import TableSpec
 
 SUFFIXES: Final = (".csv", ".parquet")
 

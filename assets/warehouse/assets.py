@@ -2,7 +2,9 @@
 
 One op, `ship_journal`, produces all of them: the journal is read, verified
 and decoded once per run and each table takes its event types. It can be
-subset, so materialising one table ships only that one.
+subset, so materialising one table ships only that one. The tables' checks run
+in the same step, after the shipping (`assets.checks.TableCheck`); selecting only
+checks runs them without shipping.
 """
 
 from collections.abc import Iterator
@@ -10,11 +12,13 @@ from collections.abc import Iterator
 import dagster as dg
 from dagster import AssetExecutionContext
 
+from assets.catalogue import WAREHOUSE_POOL
+from assets.checks import run_selected
 from assets.metadata import table_definition_metadata
+from assets.warehouse.checks import WAREHOUSE_CHECKS
 from assets.warehouse.projections import PROJECTIONS
 from assets.warehouse.shipping import ship
-from orchestration.resources.journal import JournalSource
-from orchestration.resources.warehouse import Warehouse
+from orchestration.resources import JournalSource, Warehouse
 
 GROUP = "warehouse"
 
@@ -22,6 +26,8 @@ GROUP = "warehouse"
 @dg.multi_asset(
     name="ship_journal",
     can_subset=True,
+    pool=WAREHOUSE_POOL,
+    check_specs=[check.spec for check in WAREHOUSE_CHECKS],
     specs=[
         dg.AssetSpec(
             p.table.name,
@@ -39,15 +45,20 @@ GROUP = "warehouse"
 )
 def ship_journal(
     context: AssetExecutionContext, warehouse: Warehouse, journal: JournalSource
-) -> Iterator[dg.MaterializeResult]:
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     selected = {key.to_user_string() for key in context.selected_asset_keys}
     projections = [p for p in PROJECTIONS if p.table.name in selected]
-    reports = ship(projections, journal, warehouse, run_id=context.run.run_id, log=context.log)
-    for name, report in reports.items():
-        yield dg.MaterializeResult(
-            asset_key=name,
-            metadata={**report.metadata(), "warehouse": dg.MetadataValue.text(warehouse.location)},
-        )
+    if projections:
+        reports = ship(projections, journal, warehouse, run_id=context.run.run_id, log=context.log)
+        for name, report in reports.items():
+            yield dg.MaterializeResult(
+                asset_key=name,
+                metadata={
+                    **report.metadata(),
+                    "warehouse": dg.MetadataValue.text(warehouse.location),
+                },
+            )
+    yield from run_selected(context, WAREHOUSE_CHECKS, warehouse, journal)
 
 
 WAREHOUSE_ASSETS = [ship_journal]

@@ -1,11 +1,17 @@
-"""Checks next to each shipped table."""
+"""Checks of each shipped table; `ship_journal` runs them in its step."""
 
 from typing import Any
 
 import dagster as dg
 import pandas as pd
 
-from assets.checks import monotonic_ts_check, non_negative_check, unique_keys_check
+from assets.checks import (
+    CheckOutcome,
+    TableCheck,
+    monotonic_ts_check,
+    non_negative_check,
+    unique_keys_check,
+)
 from assets.metadata import markdown_preview
 from assets.warehouse.projections import (
     FILLS_PROJECTION,
@@ -15,9 +21,8 @@ from assets.warehouse.projections import (
     TRADES_PROJECTION,
     Projection,
 )
-from orchestration.resources.journal import JournalSource
-from orchestration.resources.tables import SHIP_LOG
-from orchestration.resources.warehouse import Warehouse, sql_string
+from assets.warehouse.tables import SHIP_LOG
+from orchestration.resources import JournalSource, Warehouse, sql_string
 
 RECONCILED_BATCHES = 100
 
@@ -37,19 +42,16 @@ def shipped_ranges_gaps(ranges: pd.DataFrame) -> list[tuple[int, int]]:
     return gaps
 
 
-def no_seq_gaps_check(projection: Projection) -> dg.AssetChecksDefinition:
+def no_seq_gaps_check(projection: Projection) -> TableCheck:
     table = projection.table
-
-    @dg.asset_check(
-        asset=table.name,
-        name=f"{table.name}_no_seq_gaps",
-        description=(
-            "The shipped batches cover the journal from seq 1 to the cursor without holes, "
-            f"and over the last {RECONCILED_BATCHES} batches the table holds exactly as many "
-            "rows as the journal has events of its types."
-        ),
+    description = (
+        "The shipped batches cover the journal from seq 1 to the cursor without holes, "
+        f"and over the last {RECONCILED_BATCHES} batches the table holds exactly as many "
+        "rows as the journal has events of its types."
     )
-    def _check(warehouse: Warehouse, journal: JournalSource) -> dg.AssetCheckResult:
+
+    def _check(warehouse: Warehouse, journal: JournalSource | None) -> CheckOutcome:
+        assert journal is not None, "the seq reconciliation reads the journal"
         warehouse.ensure_schema([table, SHIP_LOG])
         ranges = warehouse.query(
             f"SELECT DISTINCT first_seq, last_seq FROM {SHIP_LOG.name} "
@@ -81,24 +83,19 @@ def no_seq_gaps_check(projection: Projection) -> dg.AssetChecksDefinition:
                 pd.DataFrame(gaps[:10], columns=["from_seq", "to_seq"]), rows=10
             )
         if passed:
-            description = f"seq 1..{cursor} shipped without gaps"
+            outcome = f"seq 1..{cursor} shipped without gaps"
         elif gaps:
-            description = f"{len(gaps)} gap(s) in the shipped seq ranges"
+            outcome = f"{len(gaps)} gap(s) in the shipped seq ranges"
         else:
-            description = (
+            outcome = (
                 f"{stored} rows but the journal has {expected} events in seq {since + 1}..{cursor}"
             )
-        return dg.AssetCheckResult(
-            passed=passed,
-            severity=dg.AssetCheckSeverity.ERROR,
-            description=description,
-            metadata=metadata,
-        )
+        return CheckOutcome(passed, outcome, dg.AssetCheckSeverity.ERROR, metadata)
 
-    return _check
+    return TableCheck(table.name, f"{table.name}_no_seq_gaps", description, _check)
 
 
-def _checks() -> list[dg.AssetChecksDefinition]:
+def _checks() -> list[TableCheck]:
     orders, fills = ORDERS_PROJECTION.table, FILLS_PROJECTION.table
     quotes, trades = QUOTES_PROJECTION.table, TRADES_PROJECTION.table
     return [

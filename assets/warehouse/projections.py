@@ -14,7 +14,8 @@ from typing import Final
 
 import pandas as pd
 
-from orchestration.resources.tables import FILLS, ORDERS, QUOTES, RISK_EVENTS, TRADES, TableSpec
+from assets.warehouse.tables import FILLS, ORDERS, QUOTES, RISK_EVENTS, TRADES
+from orchestration.resources import TableSpec
 from realtime import events as ev
 
 Columns = Callable[[pd.DataFrame], dict[str, object]]

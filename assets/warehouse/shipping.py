@@ -5,7 +5,7 @@ of events is verified and decoded once, and every table takes the events of
 its types past its own cursor.
 
 A table's cursor is the last journal seq its ship_log rows cover
-(`Warehouse.shipped_through`); it lives in the warehouse, next to the rows.
+(`shipped_through`); it lives in the warehouse, next to the rows.
 Each batch writes, per table, its rows and then its ship_log row, all in one
 `write_frames` call:
 
@@ -24,16 +24,15 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import dagster as dg
 import pandas as pd
 
 from assets.metadata import markdown_preview, time_range
 from assets.warehouse.projections import Projection
-from orchestration.resources.journal import JournalSource
-from orchestration.resources.tables import SHIP_LOG, TableSpec
-from orchestration.resources.warehouse import Warehouse
+from assets.warehouse.tables import SHIP_LOG
+from orchestration.resources import JournalSource, TableSpec, Warehouse, sql_string
 
 
 class ShippingError(RuntimeError):
@@ -111,7 +110,7 @@ def ship(
     started = time.perf_counter()
     warehouse.ensure_schema([*(p.table for p in projections), SHIP_LOG])
     head = journal.head_seq()
-    cursors = {p.table.name: warehouse.shipped_through(p.table) for p in projections}
+    cursors = {p.table.name: shipped_through(warehouse, p.table) for p in projections}
     ahead = {name: cursor for name, cursor in cursors.items() if cursor > head}
     if ahead:
         raise ShippingError(
@@ -165,6 +164,20 @@ def ship(
         report.lag_events = journal.count(projection.event_types, after_seq=head, upto_seq=new_head)
         report.table_rows = warehouse.row_count(projection.table)
     return reports
+
+
+def shipped_through(warehouse: Warehouse, table: TableSpec) -> int:
+    """The shipping cursor: the last journal seq shipped into `table` (0 if none).
+
+    It lives in the warehouse (the ship_log), written after (QuestDB) or with
+    (DuckDB) the rows it covers, so it never runs ahead of them.
+    """
+    frame = warehouse.query(
+        f"SELECT max(last_seq) AS last_seq FROM {SHIP_LOG.name} "
+        f"WHERE table_name = {sql_string(table.name)}"
+    )
+    value = frame.iat[0, 0] if len(frame) else None
+    return 0 if value is None or pd.isna(value) else int(cast(int, value))
 
 
 def ship_log_row(

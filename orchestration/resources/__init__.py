@@ -10,19 +10,30 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from orchestration.resources.duckdb_warehouse import DuckDBWarehouse
-from orchestration.resources.inbox import Inbox
-from orchestration.resources.journal import JournalSource
+from orchestration.resources.inbox import Inbox, Sink
+from orchestration.resources.journal import EventBatch, JournalSource
 from orchestration.resources.questdb_warehouse import QuestDBWarehouse
-from orchestration.resources.warehouse import Warehouse
+from orchestration.resources.schema import Column, ColumnType, TableSpec
+from orchestration.resources.warehouse import Frames, Warehouse, WarehouseError, sql_string
 from orchestration.settings import PROJECT_ROOT, Settings
 
+# What assets may import from orchestration/: these names, from this package, and
+# nothing else (tests/test_layering.py holds both sides of the rule).
 __all__ = [
+    "Column",
+    "ColumnType",
     "DuckDBWarehouse",
+    "EventBatch",
+    "Frames",
     "Inbox",
     "JournalSource",
     "QuestDBWarehouse",
+    "Sink",
+    "TableSpec",
     "Warehouse",
+    "WarehouseError",
     "build_resources",
+    "sql_string",
     "warehouse_from_url",
 ]
 

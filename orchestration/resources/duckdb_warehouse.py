@@ -27,7 +27,7 @@ import duckdb
 import pandas as pd
 import pydantic
 
-from orchestration.resources.tables import ColumnType, TableSpec
+from orchestration.resources.schema import ColumnType, TableSpec
 from orchestration.resources.warehouse import Warehouse, WarehouseError
 
 _DUCKDB_TYPES: Final = {
@@ -38,6 +38,20 @@ _DUCKDB_TYPES: Final = {
     ColumnType.DOUBLE: "DOUBLE",
 }
 _INCOMING: Final = "incoming_frame"
+
+
+def table_problems(table: TableSpec, columns: pd.DataFrame) -> list[str]:
+    """How an existing table differs from its declaration: `columns` is its
+    `information_schema.columns` (column_name, data_type)."""
+    types = dict(zip(columns["column_name"], columns["data_type"], strict=True))
+    problems = []
+    for column in table.columns:
+        actual, expected = types.get(column.name), _DUCKDB_TYPES[column.type]
+        if actual is None:
+            problems.append(f"column {column.name} is missing")
+        elif actual != expected:
+            problems.append(f"column {column.name} is {actual}, declared {expected}")
+    return problems
 
 
 def duckdb_ddl(table: TableSpec) -> str:
@@ -63,6 +77,10 @@ class DuckDBWarehouse(Warehouse):
     threads: int = pydantic.Field(default=1, ge=1, description="DuckDB worker threads")
 
     _con: duckdb.DuckDBPyConnection | None = pydantic.PrivateAttr(default=None)
+    # Newest designated timestamp per table, as committed through this connection.
+    # Sound while the connection is open: it holds the file's write lock, so no
+    # other process can add rows behind our back.
+    _newest: dict[str, pd.Timestamp | None] = pydantic.PrivateAttr(default_factory=dict)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         self.close()
@@ -71,6 +89,7 @@ class DuckDBWarehouse(Warehouse):
         if self._con is not None:
             self._con.close()
             self._con = None
+        self._newest.clear()
 
     @property
     def location(self) -> str:
@@ -79,53 +98,81 @@ class DuckDBWarehouse(Warehouse):
     def _create_tables(self, tables: Sequence[TableSpec]) -> None:
         with self._connect() as con:
             for table in tables:
-                con.execute(duckdb_ddl(table))
+                columns = con.execute(
+                    "SELECT column_name, data_type FROM information_schema.columns "
+                    "WHERE table_schema = 'main' AND table_name = ? ORDER BY ordinal_position",
+                    [table.name],
+                ).df()
+                if columns.empty:
+                    con.execute(duckdb_ddl(table))
+                    continue
+                problems = table_problems(table, columns)
+                if problems:
+                    raise WarehouseError(
+                        f"DuckDB table {table.name} in {self.path} does not match its "
+                        f"declaration: {'; '.join(problems)}. Fix the table, or drop it (and "
+                        "its ship_log rows) to have it re-created and re-shipped."
+                    )
 
     def _write_conformed(self, conformed: Sequence[tuple[TableSpec, pd.DataFrame]]) -> None:
         with self._connect() as con:
             con.begin()
+            newest: dict[str, pd.Timestamp | None] = {}
             try:
                 for table, frame in conformed:
-                    self._write_table(con, table, frame)
+                    newest[table.name] = self._write_table(con, table, frame)
                 con.commit()
             except BaseException:
                 con.rollback()
+                self._newest.clear()
                 raise
+            self._newest.update(newest)
 
     def query(self, sql: str) -> pd.DataFrame:
         with self._connect() as con:
-            return con.execute(sql).df()
+            try:
+                return con.execute(sql).df()
+            except duckdb.Error as exc:
+                raise WarehouseError(f"DuckDB {self.path} refused {sql[:120]!r}: {exc}") from exc
 
     # -- internals ----------------------------------------------------------------
 
     def _write_table(
         self, con: duckdb.DuckDBPyConnection, table: TableSpec, frame: pd.DataFrame
-    ) -> None:
-        """Upsert one frame inside the caller's transaction."""
+    ) -> pd.Timestamp | None:
+        """Upsert one frame inside the caller's transaction; the table's newest
+        timestamp after it."""
         ts = table.timestamp
-        low = frame[ts].min().to_pydatetime()
-        high = frame[ts].max().to_pydatetime()
+        low, high = pd.Timestamp(frame[ts].min()), pd.Timestamp(frame[ts].max())
+        newest = self._newest_ts(con, table)
         columns = ", ".join(table.column_names)
         con.register(_INCOMING, frame)
         try:
-            # Rows can only be replaced where the table already has times in the
-            # frame's range; appending past the end (the usual case) skips the
-            # delete. The constant range also lets DuckDB skip row groups.
-            (overlap,) = con.execute(
-                f"SELECT count(*) FROM {table.name} WHERE {ts} BETWEEN ? AND ?", [low, high]
-            ).fetchone() or (0,)
-            if overlap:
+            # A row is replaced only by one with its timestamp (the first upsert key),
+            # so a frame wholly after the table's newest row (the usual append) has
+            # nothing to replace and skips the delete. The constant range lets DuckDB
+            # skip row groups when it does run.
+            if newest is not None and low <= newest:
                 key_match = " AND ".join(f"t.{k} = i.{k}" for k in table.upsert_keys)
                 con.execute(
                     f"DELETE FROM {table.name} AS t USING {_INCOMING} AS i "
                     f"WHERE {key_match} AND t.{ts} BETWEEN ? AND ?",
-                    [low, high],
+                    [low.to_pydatetime(), high.to_pydatetime()],
                 )
             con.execute(f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {_INCOMING}")
         except duckdb.Error as exc:
             raise WarehouseError(f"writing {len(frame)} rows to {table.name}: {exc}") from exc
         finally:
             con.unregister(_INCOMING)
+        return high if newest is None else max(newest, high)
+
+    def _newest_ts(self, con: duckdb.DuckDBPyConnection, table: TableSpec) -> pd.Timestamp | None:
+        if table.name not in self._newest:
+            (value,) = con.execute(
+                f"SELECT max({table.timestamp}) FROM {table.name}"
+            ).fetchone() or (None,)
+            self._newest[table.name] = None if value is None else pd.Timestamp(value)
+        return self._newest[table.name]
 
     @contextmanager
     def _connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -142,7 +189,14 @@ class DuckDBWarehouse(Warehouse):
             try:
                 return duckdb.connect(str(path), config={"threads": self.threads})
             except duckdb.IOException as exc:
-                if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
-                    raise
+                if "lock" not in str(exc).lower():
+                    raise WarehouseError(f"DuckDB file {path} cannot be opened: {exc}") from exc
+                if time.monotonic() >= deadline:
+                    raise WarehouseError(
+                        f"DuckDB file {path} is still locked by another process after "
+                        f"{self.lock_timeout_s:g} s ({exc}). Runs that write it share the "
+                        "'duckdb_warehouse' pool; stop whatever else holds the file "
+                        "(a notebook, a DuckDB shell), then re-run the job."
+                    ) from exc
                 time.sleep(delay)
                 delay = min(delay * 2, 1.0)

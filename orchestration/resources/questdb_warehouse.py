@@ -16,21 +16,32 @@ marker is only ever written after the rows it vouches for.
 WAL tables apply commits asynchronously: a row acknowledged by the ILP
 endpoint may take a moment to show up in queries. A cursor read in that window
 is merely behind, and the re-sent rows deduplicate.
+
+On first use the resource checks the server: its version (`SELECT build()`,
+at least MIN_QUESTDB_VERSION) and every existing table against its declaration
+(`tables()`, `table_columns()`): designated timestamp, WAL, column types and
+dedup keys. A table without dedup is given it (`ALTER TABLE ... DEDUP ENABLE
+UPSERT KEYS`, logged as a warning); anything else that differs is refused, since
+re-shipping into it would duplicate or misplace rows. Every failure to reach or
+use the server is a `WarehouseError` that names the server, the table and what
+to do.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Final
 
+import dagster as dg
 import pandas as pd
 import psycopg
 import pydantic
-from questdb import Sender
+from questdb import QuestDBError, Sender
 
-from orchestration.resources.tables import ColumnType, TableSpec
-from orchestration.resources.warehouse import Warehouse, WarehouseError, conform
+from orchestration.resources.schema import ColumnType, TableSpec
+from orchestration.resources.warehouse import Warehouse, WarehouseError, conform, sql_string
 
 _QUESTDB_TYPES: Final = {
     ColumnType.TIMESTAMP: "TIMESTAMP",
@@ -39,6 +50,70 @@ _QUESTDB_TYPES: Final = {
     ColumnType.LONG: "LONG",
     ColumnType.DOUBLE: "DOUBLE",
 }
+
+
+# lag() over TIMESTAMP columns, which the *_monotonic_ts checks use, arrived in
+# QuestDB 8.3.2 (questdb/questdb#5524: LEAD/LAG for more types than DOUBLE).
+MIN_QUESTDB_VERSION: Final = (8, 3, 2)
+_BUILD_VERSION: Final = re.compile(r"QuestDB (\d+)\.(\d+)\.(\d+)")
+
+
+def questdb_version(build: str) -> tuple[int, int, int] | None:
+    """The version in `SELECT build()`'s answer ("Build Information: QuestDB
+    9.3.2, JDK ..."), or None where it names none (e.g. an Enterprise build)."""
+    found = _BUILD_VERSION.search(build)
+    if found is None:
+        return None
+    major, minor, patch = (int(part) for part in found.groups())
+    return major, minor, patch
+
+
+def version_problem(build: str, where: str) -> str | None:
+    """Why a server of this build cannot be used, or None."""
+    version = questdb_version(build)
+    if version is None or version >= MIN_QUESTDB_VERSION:
+        return None
+    have, need = ".".join(map(str, version)), ".".join(map(str, MIN_QUESTDB_VERSION))
+    return (
+        f"QuestDB at {where} is {have}; tradepipe needs {need} or later (the *_monotonic_ts "
+        f"checks use lag() over timestamps). Upgrade the server."
+    )
+
+
+def table_problems(
+    table: TableSpec, info: Mapping[str, Any], columns: pd.DataFrame
+) -> tuple[list[str], str | None]:
+    """How an existing table differs from its declaration, and the statement that
+    makes it match where that is safe (only a missing DEDUP).
+
+    `info` is the table's row of `tables()`; `columns` is `table_columns(name)`
+    (columns `column`, `type`, `designated`, `upsertKey`).
+    """
+    problems: list[str] = []
+    designated = info.get("designatedTimestamp")
+    if designated != table.timestamp:
+        problems.append(f"its designated timestamp is {designated!r}, declared {table.timestamp!r}")
+    if not info.get("walEnabled"):
+        problems.append("it is not a WAL table (dedup needs WAL)")
+    types = dict(zip(columns["column"], columns["type"], strict=True))
+    for column in table.columns:
+        actual = types.get(column.name)
+        expected = _QUESTDB_TYPES[column.type]
+        if actual is None:
+            problems.append(f"column {column.name} is missing")
+        elif str(actual).upper() != expected:
+            problems.append(f"column {column.name} is {actual}, declared {expected}")
+    keys = set(columns.loc[columns["upsertKey"].astype(bool), "column"])
+    fix = None
+    if info.get("dedup"):
+        if keys != set(table.upsert_keys):
+            problems.append(
+                f"its dedup keys are ({', '.join(sorted(keys))}), "
+                f"declared ({', '.join(table.upsert_keys)})"
+            )
+    elif not problems:
+        fix = f"ALTER TABLE {table.name} DEDUP ENABLE UPSERT KEYS({', '.join(table.upsert_keys)})"
+    return problems, fix
 
 
 def questdb_ddl(table: TableSpec) -> str:
@@ -98,9 +173,15 @@ class QuestDBWarehouse(Warehouse):
         default=100_000, description="rows per ILP/HTTP request (one transaction each)"
     )
 
+    _checked_server: bool = pydantic.PrivateAttr(default=False)
+
     @property
     def location(self) -> str:
         return f"questdb://{self.host}:{self.http_port}"
+
+    @property
+    def pg_address(self) -> str:
+        return f"{self.host}:{self.pg_port}"
 
     def ilp_conf(self) -> str:
         """The client configuration string (see the QuestDB client's conf reference)."""
@@ -117,20 +198,57 @@ class QuestDBWarehouse(Warehouse):
         return f"{scheme}::" + "".join(f"{s};" for s in settings)
 
     def _create_tables(self, tables: Sequence[TableSpec]) -> None:
-        with self._pg() as con:
+        names = ", ".join(t.name for t in tables)
+        with self._pg(names) as con:
+            self._check_server(con)
+            existing = self._existing(con, tables)
             for table in tables:
-                con.execute(questdb_ddl(table))
+                info = existing.get(table.name)
+                if info is None:
+                    self._execute(con, questdb_ddl(table), table.name)
+                    continue
+                columns = self._frame(
+                    con, f"SELECT * FROM table_columns({sql_string(table.name)})", table.name
+                )
+                problems, fix = table_problems(table, info, columns)
+                if problems:
+                    raise WarehouseError(
+                        f"QuestDB table {table.name} at {self.pg_address} does not match its "
+                        f"declaration: {'; '.join(problems)}. Shipping into it could duplicate "
+                        f"or misplace rows, so it is refused: compare SHOW CREATE TABLE "
+                        f"{table.name} with the declaration, then fix the table or drop it "
+                        "(and its ship_log rows) to have it re-created."
+                    )
+                if fix is not None:
+                    dg.get_dagster_logger().warning(
+                        f"QuestDB table {table.name} at {self.pg_address} had no DEDUP; "
+                        f"enabling it ({fix}). Rows written before now may hold duplicates; "
+                        f"the {table.name}_unique_keys check reports them."
+                    )
+                    self._execute(con, fix, table.name)
 
     def _write_conformed(self, conformed: Sequence[tuple[TableSpec, pd.DataFrame]]) -> None:
-        with self._sender() as sender:
+        self.write_ilp(conformed)
+
+    def write_ilp(self, conformed: Sequence[tuple[TableSpec, pd.DataFrame]]) -> None:
+        """Send conformed frames over ILP/HTTP, table by table, in the order given, to
+        tables that exist (`ensure_schema`): the part of `write_frames` that moves
+        the rows, which bench.warehouse times against the raw client."""
+        tables = ", ".join(t.name for t, _ in conformed)
+        with self._sender(tables) as sender:
             for table, frame in conformed:
                 for buffer in self.ilp_requests(sender, table, frame):
                     try:
                         # One table per request, committed as one transaction; the
                         # flush also clears the buffer for the next chunk.
                         sender.flush(buffer, transactional=True)
-                    except Exception as exc:
-                        raise WarehouseError(f"ILP write to {table.name} failed: {exc}") from exc
+                    except QuestDBError as exc:
+                        raise WarehouseError(
+                            f"QuestDB ILP/HTTP at {self.host}:{self.http_port} failed while "
+                            f"writing {table.name}: {exc}. Rows of this batch may be "
+                            "missing; re-run the job once the server answers (re-sent rows "
+                            "deduplicate)."
+                        ) from exc
 
     def ilp_requests(self, sender: Sender, table: TableSpec, frame: pd.DataFrame) -> Iterator[Any]:
         """A conformed frame as ILP/HTTP request bodies of `request_rows` rows each.
@@ -145,10 +263,8 @@ class QuestDBWarehouse(Warehouse):
             yield buffer
 
     def query(self, sql: str) -> pd.DataFrame:
-        with self._pg() as con, con.cursor() as cur:
-            cur.execute(sql)
-            columns = [d.name for d in cur.description or ()]
-            return pd.DataFrame(cur.fetchall(), columns=columns)
+        with self._pg(None) as con:
+            return self._frame(con, sql, None)
 
     def ilp_bytes(self, table: TableSpec, frame: pd.DataFrame) -> bytes:
         """The exact ILP a write of `frame` sends (needs a pinned protocol_version,
@@ -162,10 +278,69 @@ class QuestDBWarehouse(Warehouse):
 
     # -- internals ----------------------------------------------------------------
 
+    def _check_server(self, con: psycopg.Connection[Any]) -> None:
+        if self._checked_server:
+            return
+        (build,) = self._frame(con, "SELECT build()", None).iloc[0]
+        problem = version_problem(str(build), self.pg_address)
+        if problem is not None:
+            raise WarehouseError(problem)
+        if questdb_version(str(build)) is None:
+            dg.get_dagster_logger().warning(
+                f"QuestDB at {self.pg_address} reports {build!r}, which names no version; "
+                f"assuming it has what QuestDB {'.'.join(map(str, MIN_QUESTDB_VERSION))} has."
+            )
+        self._checked_server = True
+
+    def _existing(
+        self, con: psycopg.Connection[Any], tables: Sequence[TableSpec]
+    ) -> dict[str, dict[str, Any]]:
+        names = ", ".join(sql_string(t.name) for t in tables)
+        frame = self._frame(
+            con,
+            "SELECT table_name, designatedTimestamp, walEnabled, dedup FROM tables() "
+            f"WHERE table_name IN ({names})",
+            ", ".join(t.name for t in tables),
+        )
+        return {str(row["table_name"]): dict(row) for _, row in frame.iterrows()}
+
+    def _frame(self, con: psycopg.Connection[Any], sql: str, table: str | None) -> pd.DataFrame:
+        try:
+            with con.cursor() as cur:
+                cur.execute(sql.encode())
+                columns = [d.name for d in cur.description or ()]
+                return pd.DataFrame(cur.fetchall(), columns=columns)
+        except psycopg.Error as exc:
+            raise self._pg_error(exc, table, sql) from exc
+
+    def _execute(self, con: psycopg.Connection[Any], sql: str, table: str) -> None:
+        try:
+            con.execute(sql.encode())
+        except psycopg.Error as exc:
+            raise self._pg_error(exc, table, sql) from exc
+
+    def _pg_error(self, exc: psycopg.Error, table: str | None, sql: str) -> WarehouseError:
+        what = f"table {table}" if table else f"query {sql[:120]!r}"
+        if isinstance(exc, psycopg.OperationalError):
+            advice = "the connection was lost: check that the server is up, then re-run the job"
+        else:
+            advice = "the server refused the statement"
+        return WarehouseError(
+            f"QuestDB PG wire at {self.pg_address} failed for {what}: {exc}. ({advice})"
+        )
+
     @contextmanager
-    def _sender(self) -> Iterator[Sender]:
-        sender = Sender.from_conf(self.ilp_conf())
-        sender.establish()
+    def _sender(self, tables: str = "") -> Iterator[Sender]:
+        where = f"{self.host}:{self.http_port}"
+        try:
+            sender = Sender.from_conf(self.ilp_conf())
+            sender.establish()
+        except QuestDBError as exc:
+            raise WarehouseError(
+                f"QuestDB ILP/HTTP at {where} cannot be reached to write {tables or 'rows'}: "
+                f"{exc}. Check that the server is up and TRADEPIPE_WAREHOUSE names its HTTP "
+                "port, then re-run the job."
+            ) from exc
         try:
             yield sender
         finally:
@@ -173,15 +348,24 @@ class QuestDBWarehouse(Warehouse):
             sender.close(flush=False)
 
     @contextmanager
-    def _pg(self) -> Iterator[psycopg.Connection[Any]]:
-        con = psycopg.connect(
-            host=self.host,
-            port=self.pg_port,
-            user=self.pg_user,
-            password=self.pg_password,
-            dbname=self.pg_database,
-            autocommit=True,
-        )
+    def _pg(self, tables: str | None) -> Iterator[psycopg.Connection[Any]]:
+        try:
+            con = psycopg.connect(
+                host=self.host,
+                port=self.pg_port,
+                user=self.pg_user,
+                password=self.pg_password,
+                dbname=self.pg_database,
+                autocommit=True,
+                connect_timeout=10,
+            )
+        except psycopg.Error as exc:
+            raise WarehouseError(
+                f"QuestDB PG wire at {self.pg_address} cannot be reached"
+                f"{f' for {tables}' if tables else ''}: {exc}. Check that the server is up and "
+                "TRADEPIPE_WAREHOUSE names its pg_port, pg_user and pg_password, then re-run "
+                "the job."
+            ) from exc
         try:
             yield con
         finally:

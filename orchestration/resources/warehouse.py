@@ -15,16 +15,17 @@ write_frames(frames)    write [(table, frame), ...] idempotently, in order: a ro
 write_frame(t, frame)   write_frames([(t, frame)])
 query(sql)              run a read-only SELECT, return a DataFrame
 
-and, built on `query`, the few questions the pipelines ask:
-shipped_through(table), row_count(table), processed_hashes(sink, hashes).
+row_count(table)        how many rows the table holds
+
 SQL passed to `query` must be portable between DuckDB and QuestDB (plain
-SELECT/GROUP BY/window functions; no vendor functions).
+SELECT/GROUP BY/window functions; no vendor functions). The resource knows no
+particular table: the pipelines' own questions (a shipping cursor, which files
+were loaded) are asked by the assets that own those tables.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import cast
 
 import dagster as dg
@@ -32,11 +33,9 @@ import numpy as np
 import pandas as pd
 import pydantic
 
-from orchestration.resources.tables import PROCESSED_FILES, SHIP_LOG, ColumnType, TableSpec
+from orchestration.resources.schema import ColumnType, TableSpec
 
 Frames = Sequence[tuple[TableSpec, pd.DataFrame]]
-
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
 class WarehouseError(RuntimeError):
@@ -86,38 +85,8 @@ class Warehouse(dg.ConfigurableResource):
     def write_frame(self, table: TableSpec, frame: pd.DataFrame) -> None:
         self.write_frames([(table, frame)])
 
-    def shipped_through(self, table: TableSpec) -> int:
-        """The shipping cursor: the last journal seq shipped into `table` (0 if none).
-
-        It lives in the warehouse (the ship_log), written after (QuestDB) or
-        with (DuckDB) the rows it covers, so it never runs ahead of them.
-        """
-        frame = self.query(
-            f"SELECT max(last_seq) AS last_seq FROM {SHIP_LOG.name} "
-            f"WHERE table_name = {sql_string(table.name)}"
-        )
-        return _int_or_zero(frame)
-
     def row_count(self, table: TableSpec) -> int:
         return _int_or_zero(self.query(f"SELECT count(*) AS n FROM {table.name}"))
-
-    def processed_hashes(self, sink: str, hashes: Collection[str]) -> set[str]:
-        """Which of these content hashes the sink has already loaded."""
-        wanted = sorted(set(hashes))
-        if not wanted:
-            return set()
-        bad = [h for h in wanted if not _HEX64.match(h)]
-        if bad:
-            raise ValueError(f"not sha256 hex digests: {bad[:3]}")
-        found: set[str] = set()
-        for start in range(0, len(wanted), 500):  # keep the IN list a sane size
-            chunk = ", ".join(sql_string(h) for h in wanted[start : start + 500])
-            frame = self.query(
-                f"SELECT DISTINCT file_sha256 FROM {PROCESSED_FILES.name} "
-                f"WHERE sink = {sql_string(sink)} AND file_sha256 IN ({chunk})"
-            )
-            found.update(str(h) for h in frame["file_sha256"])
-        return found
 
 
 def sql_string(value: str) -> str:

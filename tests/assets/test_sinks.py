@@ -13,7 +13,6 @@ import pyarrow.parquet as pq
 import pydantic
 
 from assets.sinks.assets import SINK_ASSETS
-from assets.sinks.checks import SINK_CHECKS
 from orchestration.resources import DuckDBWarehouse, Inbox
 
 
@@ -21,7 +20,7 @@ def sink(
     inbox: Inbox, warehouse: DuckDBWarehouse, *, raise_on_error: bool = True
 ) -> dg.ExecuteInProcessResult:
     return dg.materialize(
-        [*SINK_ASSETS, *SINK_CHECKS],
+        SINK_ASSETS,
         resources={"warehouse": warehouse, "inbox": inbox},
         raise_on_error=raise_on_error,
     )

@@ -13,9 +13,15 @@ import pydantic
 from assets.warehouse.assets import WAREHOUSE_ASSETS
 from assets.warehouse.checks import WAREHOUSE_CHECKS
 from assets.warehouse.projections import ORDER_EVENT_TYPES
-from orchestration.resources import DuckDBWarehouse, JournalSource
-from orchestration.resources.tables import SHIP_LOG, TableSpec
-from orchestration.resources.warehouse import Frames
+from assets.warehouse.tables import SHIP_LOG
+from bench._service import free_port
+from orchestration.resources import (
+    DuckDBWarehouse,
+    Frames,
+    JournalSource,
+    QuestDBWarehouse,
+    TableSpec,
+)
 from realtime.domain import OrderRequest, Side
 from realtime.events import OrderAccepted, encode_event
 from tests.assets.conftest import journal_source
@@ -33,7 +39,7 @@ def ship(
     raise_on_error: bool = True,
 ) -> dg.ExecuteInProcessResult:
     return dg.materialize(
-        [*WAREHOUSE_ASSETS, *WAREHOUSE_CHECKS],
+        WAREHOUSE_ASSETS,
         resources={"warehouse": warehouse, "journal": journal},
         selection=selection,
         raise_on_error=raise_on_error,
@@ -352,7 +358,7 @@ def test_ship_when_an_order_event_is_corrupt_then_fails_and_ships_nothing_past_i
 
 def run_checks(journal: JournalSource, warehouse: DuckDBWarehouse) -> dict[str, bool]:
     result = dg.materialize(
-        [*WAREHOUSE_ASSETS, *WAREHOUSE_CHECKS],
+        WAREHOUSE_ASSETS,
         resources={"warehouse": warehouse, "journal": journal},
         selection=dg.AssetSelection.all_asset_checks(),
     )
@@ -395,3 +401,42 @@ def test_checks_when_tables_are_damaged_then_the_matching_checks_fail(
         "trades_monotonic_ts",
         "trades_non_negative_prices_sizes",
     ]
+
+
+# --- the warehouse itself failing -------------------------------------------------------
+
+
+def test_ship_when_questdb_is_down_then_the_asset_fails_with_a_warehouse_error(
+    engine_journal: Path,
+) -> None:
+    questdb = QuestDBWarehouse(host="127.0.0.1", http_port=free_port(), pg_port=free_port())
+
+    result = dg.materialize(
+        WAREHOUSE_ASSETS,
+        resources={"warehouse": questdb, "journal": journal_source(engine_journal)},
+        raise_on_error=False,
+    )
+
+    assert not result.success
+    text = failure_text(result)
+    assert f"WarehouseError: QuestDB PG wire at 127.0.0.1:{questdb.pg_port} cannot be" in text
+    assert "orders" in text and "Check that the server is up" in text
+
+
+def test_ship_when_an_existing_duckdb_table_differs_from_its_declaration_then_refused(
+    engine_journal: Path, warehouse_path: Path
+) -> None:
+    with duckdb.connect(str(warehouse_path)) as con:
+        con.execute("CREATE TABLE quotes (ts TIMESTAMP, seq BIGINT, symbol VARCHAR, bid VARCHAR)")
+
+    result = ship(
+        journal_source(engine_journal),
+        DuckDBWarehouse(path=str(warehouse_path)),
+        raise_on_error=False,
+    )
+
+    assert not result.success
+    assert (
+        f"WarehouseError: DuckDB table quotes in {warehouse_path} does not match its "
+        "declaration: column bid is VARCHAR, declared DOUBLE; column ask is missing"
+    ) in failure_text(result)

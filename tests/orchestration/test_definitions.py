@@ -10,8 +10,10 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+import yaml
 
 from orchestration.definitions import build_definitions
+from orchestration.launcher import DAGSTER_YAML
 from orchestration.resources import DuckDBWarehouse, QuestDBWarehouse
 from orchestration.settings import PROJECT_ROOT, Settings
 
@@ -43,17 +45,17 @@ def test_definitions_when_built_then_groups_jobs_and_schedules_follow_the_conven
         "trades",
         "risk_events",
     }
-    assert {a for a, g in groups.items() if g == "sinks"} == {
+    assert {a for a, g in groups.items() if g == "inboxes"} == {
         "replay_quotes",
         "replay_trades",
         "alt_signals",
     }
     assert {j.name for j in repo.get_all_jobs() if not j.name.startswith("__")} == {
         "warehouse_job",
-        "sinks_job",
+        "inboxes_job",
     }
     schedules = {s.name: s for s in repo.schedule_defs}
-    assert set(schedules) == {"warehouse_job_schedule", "sinks_job_schedule"}
+    assert set(schedules) == {"warehouse_job_schedule", "inboxes_job_schedule"}
     assert schedules["warehouse_job_schedule"].cron_schedule == "* * * * *"
     assert schedules["warehouse_job_schedule"].default_status is dg.DefaultScheduleStatus.RUNNING
 
@@ -135,3 +137,73 @@ def test_dagster_cli_when_validating_the_workspace_then_it_passes(tmp_path: Path
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Validation successful" in result.stdout + result.stderr
+
+
+def test_definitions_when_built_then_every_warehouse_writer_is_in_the_duckdb_pool(
+    tmp_path: Path,
+) -> None:
+    repo = repository(tmp_path)
+
+    pools = {
+        key.to_user_string(): repo.asset_graph.get(key).pools
+        for key in repo.asset_graph.get_all_asset_keys()
+    }
+
+    assert pools == {key: {"duckdb_warehouse"} for key in ASSETS}
+
+
+def test_launcher_instance_when_loaded_then_pools_are_limited_to_one() -> None:
+    with dg.instance_for_test(overrides=yaml.safe_load(DAGSTER_YAML)) as instance:
+        assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
+
+
+def test_jobs_when_built_then_each_runs_in_one_step_per_writing_asset(tmp_path: Path) -> None:
+    # The checks run inside the step that wrote their table: no step of their own.
+    repo = repository(tmp_path)
+
+    steps = {
+        name: sorted(node.name for node in repo.get_job(name).graph.node_defs)
+        for name in ("warehouse_job", "inboxes_job")
+    }
+
+    assert steps == {
+        "warehouse_job": ["ship_journal"],
+        "inboxes_job": ["alt_signals", "sink_ticks"],
+    }
+    checks = repo.get_job("warehouse_job").asset_layer.asset_graph.asset_check_keys
+    assert len(checks) == 17  # of 24 in all: the inboxes hold the other 7
+
+
+@pytest.mark.slow
+def test_dagster_cli_when_materialising_a_group_as_the_readme_says_then_it_succeeds(
+    tmp_path: Path,
+) -> None:
+    dagster = Path(sys.executable).parent / "dagster"
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+        "TRADEPIPE_DATA_DIR": str(tmp_path / "data"),
+    }
+    (tmp_path / "dagster_home").mkdir()
+
+    result = subprocess.run(
+        [
+            str(dagster),
+            "asset",
+            "materialize",
+            "-m",
+            "orchestration.definitions",
+            "--select",
+            "group:inboxes",
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "RUN_SUCCESS" in output

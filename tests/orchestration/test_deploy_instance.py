@@ -30,8 +30,21 @@ def test_deploy_yaml_when_read_then_postgres_storage_docker_launcher_and_one_run
         "DockerRunLauncher",
     )
     assert "TRADEPIPE_WAREHOUSE" in config["run_launcher"]["config"]["env_vars"]
-    (limit,) = config["run_coordinator"]["config"]["tag_concurrency_limits"]
+    (limit,) = config["concurrency"]["runs"]["tag_concurrency_limits"]
     assert (limit["key"], limit["limit"]) == ("tradepipe/job", 1)
+    assert config["concurrency"]["pools"]["default_limit"] == 1
+
+
+def test_deploy_yaml_when_loaded_as_an_instance_then_runs_and_pools_are_limited() -> None:
+    config = yaml.safe_load(DEPLOY_YAML.read_text())
+    # Storage and launcher need Postgres and Docker; the concurrency section is checked
+    # by Dagster's own instance validation.
+    with dg.instance_for_test(overrides={"concurrency": config["concurrency"]}) as instance:
+        concurrency = instance.get_concurrency_config()
+
+    assert concurrency.pool_config.default_pool_limit == 1
+    assert concurrency.run_queue_config is not None
+    assert concurrency.run_queue_config.max_concurrent_runs == 4
 
 
 @pytest.fixture

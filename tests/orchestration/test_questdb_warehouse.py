@@ -3,20 +3,35 @@
 No QuestDB server runs here. The DDL follows QuestDB's CREATE TABLE reference;
 the ILP bytes come from the official client's `Buffer`, built exactly as a
 write builds them, with protocol version 2 pinned so nothing asks a server.
+The checks of an existing table run on tables()/table_columns() rows shaped as
+QuestDB's meta-function reference documents them; failures are real: closed
+ports, and real local servers that drop the connection or die mid-run.
 """
 
 from __future__ import annotations
 
+import http.server
+import socket
 import struct
+import threading
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import psycopg
 import pytest
 
-from orchestration.resources import QuestDBWarehouse, warehouse_from_url
-from orchestration.resources.questdb_warehouse import questdb_ddl
-from orchestration.resources.tables import ALL_TABLES, ORDERS, QUOTES, SHIP_LOG
-from orchestration.resources.warehouse import WarehouseError
+from assets.catalogue import ALL_TABLES
+from assets.warehouse.tables import ORDERS, QUOTES, SHIP_LOG
+from bench._service import free_port
+from orchestration.resources import QuestDBWarehouse, TableSpec, WarehouseError, warehouse_from_url
+from orchestration.resources.questdb_warehouse import (
+    questdb_ddl,
+    questdb_version,
+    table_problems,
+    version_problem,
+)
+from orchestration.resources.warehouse import conform
 
 T0 = pd.Timestamp("2026-11-26 14:30:00")
 
@@ -185,3 +200,205 @@ def test_ilp_when_a_symbol_column_is_all_null_then_it_still_serialises() -> None
     ilp = questdb.ilp_bytes(ORDERS, frame.drop(columns=["quantity"]))
 
     assert ilp.startswith(b'orders,event_type=OrderAcknowledged seq=1i,order_id="O1" ')
+
+
+# --- the server: version, existing tables, failures -----------------------------------
+
+
+def test_version_when_build_is_below_8_3_2_then_refused_naming_server_and_minimum() -> None:
+    build = "Build Information: QuestDB 8.2.3, JDK 17.0.7, Commit Hash 460b817b"
+
+    problem = version_problem(build, "qdb:8812")
+
+    assert questdb_version(build) == (8, 2, 3)
+    assert problem is not None
+    assert problem.startswith("QuestDB at qdb:8812 is 8.2.3; tradepipe needs 8.3.2 or later")
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        "Build Information: QuestDB 8.3.2, JDK 17, Commit Hash 1",
+        "Build Information: QuestDB 9.3.2, JDK 25, Commit Hash 2",
+        "Build Information: QuestDB Enterprise, JDK 25",  # names no version: allowed
+    ],
+)
+def test_version_when_build_is_8_3_2_or_later_then_accepted(build: str) -> None:
+    assert version_problem(build, "qdb:8812") is None
+
+
+def tables_row(**overrides: object) -> dict[str, object]:
+    """A row of QuestDB's tables(), as its meta-function reference documents it."""
+    return {
+        "table_name": "quotes",
+        "designatedTimestamp": "ts",
+        "partitionBy": "DAY",
+        "walEnabled": True,
+        "dedup": True,
+        **overrides,
+    }
+
+
+def table_columns(
+    table: TableSpec, *, keys: tuple[str, ...] | None = None, types: dict[str, str] | None = None
+) -> pd.DataFrame:
+    """QuestDB's table_columns(name) for a table created by our DDL."""
+    upsert = set(table.upsert_keys if keys is None else keys)
+    kinds = {c.name: c.type.value for c in table.columns} | (types or {})
+    return pd.DataFrame(
+        {
+            "column": list(kinds),
+            "type": list(kinds.values()),
+            "designated": [name == table.timestamp for name in kinds],
+            "upsertKey": [name in upsert for name in kinds],
+        }
+    )
+
+
+def test_existing_table_when_it_matches_its_declaration_then_nothing_to_do() -> None:
+    assert table_problems(QUOTES, tables_row(), table_columns(QUOTES)) == ([], None)
+
+
+def test_existing_table_when_dedup_is_off_then_dedup_is_enabled_with_the_declared_keys() -> None:
+    problems, fix = table_problems(QUOTES, tables_row(dedup=False), table_columns(QUOTES, keys=()))
+
+    assert problems == []
+    assert fix == "ALTER TABLE quotes DEDUP ENABLE UPSERT KEYS(ts, seq)"
+
+
+@pytest.mark.parametrize(
+    ("row", "columns", "problem"),
+    [
+        ({"walEnabled": False}, {}, "it is not a WAL table (dedup needs WAL)"),
+        ({"designatedTimestamp": "bid_ts"}, {}, "its designated timestamp is 'bid_ts'"),
+        ({}, {"types": {"bid": "FLOAT"}}, "column bid is FLOAT, declared DOUBLE"),
+        ({}, {"types": {"ts": "TIMESTAMP_NS"}}, "column ts is TIMESTAMP_NS, declared TIMESTAMP"),
+        ({}, {"keys": ("ts",)}, "its dedup keys are (ts), declared (ts, seq)"),
+    ],
+)
+def test_existing_table_when_it_differs_otherwise_then_refused_and_not_altered(
+    row: dict[str, object], columns: dict[str, Any], problem: str
+) -> None:
+    problems, fix = table_problems(
+        QUOTES, tables_row(**row, dedup="keys" in columns), table_columns(QUOTES, **columns)
+    )
+
+    assert fix is None
+    assert any(p.startswith(problem) for p in problems), problems
+
+
+def test_existing_table_when_a_column_is_missing_then_refused() -> None:
+    columns = table_columns(QUOTES)
+    problems, fix = table_problems(QUOTES, tables_row(), columns[columns["column"] != "ask"])
+
+    assert (problems, fix) == (["column ask is missing"], None)
+
+
+def closed_ports_warehouse(**fields: object) -> QuestDBWarehouse:
+    return QuestDBWarehouse(
+        host="127.0.0.1",
+        http_port=free_port(),
+        pg_port=free_port(),
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def test_ensure_schema_when_server_is_down_then_warehouse_error_names_server_and_table() -> None:
+    questdb = closed_ports_warehouse()
+
+    with pytest.raises(WarehouseError) as raised:
+        questdb.ensure_schema([QUOTES])
+
+    message = str(raised.value)
+    assert message.startswith(f"QuestDB PG wire at 127.0.0.1:{questdb.pg_port} cannot be reached")
+    assert "for quotes" in message and "Check that the server is up" in message
+    assert isinstance(raised.value.__cause__, psycopg.OperationalError)
+
+
+def test_write_when_ilp_server_is_down_then_warehouse_error_from_establish() -> None:
+    # No protocol_version: establish() asks the server for it, and finds nothing.
+    questdb = closed_ports_warehouse()
+
+    with pytest.raises(WarehouseError) as raised:
+        questdb.write_ilp([(QUOTES, conform(QUOTES, sample_quotes()))])
+
+    assert str(raised.value).startswith(
+        f"QuestDB ILP/HTTP at 127.0.0.1:{questdb.http_port} cannot be reached to write quotes"
+    )
+
+
+class IlpServer:
+    """A real HTTP server on 127.0.0.1 that accepts `accept` ILP writes (204, as
+    QuestDB answers) and then dies: its socket closes mid-run."""
+
+    def __init__(self, accept: int) -> None:
+        self.bodies: list[bytes] = []
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if len(server.bodies) >= accept:
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)  # dies before answering
+                    return
+                server.bodies.append(body)
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> IlpServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join()
+
+
+def test_write_when_server_dies_mid_run_then_warehouse_error_names_server_and_table() -> None:
+    frame = conform(QUOTES, sample_quotes())
+    with IlpServer(accept=1) as server:
+        questdb = QuestDBWarehouse(
+            host="127.0.0.1",
+            http_port=server.port,
+            protocol_version=2,
+            request_rows=1,  # two requests: the second finds the server gone
+        )
+
+        with pytest.raises(WarehouseError) as raised:
+            questdb.write_ilp([(QUOTES, frame)])
+
+    message = str(raised.value)
+    assert message.startswith(
+        f"QuestDB ILP/HTTP at 127.0.0.1:{server.port} failed while writing quotes:"
+    )
+    assert "re-run the job" in message
+    assert server.bodies == [questdb.ilp_bytes(QUOTES, frame.head(1))]
+
+
+def test_query_when_pg_server_drops_the_connection_then_warehouse_error() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+
+        def drop_one() -> None:
+            conn, _ = listener.accept()
+            conn.close()  # a server that dies as the client connects
+
+        dropper = threading.Thread(target=drop_one)
+        dropper.start()
+        questdb = QuestDBWarehouse(host="127.0.0.1", pg_port=port)
+        try:
+            with pytest.raises(WarehouseError) as raised:
+                questdb.query("SELECT count(*) FROM quotes")
+        finally:
+            dropper.join()
+
+    assert str(raised.value).startswith(f"QuestDB PG wire at 127.0.0.1:{port} cannot be reached")

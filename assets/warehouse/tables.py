@@ -1,0 +1,137 @@
+"""The tables the `warehouse` group ships from the journal, and the ship_log that
+holds each table's cursor. Conventions of a declaration: `orchestration.resources.schema`."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from orchestration.resources import Column, ColumnType, TableSpec
+
+
+def _c(name: str, type_: ColumnType, description: str = "") -> Column:
+    return Column(name, type_, description)
+
+
+TS, SYM, STR, LONG, DOUBLE = (
+    ColumnType.TIMESTAMP,
+    ColumnType.SYMBOL,
+    ColumnType.VARCHAR,
+    ColumnType.LONG,
+    ColumnType.DOUBLE,
+)
+
+_SEQ = _c("seq", LONG, "journal sequence number of the event")
+_EVENT_TS = _c("ts", TS, "event time (UTC)")
+
+ORDERS: Final = TableSpec(
+    name="orders",
+    description="One row per order lifecycle event, with the pre-trade risk decision.",
+    columns=(
+        _EVENT_TS,
+        _SEQ,
+        _c("event_type", SYM, "journal event type, e.g. OrderAccepted"),
+        _c("order_id", STR),
+        _c("account", SYM, "set on OrderAccepted/OrderRejected/OrderFilled"),
+        _c("client_order_id", STR),
+        _c("symbol", SYM),
+        _c("side", SYM),
+        _c("order_type", SYM),
+        _c("time_in_force", SYM),
+        _c("quantity", LONG, "requested, replacement or filled quantity"),
+        _c("limit_price", DOUBLE, "requested or replacement limit price"),
+        _c("reference_price", DOUBLE, "market reference price used by risk"),
+        _c("fill_id", STR),
+        _c("fill_price", DOUBLE),
+        _c("liquidity", SYM),
+        _c("risk_decision", SYM, "ACCEPTED or REJECTED on the risk events, else null"),
+        _c("reason", SYM, "reason code of a rejection, cancel or venue reject"),
+        _c("detail", STR, "human-readable detail of a risk rejection"),
+    ),
+    keys=("seq",),
+)
+
+FILLS: Final = TableSpec(
+    name="fills",
+    description="Executions of our orders at the venue.",
+    columns=(
+        _EVENT_TS,
+        _SEQ,
+        _c("fill_id", STR),
+        _c("order_id", STR),
+        _c("account", SYM),
+        _c("symbol", SYM),
+        _c("side", SYM),
+        _c("quantity", LONG),
+        _c("price", DOUBLE),
+        _c("notional", DOUBLE, "quantity x price"),
+        _c("liquidity", SYM, "TAKER or MAKER"),
+    ),
+    keys=("seq",),
+)
+
+QUOTES: Final = TableSpec(
+    name="quotes",
+    description="Top of book as sampled by the realtime service.",
+    columns=(
+        _EVENT_TS,
+        _SEQ,
+        _c("symbol", SYM),
+        _c("bid", DOUBLE),
+        _c("ask", DOUBLE),
+        _c("bid_size", LONG),
+        _c("ask_size", LONG),
+    ),
+    keys=("seq",),
+)
+
+TRADES: Final = TableSpec(
+    name="trades",
+    description="Market trades (the tape) seen by the realtime service.",
+    columns=(
+        _EVENT_TS,
+        _SEQ,
+        _c("symbol", SYM),
+        _c("price", DOUBLE),
+        _c("size", LONG),
+    ),
+    keys=("seq",),
+)
+
+RISK_EVENTS: Final = TableSpec(
+    name="risk_events",
+    description="Kill-switch (trading state) and risk-limit changes.",
+    columns=(
+        _EVENT_TS,
+        _SEQ,
+        _c("event_type", SYM, "TradingStateChanged or RiskLimitsChanged"),
+        _c("account", SYM, "null: the global switch"),
+        _c("state", SYM, "ACTIVE, REDUCING or HALTED"),
+        _c("actor", SYM),
+        _c("reason", STR),
+        _c("limits_digest", STR, "sha256 of the canonical limits document"),
+        _c("limits_source", STR),
+        _c("limits_json", STR),
+    ),
+    keys=("seq",),
+)
+
+SHIP_LOG: Final = TableSpec(
+    name="ship_log",
+    description=(
+        "One row per shipped batch and table: the journal range first_seq..last_seq "
+        "the batch covered for that table. A table's shipping cursor is its max(last_seq)."
+    ),
+    columns=(
+        _c("ts", TS, "when the batch was shipped"),
+        _c("table_name", SYM),
+        _c("first_seq", LONG, "first journal seq the batch covers"),
+        _c("last_seq", LONG, "last journal seq the batch covers"),
+        _c("row_count", LONG, "rows the batch wrote to the table (0: no events of its types)"),
+        _c("min_event_ts", TS),
+        _c("max_event_ts", TS),
+        _c("run_id", STR),
+    ),
+    keys=("table_name", "last_seq"),
+)
+
+WAREHOUSE_TABLES: Final = (ORDERS, FILLS, QUOTES, TRADES, RISK_EVENTS, SHIP_LOG)
