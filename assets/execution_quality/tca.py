@@ -275,24 +275,27 @@ def compute_tca(
     horizons = _check_horizons(horizons_s)
     order_in = _orders(orders)
     fill_in = _fills(fills, order_in)
-    symbols = _symbol_universe(order_in["symbol"], quotes, trades)
-    book = QuoteBook.from_frame(quotes, symbols)
-    tape = TradeTape.from_frame(trades, symbols)
+    _require(quotes, QUOTE_INPUT, "quotes")
+    _require(trades, TRADE_INPUT, "trades")
+    (order_code, quote_code, trade_code), n_symbols = _encode_symbols(
+        order_in["symbol"], quotes["symbol"], trades["symbol"]
+    )
+    book = QuoteBook.from_frame(quotes, quote_code, n_symbols)
+    tape = TradeTape.from_frame(trades, trade_code, n_symbols)
     cutoff_ns = _cutoff_ns(cutoff, book)
-    order_out = _order_metrics(order_in, fill_in, book, tape, symbols, cutoff_ns)
-    fill_out = _fill_metrics(order_in, fill_in, book, symbols, horizons)
+    order_out = _order_metrics(order_in, order_code, fill_in, book, tape, cutoff_ns)
+    fill_out = _fill_metrics(order_in, order_code, fill_in, book, horizons)
     return TcaResult(order_out, fill_out, book.skipped, tape.skipped)
 
 
 def asof_mid(quotes: pd.DataFrame, symbols: Sequence[str], times: Sequence[object]) -> pd.DataFrame:
     """The as-of quote for each (symbol, time): columns mid, bid, ask, quote_time
     (null where the symbol has no quote at or before the time)."""
+    _require(quotes, QUOTE_INPUT, "quotes")
     wanted = pd.Series(list(symbols), dtype=object)
-    universe = _symbol_universe(wanted, quotes, pd.DataFrame(columns=list(TRADE_INPUT)))
-    book = QuoteBook.from_frame(quotes, universe)
-    codes = _codes(wanted, universe)
-    at = _ns(pd.Series(list(times)), "times", "time")
-    index = book.lookup(codes, at)
+    (codes, quote_code), n_symbols = _encode_symbols(wanted, quotes["symbol"])
+    book = QuoteBook.from_frame(quotes, quote_code, n_symbols)
+    index = book.lookup(codes, _ns(pd.Series(list(times)), "times", "time"))
     return pd.DataFrame(
         {
             "mid": book.take(book.mid, index),
@@ -305,6 +308,8 @@ def asof_mid(quotes: pd.DataFrame, symbols: Sequence[str], times: Sequence[objec
 
 # --- market data, prepared once for many lookups ------------------------------------
 
+Codes = npt.NDArray[np.int32]
+
 
 @dataclass(frozen=True)
 class QuoteBook:
@@ -315,10 +320,10 @@ class QuoteBook:
     ref out keeps the running sums small, so differences of them stay exact to
     about 1e-13 of a price over a day). The integral up to any t is then
     integral[k] + (mid[k] - ref) * (t - time[k]) with k the as-of quote at t, so
-    a TWAP is two as-of lookups.
+    a TWAP needs only the as-of quotes at the window's two ends.
     """
 
-    code: npt.NDArray[np.int32]
+    code: Codes
     time: IntArray
     bid: FloatArray
     ask: FloatArray
@@ -328,25 +333,24 @@ class QuoteBook:
     skipped: int
 
     @classmethod
-    def from_frame(cls, quotes: pd.DataFrame, symbols: pd.Index) -> QuoteBook:
-        _require(quotes, QUOTE_INPUT, "quotes")
+    def from_frame(cls, quotes: pd.DataFrame, code: Codes, n_symbols: int) -> QuoteBook:
+        """`code`: the symbol code of each row of `quotes` (`_encode_symbols`)."""
         bid = _floats(quotes["bid"])
         ask = _floats(quotes["ask"])
         time = _ns(quotes["time"], "quotes", "time", allow_null=True)
         valid = (bid > 0) & (ask > 0) & (time != _NAT)  # NaN compares False
-        code = _codes(quotes["symbol"], symbols)
         if not valid.all():
             bid, ask, time, code = bid[valid], ask[valid], time[valid], code[valid]
         if len(time) > 1 and not bool(np.all(time[1:] >= time[:-1])):
             order = np.argsort(time, kind="stable")
             bid, ask, time, code = bid[order], ask[order], time[order], code[order]
         mid = (bid + ask) / 2.0
-        integral, ref = _running_integral(code, time, mid, len(symbols))
+        integral, ref = _running_integral(code, time, mid, n_symbols)
         return cls(code, time, bid, ask, mid, integral, ref, int((~valid).sum()))
 
-    def lookup(self, codes: npt.NDArray[np.int32], times: IntArray) -> IntArray:
+    def lookup(self, codes: Codes, times: IntArray) -> IntArray:
         """Index of the as-of quote per (code, time), -1 where there is none."""
-        return _asof_index(self.code, self.time, codes, times, allow_exact=True)
+        return _asof_index(self.code, self.time, codes, times)
 
     def take(self, values: FloatArray, index: IntArray) -> FloatArray:
         out = values[np.maximum(index, 0)] if len(values) else np.full(len(index), np.nan)
@@ -356,22 +360,23 @@ class QuoteBook:
         out = self.time[np.maximum(index, 0)] if len(self.time) else np.full(len(index), _NAT)
         return np.where(index >= 0, out, _NAT)
 
-    def running_integral(self, codes: npt.NDArray[np.int32], times: IntArray) -> FloatArray:
-        """integral of (mid - ref) dt from the symbol's first quote to each time."""
-        index = self.lookup(codes, times)
-        k = np.maximum(index, 0)
+    def integral_at(self, codes: Codes, times: IntArray, index: IntArray) -> FloatArray:
+        """integral of (mid - ref) dt from the symbol's first quote to each time,
+        given `index`, the as-of quote at that time."""
         if not len(self.time):
             return np.full(len(index), np.nan)
-        ref = self.ref[np.maximum(codes, 0)]
-        held = (self.mid[k] - ref) * (times - self.time[k]).astype(np.float64)
+        k = np.maximum(index, 0)
+        held = (self.mid[k] - self.ref[np.maximum(codes, 0)]) * (times - self.time[k])
         return np.where(index >= 0, self.integral[k] + held, np.nan)
 
-    def twap(self, codes: npt.NDArray[np.int32], start: IntArray, end: IntArray) -> FloatArray:
-        """Time-weighted as-of mid over [start, end]; the as-of mid at start if
-        start == end; NaN without a quote at or before start."""
-        at_start = self.lookup(codes, start)
+    def twap(
+        self, codes: Codes, start: IntArray, end: IntArray, at_start: IntArray, at_end: IntArray
+    ) -> FloatArray:
+        """Time-weighted as-of mid over [start, end] (as-of quotes `at_start`,
+        `at_end`); the as-of mid at start if start == end; NaN without a quote at
+        or before start."""
         span = (end - start).astype(np.float64)
-        area = self.running_integral(codes, end) - self.running_integral(codes, start)
+        area = self.integral_at(codes, end, at_end) - self.integral_at(codes, start, at_start)
         ref = self.ref[np.maximum(codes, 0)] if len(self.ref) else np.full(len(codes), np.nan)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = ref + area / span
@@ -383,7 +388,7 @@ class QuoteBook:
 class TradeTape:
     """Market prints sorted by time with running volume and notional per symbol."""
 
-    code: npt.NDArray[np.int32]
+    code: Codes
     time: IntArray
     cum_qty: FloatArray  # inclusive running sum of quantity, per symbol
     cum_excess: FloatArray  # inclusive running sum of (price - ref) * quantity
@@ -391,34 +396,34 @@ class TradeTape:
     skipped: int
 
     @classmethod
-    def from_frame(cls, trades: pd.DataFrame, symbols: pd.Index) -> TradeTape:
-        _require(trades, TRADE_INPUT, "trades")
+    def from_frame(cls, trades: pd.DataFrame, code: Codes, n_symbols: int) -> TradeTape:
         price = _floats(trades["price"])
         qty = _floats(trades["quantity"])
         time = _ns(trades["time"], "trades", "time", allow_null=True)
         valid = (price > 0) & (qty > 0) & (time != _NAT)
-        code = _codes(trades["symbol"], symbols)
         if not valid.all():
             price, qty, time, code = price[valid], qty[valid], time[valid], code[valid]
         if len(time) > 1 and not bool(np.all(time[1:] >= time[:-1])):
             order = np.argsort(time, kind="stable")
             price, qty, time, code = price[order], qty[order], time[order], code[order]
-        ref = _first_by_code(code, price, len(symbols))
-        excess = (price - ref[code]) * qty if len(code) else price
-        by = pd.Series(code)
-        cum_qty: FloatArray = pd.Series(qty).groupby(by).cumsum().to_numpy(dtype=np.float64)
-        cum_excess: FloatArray = pd.Series(excess).groupby(by).cumsum().to_numpy(dtype=np.float64)
+        order, first = _by_symbol(code, n_symbols)
+        c, p, q = code[order], price[order], qty[order]
+        ref = np.full(n_symbols, np.nan)
+        ref[c[first]] = p[first]
+        cum_qty, cum_excess = np.empty(len(c)), np.empty(len(c))
+        cum_qty[order] = _running_sum(q, c)
+        cum_excess[order] = _running_sum((p - ref[c]) * q, c)
         return cls(code, time, cum_qty, cum_excess, ref, int((~valid).sum()))
 
-    def window(
-        self, codes: npt.NDArray[np.int32], start: IntArray, end: IntArray
-    ) -> tuple[FloatArray, FloatArray]:
+    def window(self, codes: Codes, start: IntArray, end: IntArray) -> tuple[FloatArray, FloatArray]:
         """(volume, VWAP) of the prints with start <= time <= end, per row."""
-        upto = _asof_index(self.code, self.time, codes, end, allow_exact=True)
-        before = _asof_index(self.code, self.time, codes, start, allow_exact=False)
-        qty_end, qty_start = self._at(self.cum_qty, upto), self._at(self.cum_qty, before)
-        volume = qty_end - qty_start
-        excess = self._at(self.cum_excess, upto) - self._at(self.cum_excess, before)
+        # Both ends in one lookup: "time < start" is "time <= start - 1 ns".
+        before_start = np.where(start == _NAT, _NAT, start - 1)
+        found = _asof_index(
+            self.code, self.time, np.tile(codes, 2), np.concatenate([end, before_start])
+        ).reshape(2, len(codes))
+        volume = self._at(self.cum_qty, found[0]) - self._at(self.cum_qty, found[1])
+        excess = self._at(self.cum_excess, found[0]) - self._at(self.cum_excess, found[1])
         ref = self.ref[np.maximum(codes, 0)] if len(self.ref) else np.full(len(codes), np.nan)
         with np.errstate(invalid="ignore", divide="ignore"):
             vwap = np.where(volume > 0, ref + excess / volume, np.nan)
@@ -431,47 +436,46 @@ class TradeTape:
         return np.where(index >= 0, values[np.maximum(index, 0)], 0.0)
 
 
+def _by_symbol(code: Codes, n_symbols: int) -> tuple[IntArray, BoolArray]:
+    """The order that groups rows by symbol, keeping time order within each (a
+    stable sort), and which sorted rows start a symbol's group."""
+    # numpy sorts 16-bit keys stably by radix sort, several times faster than int32.
+    key = code.astype(np.int16) if n_symbols < 2**15 else code
+    order = np.argsort(key, kind="stable").astype(np.int64)
+    c = code[order]
+    first = np.ones(len(c), dtype=bool)
+    first[1:] = c[1:] != c[:-1]
+    return order, first
+
+
+def _running_sum(values: FloatArray, grouped_codes: Codes) -> FloatArray:
+    """Inclusive running sum within each group of rows already grouped by code."""
+    summed = pd.Series(values).groupby(grouped_codes, sort=False).cumsum()
+    return summed.to_numpy(dtype=np.float64)
+
+
 def _running_integral(
-    code: npt.NDArray[np.int32], time: IntArray, mid: FloatArray, n_symbols: int
+    code: Codes, time: IntArray, mid: FloatArray, n_symbols: int
 ) -> tuple[FloatArray, FloatArray]:
-    ref = _first_by_code(code, mid, n_symbols)
+    ref = np.full(n_symbols, np.nan)
     if not len(code):
         return np.zeros(0), ref
     # Per symbol, in time order: segment i holds mid[i] from time[i] to the symbol's
     # next quote; the integral at quote i is the sum of the segments before it.
-    order = np.argsort(code, kind="stable")  # stable: time order within a symbol
-    c, t, m = code[order], time[order], mid[order] - ref[code[order]]
-    same = np.empty(len(c), dtype=bool)
-    same[:-1] = c[1:] == c[:-1]
-    same[-1] = False
+    order, first = _by_symbol(code, n_symbols)
+    c, t, m = code[order], time[order], mid[order]
+    ref[c[first]] = m[first]
     dt = np.zeros(len(c))
-    dt[:-1] = np.where(same[:-1], (t[1:] - t[:-1]).astype(np.float64), 0.0)
-    segment = m * dt
-    inclusive = pd.Series(segment).groupby(c).cumsum().to_numpy(dtype=np.float64)
+    dt[:-1] = np.where(first[1:], 0.0, (t[1:] - t[:-1]).astype(np.float64))
+    segment = (m - ref[c]) * dt
     integral = np.empty(len(c))
-    integral[order] = inclusive - segment
+    integral[order] = _running_sum(segment, c) - segment
     return integral, ref
 
 
-def _first_by_code(code: npt.NDArray[np.int32], values: FloatArray, n: int) -> FloatArray:
-    """Per code, the value of its first row (NaN for a code without rows)."""
-    first = np.full(n, np.nan)
-    if len(code):
-        present, index = np.unique(code, return_index=True)  # index: first occurrence
-        first[present] = values[index]
-    return first
-
-
-def _asof_index(
-    book_code: npt.NDArray[np.int32],
-    book_time: IntArray,
-    codes: npt.NDArray[np.int32],
-    times: IntArray,
-    *,
-    allow_exact: bool,
-) -> IntArray:
+def _asof_index(book_code: Codes, book_time: IntArray, codes: Codes, times: IntArray) -> IntArray:
     """Per probe (code, time): index of the last book row of that code with time <=
-    the probe's (< when not allow_exact), or -1. One merge_asof for all probes."""
+    the probe's (equality included), or -1. One merge_asof for all the probes."""
     out = np.full(len(times), -1, dtype=np.int64)
     usable = (times != _NAT) & (codes >= 0)
     if not len(book_time) or not usable.any():
@@ -483,7 +487,7 @@ def _asof_index(
         {"t": book_time, "c": book_code, "row": np.arange(len(book_time), dtype=np.int64)}
     )
     matched = pd.merge_asof(
-        left, right, on="t", by="c", allow_exact_matches=allow_exact, direction="backward"
+        left, right, on="t", by="c", allow_exact_matches=True, direction="backward"
     )["row"]
     out[order] = matched.fillna(-1).to_numpy(dtype=np.int64)
     return out
@@ -494,14 +498,13 @@ def _asof_index(
 
 def _order_metrics(
     orders: pd.DataFrame,
+    code: Codes,
     fills: pd.DataFrame,
     book: QuoteBook,
     tape: TradeTape,
-    symbols: pd.Index,
     cutoff_ns: int,
 ) -> pd.DataFrame:
     n = len(orders)
-    code = _codes(orders["symbol"], symbols)
     s = np.where(orders["side"].to_numpy() == BUY, 1.0, -1.0)
     big_q = orders["quantity"].to_numpy(dtype=np.float64)
     submit = _ns(orders["submit_time"], "orders", "submit_time")
@@ -521,14 +524,6 @@ def _order_metrics(
     with np.errstate(invalid="ignore", divide="ignore"):
         avg = np.where(has_fills, notional / np.where(has_fills, q, 1.0), np.nan)
 
-    arrival = book.lookup(code, submit)
-    m0 = book.take(book.mid, arrival)
-    arrival_bid, arrival_ask = book.take(book.bid, arrival), book.take(book.ask, arrival)
-
-    given_pd = orders["decision_price"].to_numpy(dtype=np.float64)
-    pd_from_order = np.isfinite(given_pd)
-    p_d = np.where(pd_from_order, given_pd, m0)
-
     # Where the remainder was given up, and where the benchmark window ends.
     remainder = np.maximum(big_q - q, 0.0)
     has_remainder = remainder > 0
@@ -538,7 +533,18 @@ def _order_metrics(
     window_end = np.where((status == FILLED) & has_fills, last_fill, closed_at)
     window_end = np.where(window_end == _NAT, submit, np.maximum(window_end, submit))
 
-    closing = book.lookup(code, opportunity_time)
+    # Every as-of quote an order needs, in one lookup.
+    found = book.lookup(
+        np.tile(code, 3), np.concatenate([submit, opportunity_time, window_end])
+    ).reshape(3, n)
+    arrival, closing, at_window_end = found
+    m0 = book.take(book.mid, arrival)
+    arrival_bid, arrival_ask = book.take(book.bid, arrival), book.take(book.ask, arrival)
+
+    given_pd = orders["decision_price"].to_numpy(dtype=np.float64)
+    pd_from_order = np.isfinite(given_pd)
+    p_d = np.where(pd_from_order, given_pd, m0)
+
     p_c = book.take(book.mid, closing)
 
     delay = np.where(has_fills, s * q * (m0 - p_d), 0.0)
@@ -551,7 +557,7 @@ def _order_metrics(
     paper = big_q * p_d
 
     volume, vwap = tape.window(code, submit, window_end)
-    twap = book.twap(code, submit, window_end)
+    twap = book.twap(code, submit, window_end, arrival, at_window_end)
 
     with np.errstate(invalid="ignore", divide="ignore"):
         arrival_slippage = s * (avg - m0) / m0 * BPS
@@ -633,16 +639,16 @@ def _order_metrics(
 
 def _fill_metrics(
     orders: pd.DataFrame,
+    order_code: Codes,
     fills: pd.DataFrame,
     book: QuoteBook,
-    symbols: pd.Index,
     horizons: Sequence[float],
 ) -> pd.DataFrame:
     n = len(fills)
     position = fills["_order_pos"].to_numpy()
     symbol = orders["symbol"].to_numpy(dtype=object)[position]
     side = orders["side"].to_numpy(dtype=object)[position]
-    code = _codes(pd.Series(symbol, dtype=object), symbols)
+    code = order_code[position]
     s = np.where(side == BUY, 1.0, -1.0)
     price = fills["price"].to_numpy(dtype=np.float64)
     qty = fills["quantity"].to_numpy(dtype=np.int64)
@@ -801,27 +807,26 @@ def _to_times(ns: IntArray) -> npt.NDArray[np.datetime64]:
     return np.asarray(ns, dtype=np.int64).view("datetime64[ns]")
 
 
-def _symbol_universe(
-    order_symbols: pd.Series, quotes: pd.DataFrame, trades: pd.DataFrame
-) -> pd.Index:
-    parts = [_distinct(order_symbols)]
-    parts.extend(_distinct(f["symbol"]) for f in (quotes, trades) if "symbol" in f.columns)
-    return pd.Index(pd.unique(np.concatenate(parts)), dtype=object)
-
-
-def _distinct(values: pd.Series) -> npt.NDArray[np.object_]:
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        return np.asarray(values.cat.categories, dtype=object)
-    return np.asarray(pd.unique(values.dropna()), dtype=object)
-
-
-def _codes(values: pd.Series, symbols: pd.Index) -> npt.NDArray[np.int32]:
-    """Integer code of each symbol in `symbols` (-1: null or not in it)."""
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        mapping = symbols.get_indexer(values.cat.categories)
-        codes = values.cat.codes.to_numpy()
-        return np.where(codes >= 0, mapping[codes], -1).astype(np.int32)
-    return symbols.get_indexer(pd.Index(values)).astype(np.int32)
+def _encode_symbols(*columns: pd.Series) -> tuple[list[Codes], int]:
+    """One integer code per symbol across all the columns (-1 for a null), and
+    how many symbols there are. Each column is hashed once."""
+    local: list[tuple[npt.NDArray[Any], npt.NDArray[np.object_]]] = []
+    for values in columns:
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            codes = values.cat.codes.to_numpy()
+            uniques = np.asarray(values.cat.categories, dtype=object)
+        else:
+            codes, found = pd.factorize(values.to_numpy(dtype=object))
+            uniques = np.asarray(found, dtype=object)
+        local.append((codes, uniques))
+    every = np.concatenate([u for _, u in local]) if local else np.zeros(0, dtype=object)
+    universe = pd.Index(pd.unique(every))
+    encoded = []
+    for codes, uniques in local:
+        mapping = universe.get_indexer(pd.Index(uniques)).astype(np.int32)
+        mapped = mapping[np.maximum(codes, 0)] if len(mapping) else np.full(len(codes), -1)
+        encoded.append(np.where(codes >= 0, mapped, -1).astype(np.int32))
+    return encoded, len(universe)
 
 
 def _cutoff_ns(cutoff: pd.Timestamp | None, book: QuoteBook) -> int:
