@@ -20,6 +20,7 @@ ASSETS = {"orders", "fills", "quotes", "trades", "risk_events"} | {
     "replay_trades",
     "alt_signals",
 }
+TCA_ASSETS = {"tca_orders", "tca_fills", "tca_daily", "tca_report"}
 
 
 def repository(tmp_path: Path, **overrides: object) -> dg.RepositoryDefinition:
@@ -31,7 +32,9 @@ def test_definitions_when_built_then_groups_jobs_and_schedules_follow_the_conven
 ) -> None:
     repo = repository(tmp_path)
 
-    assert {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()} == ASSETS
+    assert {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()} == (
+        ASSETS | TCA_ASSETS
+    )
     groups = {
         key.to_user_string(): repo.asset_graph.get(key).group_name
         for key in repo.asset_graph.get_all_asset_keys()
@@ -48,12 +51,18 @@ def test_definitions_when_built_then_groups_jobs_and_schedules_follow_the_conven
         "replay_trades",
         "alt_signals",
     }
+    assert {a for a, g in groups.items() if g == "execution_quality"} == TCA_ASSETS
     assert {j.name for j in repo.get_all_jobs() if not j.name.startswith("__")} == {
         "warehouse_job",
         "sinks_job",
+        "execution_quality_job",
     }
     schedules = {s.name: s for s in repo.schedule_defs}
-    assert set(schedules) == {"warehouse_job_schedule", "sinks_job_schedule"}
+    assert set(schedules) == {
+        "warehouse_job_schedule",
+        "sinks_job_schedule",
+        "execution_quality_job_schedule",
+    }
     assert schedules["warehouse_job_schedule"].cron_schedule == "* * * * *"
     assert schedules["warehouse_job_schedule"].default_status is dg.DefaultScheduleStatus.RUNNING
 
