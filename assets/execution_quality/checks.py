@@ -90,8 +90,8 @@ def checked_day(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) ->
         window = PARTITIONS.time_window_for_partition_key(context.partition_key)
         return TradingDay(naive_utc(window.start), naive_utc(window.end))
     warehouse.ensure_schema([TCA_ORDERS])
-    newest = warehouse.query(f"SELECT max(trading_day) AS day FROM {TCA_ORDERS.name}")
-    value = newest["day"].iloc[0] if len(newest) else None
+    newest = warehouse.query(f"SELECT max(trading_day) AS newest FROM {TCA_ORDERS.name}")
+    value = newest["newest"].iloc[0] if len(newest) else None
     if value is None or pd.isna(value):
         return None
     start = pd.Timestamp(value)
