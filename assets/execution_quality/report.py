@@ -120,7 +120,7 @@ def render_html(
     by_dimension = summary[
         summary["metric"].isin(["arrival_slippage_bps", "is_bps", "vwap_slippage_bps"])
         & (summary["group_by"] != ALL)
-    ]
+    ].drop(columns=["trading_day"], errors="ignore")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
