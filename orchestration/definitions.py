@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import dagster as dg
 
+from assets.execution_quality.assets import EXECUTION_QUALITY_ASSETS
+from assets.execution_quality.checks import EXECUTION_QUALITY_CHECKS
+from assets.execution_quality.report_folder import ReportFolder
 from assets.sinks.assets import SINK_ASSETS
 from assets.warehouse.assets import WAREHOUSE_ASSETS
-from orchestration.jobs import build_jobs
+from orchestration.jobs import build_daily_jobs, build_jobs
 from orchestration.resources import DuckDBWarehouse, build_resources
 from orchestration.schedules import build_schedules
 from orchestration.settings import Settings
@@ -19,11 +22,28 @@ from orchestration.settings import Settings
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     resources = build_resources(settings)
-    jobs = build_jobs(single_writer_warehouse=isinstance(resources["warehouse"], DuckDBWarehouse))
+    resources["tca_reports"] = ReportFolder(path=str(settings.data_dir / "reports" / "tca"))
+    single_writer = isinstance(resources["warehouse"], DuckDBWarehouse)
+    jobs = build_jobs(single_writer_warehouse=single_writer)
+    daily_jobs = build_daily_jobs(single_writer_warehouse=single_writer)
     return dg.Definitions(
-        assets=[*WAREHOUSE_ASSETS, *SINK_ASSETS],
-        jobs=jobs,
-        schedules=build_schedules(jobs, settings.ship_schedule),
+        assets=[*WAREHOUSE_ASSETS, *SINK_ASSETS, *EXECUTION_QUALITY_ASSETS],
+        asset_checks=[*EXECUTION_QUALITY_CHECKS],
+        jobs=[*jobs, *daily_jobs],
+        schedules=[
+            *build_schedules(jobs, settings.ship_schedule),
+            # Each day's partition, 30 minutes after it ends (the shipping runs every minute).
+            *(
+                dg.build_schedule_from_partitioned_job(
+                    job,
+                    name=f"{job.name}_schedule",
+                    hour_of_day=0,
+                    minute_of_hour=30,
+                    default_status=dg.DefaultScheduleStatus.RUNNING,
+                )
+                for job in daily_jobs
+            ),
+        ],
         resources=resources,
     )
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
+from assets.execution_quality.assets import GROUP as EXECUTION_QUALITY
 from assets.sinks.assets import GROUP as INBOXES
 from assets.warehouse.assets import GROUP as WAREHOUSE
 
@@ -41,4 +42,17 @@ def build_jobs(*, single_writer_warehouse: bool) -> list[UnresolvedAssetJobDefin
             executor_def=executor,
             run_tags={RUN_TAG: f"{INBOXES}_job"},
         ),
+    ]
+
+
+def build_daily_jobs(*, single_writer_warehouse: bool) -> list[UnresolvedAssetJobDefinition]:
+    """Jobs partitioned by trading day (their assets' partitions), scheduled once a day."""
+    return [
+        dg.define_asset_job(
+            f"{EXECUTION_QUALITY}_job",
+            selection=dg.AssetSelection.groups(EXECUTION_QUALITY),
+            description="TCA of one trading day: per-order and per-fill metrics, summaries, "
+            "the report, and their checks.",
+            executor_def=dg.in_process_executor if single_writer_warehouse else None,
+        )
     ]

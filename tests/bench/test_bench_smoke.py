@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bench import engine_submit, replay, risk_check
+from bench import engine_submit, replay, risk_check, tca
 
 CASES: list[tuple[str, Callable[[list[str] | None], dict[str, Any]], list[str], set[str]]] = [
     (
@@ -50,6 +50,12 @@ CASES: list[tuple[str, Callable[[list[str] | None], dict[str, Any]], list[str], 
         replay.main,
         ["--events", "3000", "--snapshot-tail", "100", "--symbols", "5", "--accounts", "3"],
         {"events", "seconds", "events_per_s", "build_seconds"},
+    ),
+    (
+        "tca",
+        tca.main,
+        ["--orders", "500", "--quotes", "20000", "--symbols", "10"],
+        {"orders", "fills", "quotes", "trades", "seconds"},
     ),
 ]
 
