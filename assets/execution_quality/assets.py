@@ -32,8 +32,7 @@ from assets.execution_quality.tables import HORIZONS_S, TCA_DAILY, TCA_FILLS, TC
 from assets.execution_quality.tca import compute_tca
 from assets.metadata import markdown_preview, table_definition_metadata
 from assets.warehouse.tables import FILLS, ORDERS, QUOTES, TRADES
-from orchestration.resources import TableSpec
-from orchestration.resources.warehouse import Warehouse, sql_string
+from orchestration.resources import TableSpec, Warehouse, sql_string
 
 GROUP: Final = "execution_quality"
 # Serialises every writer of the embedded DuckDB file (one process at a time).

@@ -23,7 +23,7 @@ from assets.execution_quality.tables import HORIZONS_S, TCA_FILLS, TCA_ORDERS
 from assets.execution_quality.tca import Flag, horizon_label
 from assets.metadata import markdown_preview
 from assets.warehouse.tables import FILLS, ORDERS
-from orchestration.resources.warehouse import Warehouse, sql_string
+from orchestration.resources import Warehouse, sql_string
 
 # The Perold formula and the stored sum round differently; relative to the size of
 # the terms, they agree to far better than this.

@@ -34,7 +34,7 @@ import pandas as pd
 
 from assets.execution_quality.tca import CANCELED, EXPIRED, FILLED, OPEN, REJECTED
 from assets.warehouse.tables import FILLS, ORDERS, QUOTES, TRADES
-from orchestration.resources.warehouse import Warehouse, sql_string
+from orchestration.resources import Warehouse, sql_string
 
 SUBMITTED: Final = ("OrderAccepted", "OrderRejected")
 ENDED_BY: Final = {
