@@ -119,6 +119,14 @@ class ServiceProcess:
     def wait_ready(self, timeout_s: float = 30.0) -> None:
         """Return once this child is ready (see the module docstring), or raise
         ServiceExited, NotOurInstance or TimeoutError."""
+        self._wait(timeout_s, need_ready=True)
+
+    def wait_answering(self, timeout_s: float = 30.0) -> None:
+        """Like wait_ready, without waiting for /ready (whose market-data check fails
+        once a replay file has been played to its end)."""
+        self._wait(timeout_s, need_ready=False)
+
+    def _wait(self, timeout_s: float, *, need_ready: bool) -> None:
         deadline = time.monotonic() + timeout_s
         delay = 0.02
         last = "no announcement yet"
@@ -131,7 +139,7 @@ class ServiceProcess:
                     raise NotOurInstance(f"the child announced instance {match['instance']}")
             if self.url:
                 try:
-                    last = self._probe()
+                    last = self._probe(need_ready)
                 except httpx.TransportError as exc:
                     last = repr(exc)
                 if last == "ready":
@@ -144,7 +152,7 @@ class ServiceProcess:
             time.sleep(delay)
             delay = min(delay * 2, 0.25)
 
-    def _probe(self) -> str:
+    def _probe(self, need_ready: bool) -> str:
         health = self._client.get(f"{self.url}/health")
         instance = health.json().get("instance") if health.status_code == 200 else None
         if instance != self.instance_id:
@@ -152,6 +160,8 @@ class ServiceProcess:
                 f"{self.url} is answered by instance {instance!r}, not by the child "
                 f"{self.instance_id!r} (pid {self.process.pid}): another process has the port"
             )
+        if not need_ready:
+            return "ready"
         ready = self._client.get(f"{self.url}/ready")
         return "ready" if ready.status_code == 200 else f"{ready.status_code} {ready.text}"
 
