@@ -18,7 +18,7 @@ Once the socket is bound the server prints, on stdout,
 `tradepipe-realtime: instance ID listening on http://HOST:PORT (pid N)`; `GET
 /health` answers the same instance id, so whoever started the process can tell
 it from anything else that answers on that port. `TRADEPIPE_PORT=0` takes any
-free port (uvicorn only), which that line reports.
+free port, which that line reports.
 """
 
 from __future__ import annotations

@@ -46,6 +46,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pa_parquet
 
@@ -215,17 +216,16 @@ def _read_csv(source: Path | bytes, batch_rows: int) -> Iterator[TickBatch]:
             return
         # Physical lines of this batch's rows: the next ones not skipped as invalid. The
         # handler has seen every invalid row up to the end of this batch by now.
-        skipped = {r.line_no for r in invalid}
-        lines: list[int] = []
-        while len(lines) < record_batch.num_rows:
-            if next_line not in skipped:
-                lines.append(next_line)
-            next_line += 1
+        skipped = np.array([r.line_no for r in invalid[reported:]], dtype=np.int64)
+        rows = record_batch.num_rows
+        candidates = np.arange(next_line, next_line + rows + len(skipped), dtype=np.int64)
+        lines = candidates[~np.isin(candidates, skipped)][:rows]
+        next_line = int(lines[-1]) + 1 if rows else next_line
         done = [r for r in invalid[reported:] if r.line_no < next_line]
         reported += len(done)
         for start in range(0, record_batch.num_rows, batch_rows):
             part = record_batch.slice(start, batch_rows)
-            yield _validate(part, np.array(lines[start : start + batch_rows]), layout, done)
+            yield _validate(part, lines[start : start + batch_rows], layout, done)
             done = []
     yield _batch(invalid[reported:])
 
@@ -288,7 +288,7 @@ def _validate(
     rows = len(line_nos)
     blank: Mask = np.ones(rows, dtype=bool)  # every column empty: a blank line, not a record
     for column in raw.values():
-        blank &= np.asarray(column.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+        blank &= _mask(column.is_null())
     reason = np.full(rows, None, dtype=object)
 
     def flag(mask: Mask, code: str, detail: str) -> None:
@@ -406,38 +406,54 @@ def _timestamps(column: Any) -> tuple[Ints, Mask, Mask]:
         return _ints_or_zero(as_ns)
     if pa.types.is_integer(kind):
         return _ints_or_zero(column.cast(pa.int64()))
-    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+    if not _is_text(kind):
         return np.zeros(rows, dtype=np.int64), none, none
-    text = pd.Series(column.to_pandas(), dtype="string").str.strip()
+    text = pc.utf8_trim_whitespace(column)
     # Up to 19 digits, and no more than int64 holds (equal-length digit strings compare
     # like the numbers they spell).
-    digits = (
-        text.str.fullmatch(r"\d{1,19}").fillna(False)
-        & ((text.str.len() < 19) | (text <= str(np.iinfo(np.int64).max))).fillna(False)
-    ).to_numpy(dtype=bool)
-    zoned = text.str.contains(_OFFSET_SUFFIX, regex=True).fillna(False).to_numpy(dtype=bool)
-    present = text.notna().to_numpy(dtype=bool)
+    int64_max = str(np.iinfo(np.int64).max)
+    digits = _mask(
+        pc.and_(
+            pc.match_substring_regex(text, r"^\d{1,19}$"),
+            pc.or_(pc.less(pc.utf8_length(text), 19), pc.less_equal(text, int64_max)),
+        )
+    )
+    zoned = _mask(pc.match_substring_regex(text, _OFFSET_SUFFIX)) & ~digits
     ns = np.zeros(rows, dtype=np.int64)
     ok = np.zeros(rows, dtype=bool)
     if digits.any():
-        ns[digits] = text[digits].astype("int64").to_numpy()
+        ns[digits] = _to_numpy(pc.cast(text.filter(pa.array(digits)), pa.int64()))
         ok[digits] = True
-    iso = zoned & ~digits
-    if iso.any():
-        parsed = pd.to_datetime(text[iso], utc=True, format="ISO8601", errors="coerce")
+    if zoned.any():
+        where = np.flatnonzero(zoned)
+        parsed, good = _iso_ns(text.filter(pa.array(zoned)))
+        ns[where[good]] = parsed[good]
+        ok[where[good]] = True
+    # Looks like a date, but has no zone: say so rather than "not a time".
+    dated = _mask(pc.match_substring_regex(text, r"\d{4}-\d{2}-\d{2}"))
+    return ns, ok, dated & ~digits & ~zoned
+
+
+def _iso_ns(text: Any) -> tuple[Ints, Mask]:
+    """Epoch ns of ISO-8601 strings with an offset, and which of them are times. Arrow's
+    cast is fast but all-or-nothing; pandas takes a column with a bad value in it."""
+    try:
+        exact = pc.cast(text, pa.timestamp("ns", tz="UTC")).cast(pa.int64())
+    except pa.ArrowException:
+        parsed = pd.to_datetime(
+            pd.Series(text.to_pandas(), dtype=object), utc=True, format="ISO8601", errors="coerce"
+        )
         valid = parsed.notna().to_numpy(dtype=bool)
-        where = np.flatnonzero(iso)[valid]
-        ns[where] = parsed[valid].astype("int64").to_numpy()
-        ok[where] = True
-    # Looks like a date and time, but without a zone: say so rather than "not a time".
-    dated = text.str.contains(r"\d{4}-\d{2}-\d{2}", regex=True).fillna(False)
-    naive = present & ~digits & ~zoned & dated.to_numpy(dtype=bool)
-    return ns, ok, naive
+        values = np.zeros(len(parsed), dtype=np.int64)
+        values[valid] = parsed[valid].astype("int64").to_numpy()
+        return values, valid
+    values, valid, _ = _ints_or_zero(exact)
+    return values, valid
 
 
 def _ints_or_zero(column: Any) -> tuple[Ints, Mask, Mask]:
-    valid = ~np.asarray(column.is_null().to_numpy(zero_copy_only=False), dtype=bool)
-    values = np.asarray(column.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
+    valid = ~_mask(column.is_null())
+    values = np.asarray(_to_numpy(column.fill_null(0)), dtype=np.int64)
     return values, valid, np.zeros(len(values), dtype=bool)
 
 
@@ -445,22 +461,36 @@ def _numbers(column: Any) -> Floats:
     """float64, NaN where a value is missing or not a number."""
     kind = column.type
     if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
-        return np.asarray(
-            column.cast(pa.float64()).fill_null(float("nan")).to_numpy(zero_copy_only=False),
-            dtype=np.float64,
-        )
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        values = pd.to_numeric(pd.Series(column.to_pandas(), dtype=object), errors="coerce")
-        return np.asarray(values, dtype=np.float64)
+        return np.asarray(_to_numpy(column.cast(pa.float64()).fill_null(np.nan)), dtype=np.float64)
+    if _is_text(kind):
+        try:  # all-or-nothing, and fast; pandas sorts out a column with a bad value in it
+            return np.asarray(
+                _to_numpy(pc.cast(column, pa.float64()).fill_null(np.nan)), dtype=np.float64
+            )
+        except pa.ArrowException:
+            values = pd.to_numeric(pd.Series(column.to_pandas(), dtype=object), errors="coerce")
+            return np.asarray(values, dtype=np.float64)
     return np.full(len(column), np.nan)
 
 
 def _strings(column: Any) -> npt.NDArray[np.object_]:
     """Stripped text, None where missing."""
-    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+    if not _is_text(column.type):
         column = column.cast(pa.string())
-    values = column.to_pylist()
-    return np.array([v.strip() if isinstance(v, str) else None for v in values], dtype=np.object_)
+    return np.asarray(_to_numpy(pc.utf8_trim_whitespace(column)), dtype=np.object_)
+
+
+def _is_text(kind: Any) -> bool:
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
+
+
+def _mask(booleans: Any) -> Mask:
+    """An Arrow boolean array as a numpy mask, null counting as False."""
+    return np.asarray(_to_numpy(booleans.fill_null(False)), dtype=bool)
+
+
+def _to_numpy(array: Any) -> Any:
+    return array.to_numpy(zero_copy_only=False)
 
 
 def _record_texts(raw: dict[str, Any], indexes: npt.NDArray[np.intp]) -> list[str]:
