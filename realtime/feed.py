@@ -158,15 +158,16 @@ class ReplayFeed:
                 if refused.line_no > 0:  # a row; line 0 is the whole file
                     self.stats.rows += 1
                 self.stats.bad(refused.line_no, f"{refused.code}: {refused.reason}")
-            ticks = sorted(
-                [*_quotes(batch.quotes), *_trades(batch.trades)], key=lambda pair: pair[0]
-            )
+            ticks, lines = _in_file_order(batch.quotes, batch.trades)
             self.stats.rows += len(ticks)
-            for line, tick in ticks:
-                if tick.symbol in self.instruments:
+            known = self.instruments
+            for index, tick in enumerate(ticks):
+                if tick.symbol in known:
                     yield tick
                 else:
-                    self.stats.bad(line, f"UNKNOWN_SYMBOL: {tick.symbol!r} is not an instrument")
+                    self.stats.bad(
+                        lines[index], f"UNKNOWN_SYMBOL: {tick.symbol!r} is not an instrument"
+                    )
 
     async def run(self, sink: FeedSink, clock: Clock) -> None:
         first_recorded: int | None = None
@@ -200,31 +201,39 @@ class ReplayFeed:
         self.finished = True
 
 
-def _quotes(frame: Any) -> list[tuple[int, Tick]]:
+def _in_file_order(quotes: Any, trades: Any) -> tuple[list[Tick], list[int]]:
+    """Quote and Trade objects of a batch in the order of their lines in the file."""
+    ticks: list[Tick] = [*_quotes(quotes), *_trades(trades)]
+    lines = [*quotes["line_no"].tolist(), *trades["line_no"].tolist()]
+    if len(quotes) and len(trades):  # interleaved in the file: sort by line
+        order = sorted(range(len(lines)), key=lines.__getitem__)
+        return [ticks[i] for i in order], [lines[i] for i in order]
+    return ticks, lines
+
+
+def _quotes(frame: Any) -> list[Quote]:
     return [
-        (line, Quote(symbol=symbol, bid=bid, ask=ask, bid_size=bsz, ask_size=asz, ts_ns=ts))
-        for ts, symbol, bid, ask, bsz, asz, line in zip(
+        Quote(symbol=symbol, bid=bid, ask=ask, bid_size=bsz, ask_size=asz, ts_ns=ts)
+        for ts, symbol, bid, ask, bsz, asz in zip(
             frame["ts_ns"].tolist(),
             frame["symbol"].tolist(),
             frame["bid"].tolist(),
             frame["ask"].tolist(),
             frame["bid_size"].tolist(),
             frame["ask_size"].tolist(),
-            frame["line_no"].tolist(),
             strict=True,
         )
     ]
 
 
-def _trades(frame: Any) -> list[tuple[int, Tick]]:
+def _trades(frame: Any) -> list[Trade]:
     return [
-        (line, Trade(symbol=symbol, price=price, size=size, ts_ns=ts))
-        for ts, symbol, price, size, line in zip(
+        Trade(symbol=symbol, price=price, size=size, ts_ns=ts)
+        for ts, symbol, price, size in zip(
             frame["ts_ns"].tolist(),
             frame["symbol"].tolist(),
             frame["price"].tolist(),
             frame["size"].tolist(),
-            frame["line_no"].tolist(),
             strict=True,
         )
     ]

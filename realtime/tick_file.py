@@ -290,10 +290,12 @@ def _validate(
     for column in raw.values():
         blank &= _mask(column.is_null())
     reason = np.full(rows, None, dtype=object)
+    unflagged = ~blank  # a row keeps the first rule it breaks
 
     def flag(mask: Mask, code: str, detail: str) -> None:
-        fresh = mask & pd.isna(reason) & ~blank
+        fresh = mask & unflagged
         reason[fresh] = f"{code}|{detail}"
+        unflagged[fresh] = False
 
     ts_ns, ts_ok, offset_missing = _timestamps(raw["ts"])
     flag(offset_missing, "BAD_TIMESTAMP", "ts has no UTC offset (add Z or +HH:MM)")
@@ -334,14 +336,14 @@ def _validate(
         bid, ask = prices["bid"][0], prices["ask"][0]
         flag(is_quote & (bid > ask), "CROSSED_QUOTE", "bid is above ask")
 
-    bad = np.flatnonzero(~pd.isna(reason))
+    bad = np.flatnonzero(~unflagged & ~blank)
     if len(bad):
         texts = _record_texts(raw, bad)
         for index, text in zip(bad, texts, strict=True):
             code, _, detail = str(reason[index]).partition("|")
             refused.append(RefusedRow(int(line_nos[index]), code, detail, text))
         refused.sort(key=lambda r: r.line_no)
-    good = pd.isna(reason) & ~blank
+    good = unflagged
     quotes = good & is_quote
     trades = good & is_trade
     return TickBatch(

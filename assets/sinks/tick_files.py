@@ -10,6 +10,7 @@ to the quarantine with its line and reason code.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from assets.sinks.files import InboxFile, ParsedFile
@@ -39,5 +40,5 @@ def _for_warehouse(frame: pd.DataFrame, file: InboxFile) -> pd.DataFrame:
     out = frame.drop(columns=["ts_ns"])
     out.insert(0, "ts", pd.to_datetime(frame["ts_ns"].to_numpy(), unit="ns"))
     out["file_sha256"] = file.sha256
-    out["received_at"] = pd.Series([file.received_at] * len(out), dtype="datetime64[ns]")
+    out["received_at"] = np.full(len(out), file.received_at.to_datetime64(), "datetime64[ns]")
     return out

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bench import engine_submit, replay, risk_check
+from bench import engine_submit, replay, risk_check, tick_files
 
 CASES: list[tuple[str, Callable[[list[str] | None], dict[str, Any]], list[str], set[str]]] = [
     (
@@ -50,6 +50,12 @@ CASES: list[tuple[str, Callable[[list[str] | None], dict[str, Any]], list[str], 
         replay.main,
         ["--events", "3000", "--snapshot-tail", "100", "--symbols", "5", "--accounts", "3"],
         {"events", "seconds", "events_per_s", "build_seconds"},
+    ),
+    (
+        "tick_files",
+        tick_files.main,
+        ["--rows", "2000", "--repeat", "1"],
+        {"csv_epoch_rows_per_s", "csv_iso_rows_per_s", "parquet_rows_per_s", "replay_ticks_per_s"},
     ),
 ]
 
