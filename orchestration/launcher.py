@@ -34,6 +34,7 @@ from realtime.config_errors import ConfigError
 from realtime.layout import PROJECT_ROOT, DataLayout, resolve
 from realtime.server import ExitStatus
 from realtime.service_process import NotOurInstance, ServiceExited, port_is_free, start_service
+from realtime.settings import EnvReader, whole_number
 
 ROOT = PROJECT_ROOT
 # dagster dev loads the code location (every asset module) before the webserver answers.
@@ -159,7 +160,7 @@ def say(message: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--api-port", type=int, default=int(os.environ.get("TRADEPIPE_PORT", 8000)))
+    parser.add_argument("--api-port", type=int, help="default 8000, or TRADEPIPE_PORT")
     parser.add_argument("--dagster-port", type=int, default=3000)
     parser.add_argument("--no-demo", action="store_true", help="do not start the demo client")
     parser.add_argument("--no-dagster", action="store_true", help="only the realtime service")
@@ -167,6 +168,10 @@ def main(argv: list[str] | None = None) -> int:
 
     layout = DataLayout.from_env()
     try:
+        if args.api_port is None:
+            reader = EnvReader(os.environ)
+            args.api_port = reader.get("TRADEPIPE_PORT", 8000, whole_number(1, 65_535))
+            reader.raise_if_bad()
         layout.create()
     except ConfigError as exc:
         for line in exc.lines():
