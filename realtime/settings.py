@@ -62,6 +62,12 @@ class ServiceSettings:
     # /ready fails when no market data arrived for this long
     feed_stale_after_s: float = 5.0
     access_log: bool = True
+    # HTTP layer (the api branch's realtime/api/http_protocol.py): serve the hot routes
+    # from the ASGI fast path; how long a client may take to send one request; how many
+    # connections are held open at once. Declared here so they are checked like the rest.
+    fast_path: bool = True
+    http_read_timeout_s: float = 5.0
+    http_max_connections: int = 2_000
     instance_id: str = field(default_factory=new_instance_id)
 
     @property
@@ -89,6 +95,13 @@ class ServiceSettings:
         ack_latency = values.get("TRADEPIPE_ACK_LATENCY_US", 200, whole_number(0, 10**9))
         queue = values.get("TRADEPIPE_VENUE_QUEUE", 10_000, whole_number(1, 10**9))
         access_log = values.get("TRADEPIPE_ACCESS_LOG", True, _bool)
+        fast_path = values.get("TRADEPIPE_FAST_PATH", True, _bool)
+        read_timeout = values.get(
+            "TRADEPIPE_HTTP_READ_TIMEOUT", 5.0, number_over(0.0, inclusive=False)
+        )
+        max_connections = values.get(
+            "TRADEPIPE_HTTP_MAX_CONNECTIONS", 2_000, whole_number(1, 1_000_000)
+        )
         instance = values.get("TRADEPIPE_INSTANCE_ID", new_instance_id(), _instance_id)
         values.raise_if_bad()
         return cls(
@@ -109,6 +122,9 @@ class ServiceSettings:
             ack_latency_us=ack_latency,
             venue_queue_capacity=queue,
             access_log=access_log,
+            fast_path=fast_path,
+            http_read_timeout_s=read_timeout,
+            http_max_connections=max_connections,
             instance_id=instance,
         )
 
