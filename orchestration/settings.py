@@ -6,8 +6,10 @@ tools can build their own `Settings` for temporary directories.
 
 Variables
 ---------
-TRADEPIPE_DATA_DIR          data folder (default: `data` under the project root)
-TRADEPIPE_JOURNAL           the realtime service's journal (default: $DATA/journal.db)
+Paths (TRADEPIPE_DATA_DIR, TRADEPIPE_JOURNAL, TRADEPIPE_TICK_INBOX,
+TRADEPIPE_ALT_INBOX) are `realtime.layout`'s: the same folders the realtime
+service uses, relative paths resolved against the project root in both.
+
 TRADEPIPE_WAREHOUSE         where shipped tables go (default: duckdb:///$DATA/warehouse.duckdb)
                               duckdb:///abs/path.duckdb   embedded DuckDB file (absolute path)
                               duckdb://rel/path.duckdb    DuckDB file relative to the project root
@@ -23,9 +25,7 @@ TRADEPIPE_SHIP_SCHEDULE     cron of warehouse_job_schedule and inboxes_job_sched
 TRADEPIPE_SHIP_BATCH_ROWS   most journal events shipped per warehouse transaction
 TRADEPIPE_SHIP_BATCH_BYTES  most journal payload bytes shipped per warehouse transaction
 
-The inbox folders are fixed below the data folder: $DATA/inbox/ticks (replay
-files of quotes/trades, CSV or Parquet) and $DATA/inbox/alt (alternative data,
-JSON lines or CSV). Processed files move to a `done/` folder inside each.
+Processed inbox files move to a `done/` folder inside each inbox.
 """
 
 from __future__ import annotations
@@ -36,7 +36,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-PROJECT_ROOT: Final = Path(__file__).resolve().parent.parent
+from realtime.layout import PROJECT_ROOT, DataLayout
+from realtime.settings import EnvReader, whole_number
+
+__all__ = ["PROJECT_ROOT", "Settings"]
 
 DEFAULT_SHIP_SCHEDULE: Final = "* * * * *"
 # A batch is one warehouse transaction. 250k events (~40 MB of JSON) keeps a
@@ -51,26 +54,25 @@ class Settings:
     data_dir: Path
     journal_path: Path
     warehouse_url: str
+    tick_inbox: Path
+    alt_inbox: Path
     ship_schedule: str = DEFAULT_SHIP_SCHEDULE
     batch_rows: int = DEFAULT_BATCH_ROWS
     batch_bytes: int = DEFAULT_BATCH_BYTES
 
-    @property
-    def tick_inbox(self) -> Path:
-        return self.data_dir / "inbox" / "ticks"
-
-    @property
-    def alt_inbox(self) -> Path:
-        return self.data_dir / "inbox" / "alt"
-
     @classmethod
     def for_data_dir(cls, data_dir: Path, **overrides: object) -> Settings:
         """Embedded defaults under `data_dir` (what a fresh machine gets)."""
-        data_dir = Path(data_dir)
+        return cls.for_layout(DataLayout.under(Path(data_dir)), **overrides)
+
+    @classmethod
+    def for_layout(cls, layout: DataLayout, **overrides: object) -> Settings:
         values: dict[str, object] = {
-            "data_dir": data_dir,
-            "journal_path": data_dir / "journal.db",
-            "warehouse_url": f"duckdb://{(data_dir / 'warehouse.duckdb').resolve()}",
+            "data_dir": layout.data_dir,
+            "journal_path": layout.journal_path,
+            "tick_inbox": layout.tick_inbox,
+            "alt_inbox": layout.alt_inbox,
+            "warehouse_url": f"duckdb://{layout.warehouse_file.resolve()}",
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
@@ -78,32 +80,17 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
-        data_dir = _path(env.get("TRADEPIPE_DATA_DIR") or "data")
+        values = EnvReader(env)
         overrides: dict[str, object] = {}
-        if journal := env.get("TRADEPIPE_JOURNAL"):
-            overrides["journal_path"] = _path(journal)
-        if warehouse := env.get("TRADEPIPE_WAREHOUSE"):
+        if warehouse := env.get("TRADEPIPE_WAREHOUSE", "").strip():
             overrides["warehouse_url"] = warehouse
-        if schedule := env.get("TRADEPIPE_SHIP_SCHEDULE"):
+        if schedule := env.get("TRADEPIPE_SHIP_SCHEDULE", "").strip():
             overrides["ship_schedule"] = schedule
-        if rows := env.get("TRADEPIPE_SHIP_BATCH_ROWS"):
-            overrides["batch_rows"] = _positive_int("TRADEPIPE_SHIP_BATCH_ROWS", rows)
-        if size := env.get("TRADEPIPE_SHIP_BATCH_BYTES"):
-            overrides["batch_bytes"] = _positive_int("TRADEPIPE_SHIP_BATCH_BYTES", size)
-        return cls.for_data_dir(data_dir, **overrides)
-
-
-def _path(value: str) -> Path:
-    """Relative paths are relative to the project root, not to wherever Dagster runs."""
-    path = Path(value).expanduser()
-    return path if path.is_absolute() else PROJECT_ROOT / path
-
-
-def _positive_int(name: str, value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise ValueError(f"{name} must be a whole number, got {value!r}") from None
-    if number < 1:
-        raise ValueError(f"{name} must be >= 1, got {number}")
-    return number
+        overrides["batch_rows"] = values.get(
+            "TRADEPIPE_SHIP_BATCH_ROWS", DEFAULT_BATCH_ROWS, whole_number(1, 2**31)
+        )
+        overrides["batch_bytes"] = values.get(
+            "TRADEPIPE_SHIP_BATCH_BYTES", DEFAULT_BATCH_BYTES, whole_number(1, 2**40)
+        )
+        values.raise_if_bad()
+        return cls.for_layout(DataLayout.from_env(env), **overrides)

@@ -14,12 +14,13 @@ by hash lookup and never logged.
 from __future__ import annotations
 
 import hashlib
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import msgspec
+
+from realtime.config_errors import ConfigError, ConfigProblem, check_table, read_toml
 
 Sha256Hex = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$")]
 
@@ -28,18 +29,13 @@ class _KeyEntry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     api_key_sha256: Sha256Hex
 
 
-class _Document(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    accounts: dict[str, _KeyEntry] = {}
-    admins: dict[str, _KeyEntry] = {}
-
-
 @dataclass(frozen=True, slots=True)
 class Principal:
     name: str
     is_admin: bool
 
 
-class AccountsError(ValueError):
+class AccountsError(ConfigError):
     code = "INVALID_ACCOUNTS"
 
 
@@ -62,19 +58,43 @@ class AccountDirectory:
 
     @classmethod
     def load(cls, path: str | Path) -> AccountDirectory:
+        """Load the accounts file; AccountsError names each bad account or admin (never
+        the value: a pasted plain key must not end up in a log)."""
         path = Path(path)
-        try:
-            with path.open("rb") as fh:
-                document = msgspec.convert(tomllib.load(fh), _Document)
-        except FileNotFoundError as exc:
-            raise AccountsError(f"{path}: file not found") from exc
-        except (tomllib.TOMLDecodeError, msgspec.ValidationError) as exc:
-            raise AccountsError(f"{path}: {exc}") from exc
+        source = str(path)
+        document = read_toml(path, AccountsError)
+        problems = [
+            ConfigProblem(
+                source, name, "unknown top-level key (expected [accounts.NAME] or [admins.NAME])"
+            )
+            for name in document
+            if name not in ("accounts", "admins")
+        ]
         by_hash: dict[str, Principal] = {}
-        entries = [(n, e, False) for n, e in document.accounts.items()]
-        entries += [(n, e, True) for n, e in document.admins.items()]
-        for name, entry, is_admin in entries:
-            if entry.api_key_sha256 in by_hash:
-                raise AccountsError(f"{path}: {name} shares an API key with another principal")
-            by_hash[entry.api_key_sha256] = Principal(name, is_admin)
+        for kind, is_admin in (("accounts", False), ("admins", True)):
+            table = document.get(kind, {})
+            if not isinstance(table, dict):
+                problems.append(
+                    ConfigProblem(source, f"[{kind}]", f"must be a table of [{kind}.NAME] tables")
+                )
+                continue
+            for name, entry in table.items():
+                where = f"[{kind}.{name}]"
+                key, found = check_table(
+                    entry, _KeyEntry, source=source, where=where, show_values=False
+                )
+                problems += found
+                if key is None:
+                    continue
+                other = by_hash.get(key.api_key_sha256)
+                if other is not None:
+                    problems.append(
+                        ConfigProblem(
+                            source, f"{where} api_key_sha256", f"the same API key as {other.name}"
+                        )
+                    )
+                    continue
+                by_hash[key.api_key_sha256] = Principal(name, is_admin)
+        if problems:
+            raise AccountsError(problems)
         return cls(by_hash)

@@ -1,21 +1,19 @@
 """Market data sources: a seeded synthetic random walk, and replay of a recorded file.
 
 Both push `Quote`s and `Trade`s into a sink (the service fans them out to the
-hot cache and the engine). A malformed row in a replay file is counted and
-reported, never fatal: a feed handler that dies on one bad row takes the
-market down with it.
+hot cache and the engine). A replay file is read with the one tick file parser
+(`realtime.tick_file`, shared with the tick inbox); a malformed row is counted
+and reported with its line and reason, never fatal: a feed handler that dies on
+one bad row takes the market down with it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import csv
-import math
 import random
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -114,92 +112,12 @@ class SyntheticFeed:
             await asyncio.sleep(max(0.0, next_at - loop.time()))
 
 
-# --- replay ----------------------------------------------------------------------
-
-REPLAY_COLUMNS = ("ts", "symbol", "kind", "bid", "ask", "bid_size", "ask_size", "price", "size")
-
-
-class BadRow(ValueError):
-    pass
-
-
-def parse_timestamp_ns(value: Any) -> int:
-    """Integer nanoseconds since the epoch, or an ISO-8601 timestamp with a zone."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise BadRow("timestamp without a time zone")
-        return int(value.timestamp()) * 1_000_000_000 + value.microsecond * 1_000
-    text = str(value).strip()
-    if text.isdigit():
-        return int(text)
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise BadRow(f"bad timestamp {text!r}") from exc
-    return parse_timestamp_ns(parsed)
-
-
-def _price(row: Mapping[str, Any], column: str) -> float:
-    try:
-        value = float(row[column])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise BadRow(f"{column}: not a number") from exc
-    if not math.isfinite(value) or value <= 0:
-        raise BadRow(f"{column}: must be positive and finite")
-    return value
-
-
-def _size(row: Mapping[str, Any], column: str) -> int:
-    try:
-        value = float(row[column])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise BadRow(f"{column}: not a number") from exc
-    if not math.isfinite(value) or value < 0 or value != int(value):
-        raise BadRow(f"{column}: must be a non-negative whole number")
-    return int(value)
-
-
-def parse_tick_row(row: Mapping[str, Any], known_symbols: Mapping[str, Instrument]) -> Tick:
-    """One replay row to a Quote or Trade (stamped with its recorded time), or BadRow."""
-    symbol = str(row.get("symbol") or "").strip()
-    if symbol not in known_symbols:
-        raise BadRow(f"unknown symbol {symbol!r}")
-    ts_ns = parse_timestamp_ns(row.get("ts"))
-    kind = str(row.get("kind") or "").strip().lower()
-    if kind == "quote":
-        bid, ask = _price(row, "bid"), _price(row, "ask")
-        if ask < bid:
-            raise BadRow(f"crossed quote: bid {bid} > ask {ask}")
-        return Quote(
-            symbol=symbol,
-            bid=bid,
-            ask=ask,
-            bid_size=_size(row, "bid_size"),
-            ask_size=_size(row, "ask_size"),
-            ts_ns=ts_ns,
-        )
-    if kind == "trade":
-        return Trade(
-            symbol=symbol, price=_price(row, "price"), size=_size(row, "size"), ts_ns=ts_ns
-        )
-    raise BadRow(f"kind must be quote or trade, got {kind!r}")
-
-
-def read_rows(path: Path) -> Iterator[Mapping[str, Any]]:
-    if path.suffix.lower() == ".parquet":
-        import pyarrow.parquet as pq  # only replay of parquet needs pyarrow loaded
-
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=10_000):
-            yield from batch.to_pylist()
-    else:
-        with path.open(newline="", encoding="utf-8", errors="replace") as fh:
-            yield from csv.DictReader(fh)
+# --- replay ----------------------------------------------------------------------------
 
 
 @dataclass
 class ReplayStats:
+    source: str = ""  # the file, so that every example says file:line: reason
     rows: int = 0
     published: int = 0
     malformed: int = 0
@@ -208,11 +126,11 @@ class ReplayStats:
     def bad(self, line: int, reason: str) -> None:
         self.malformed += 1
         if len(self.examples) < 20:
-            self.examples.append(f"row {line}: {reason}")
+            self.examples.append(f"{self.source}:{line}: {reason}")
 
 
 class ReplayFeed:
-    """Replays a CSV or Parquet file of quotes and trades.
+    """Replays a tick file (CSV or Parquet, the format of realtime.tick_file).
 
     `speed` 1.0 keeps the recorded pacing, 10.0 is ten times faster, 0 is as
     fast as possible. Messages are re-stamped with the live clock so that venue
@@ -225,21 +143,31 @@ class ReplayFeed:
         if speed < 0:
             raise ValueError("replay speed must be >= 0")
         self.path, self.instruments, self.speed = path, instruments, speed
-        self.stats = ReplayStats()
+        self.stats = ReplayStats(source=str(path))
         self.finished = False
 
     def ticks(self) -> Iterator[Tick]:
-        """Valid ticks in file order with their recorded timestamps; bad rows are counted."""
-        try:
-            for line, row in enumerate(read_rows(self.path), start=2):
-                self.stats.rows += 1
-                try:
-                    yield parse_tick_row(row, self.instruments)
-                except BadRow as exc:
-                    self.stats.bad(line, str(exc))
-        except (OSError, ValueError, csv.Error) as exc:
-            # An unreadable file is reported like a bad row: the service stays up.
-            self.stats.bad(0, f"cannot read {self.path}: {exc}")
+        """Valid ticks in file order with their recorded timestamps. Rows the tick file
+        format refuses (see realtime.tick_file), and symbols this service does not
+        trade (UNKNOWN_SYMBOL), are counted with their line and reason."""
+        # Imported here: pandas and pyarrow load only when a file is replayed.
+        from realtime.tick_file import read_tick_file
+
+        for batch in read_tick_file(self.path, self.path.suffix):
+            for refused in batch.refused:
+                if refused.line_no > 0:  # a row; line 0 is the whole file
+                    self.stats.rows += 1
+                self.stats.bad(refused.line_no, f"{refused.code}: {refused.reason}")
+            ticks, lines = _in_file_order(batch.quotes, batch.trades)
+            self.stats.rows += len(ticks)
+            known = self.instruments
+            for index, tick in enumerate(ticks):
+                if tick.symbol in known:
+                    yield tick
+                else:
+                    self.stats.bad(
+                        lines[index], f"UNKNOWN_SYMBOL: {tick.symbol!r} is not an instrument"
+                    )
 
     async def run(self, sink: FeedSink, clock: Clock) -> None:
         first_recorded: int | None = None
@@ -271,3 +199,41 @@ class ReplayFeed:
             publish(sink, restamped)
             self.stats.published += 1
         self.finished = True
+
+
+def _in_file_order(quotes: Any, trades: Any) -> tuple[list[Tick], list[int]]:
+    """Quote and Trade objects of a batch in the order of their lines in the file."""
+    ticks: list[Tick] = [*_quotes(quotes), *_trades(trades)]
+    lines = [*quotes["line_no"].tolist(), *trades["line_no"].tolist()]
+    if len(quotes) and len(trades):  # interleaved in the file: sort by line
+        order = sorted(range(len(lines)), key=lines.__getitem__)
+        return [ticks[i] for i in order], [lines[i] for i in order]
+    return ticks, lines
+
+
+def _quotes(frame: Any) -> list[Quote]:
+    return [
+        Quote(symbol=symbol, bid=bid, ask=ask, bid_size=bsz, ask_size=asz, ts_ns=ts)
+        for ts, symbol, bid, ask, bsz, asz in zip(
+            frame["ts_ns"].tolist(),
+            frame["symbol"].tolist(),
+            frame["bid"].tolist(),
+            frame["ask"].tolist(),
+            frame["bid_size"].tolist(),
+            frame["ask_size"].tolist(),
+            strict=True,
+        )
+    ]
+
+
+def _trades(frame: Any) -> list[Trade]:
+    return [
+        Trade(symbol=symbol, price=price, size=size, ts_ns=ts)
+        for ts, symbol, price, size in zip(
+            frame["ts_ns"].tolist(),
+            frame["symbol"].tolist(),
+            frame["price"].tolist(),
+            frame["size"].tolist(),
+            strict=True,
+        )
+    ]

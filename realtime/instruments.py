@@ -9,12 +9,12 @@ reference_price = 190.0   # where the synthetic feed starts; optional
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Annotated
 
 import msgspec
 
+from realtime.config_errors import ConfigError, ConfigProblem, check_table, read_toml
 from realtime.domain import Instrument
 
 
@@ -37,17 +37,32 @@ class Universe(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         }
 
 
-class InstrumentsError(ValueError):
+class InstrumentsError(ConfigError):
     code = "INVALID_INSTRUMENTS"
 
 
 def load_universe(path: str | Path) -> Universe:
+    """Load the instruments file; InstrumentsError lists every bad instrument field."""
     path = Path(path)
-    try:
-        with path.open("rb") as fh:
-            document = tomllib.load(fh)
-        return msgspec.convert(document, Universe)
-    except FileNotFoundError as exc:
-        raise InstrumentsError(f"{path}: file not found") from exc
-    except (tomllib.TOMLDecodeError, msgspec.ValidationError) as exc:
-        raise InstrumentsError(f"{path}: {exc}") from exc
+    source = str(path)
+    document = read_toml(path, InstrumentsError)
+    problems = [
+        ConfigProblem(source, name, "unknown top-level key (expected [instruments.SYMBOL])")
+        for name in document
+        if name != "instruments"
+    ]
+    table = document.get("instruments")
+    if not isinstance(table, dict) or not table:
+        problems.append(ConfigProblem(source, "[instruments]", "no [instruments.SYMBOL] tables"))
+        table = {}
+    instruments: dict[str, InstrumentSpec] = {}
+    for symbol, entry in table.items():
+        spec, found = check_table(
+            entry, InstrumentSpec, source=source, where=f"[instruments.{symbol}]"
+        )
+        problems += found
+        if spec is not None:
+            instruments[symbol] = spec
+    if problems:
+        raise InstrumentsError(problems)
+    return Universe(instruments=instruments)

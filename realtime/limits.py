@@ -12,18 +12,22 @@ File shape (every account key overrides the `[default]` table field by field)::
     max_position = 5_000
     restricted_symbols = ["ABC"]          # alice additionally may not trade ABC
 
-A bad file never half-loads: `LimitsError` names the file and the offending
-path (`$.accounts.alice.max_position`) and the running limits stay in force.
+A bad file never half-loads: `LimitsError` lists every problem, each naming the
+file, the table and the field (`[accounts.alice] max_position: ...`), and the
+running limits stay in force. Restricted symbols must be instruments, and
+`[accounts.NAME]` must be an account of the accounts file.
 """
 
 from __future__ import annotations
 
 import hashlib
-import tomllib
+from collections.abc import Collection
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 import msgspec
+
+from realtime.config_errors import ConfigError, ConfigProblem, check_table, read_toml
 
 PositiveInt = Annotated[int, msgspec.Meta(gt=0)]
 PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
@@ -67,55 +71,127 @@ class RiskLimits(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         return msgspec.json.encode(self, order="sorted")
 
 
-class LimitsError(ValueError):
+class LimitsError(ConfigError):
     code = "INVALID_LIMITS"
 
 
+_TOP_LEVEL: Final = ("default", "accounts", "restricted_symbols")
+
+
 def parse_limits(document: dict[str, Any], source: str = "<limits>") -> RiskLimits:
-    """Validate a limits document (the parsed TOML) into RiskLimits."""
-
-    def convert(value: Any, where: str) -> AccountLimits:
-        if not isinstance(value, dict):
-            raise LimitsError(f"{source}: {where} must be a table")
-        try:
-            return msgspec.convert(value, AccountLimits)
-        except msgspec.ValidationError as exc:
-            raise LimitsError(f"{source}: {where}: {exc}") from exc
-
-    unknown = set(document) - {"default", "accounts", "restricted_symbols"}
-    if unknown:
-        raise LimitsError(f"{source}: unknown top-level keys {sorted(unknown)}")
-    if "default" not in document:
-        raise LimitsError(f"{source}: missing [default] table")
-    default_table = document["default"]
-    default = convert(default_table, "[default]")
-    accounts_table = document.get("accounts", {})
-    if not isinstance(accounts_table, dict):
-        raise LimitsError(f"{source}: [accounts] must be a table of account tables")
-    accounts = {
-        name: convert(
-            {**default_table, **overrides} if isinstance(overrides, dict) else overrides,
-            f"[accounts.{name}]",
+    """Validate a limits document (the parsed TOML) into RiskLimits, or LimitsError listing
+    every problem (each account's own bad fields, not the ones it inherits)."""
+    problems = [
+        ConfigProblem(
+            source,
+            name,
+            "unknown top-level key (expected [default], [accounts.NAME] or restricted_symbols)",
         )
-        for name, overrides in accounts_table.items()
-    }
+        for name in document
+        if name not in _TOP_LEVEL
+    ]
+    default_table = document.get("default")
+    if default_table is None:
+        problems.append(ConfigProblem(source, "", "missing the [default] table"))
+        default = None
+    else:
+        default, found = check_table(default_table, AccountLimits, source=source, where="[default]")
+        problems += found
+    accounts_table = document.get("accounts", {})
+    accounts: dict[str, AccountLimits] = {}
+    if not isinstance(accounts_table, dict):
+        problems.append(
+            ConfigProblem(source, "[accounts]", "must be a table of [accounts.NAME] tables")
+        )
+        accounts_table = {}
+    inherited = default_table if isinstance(default_table, dict) else None
+    for name, overrides in accounts_table.items():
+        limits, found = check_table(
+            overrides,
+            AccountLimits,
+            source=source,
+            where=f"[accounts.{name}]",
+            inherited=inherited,
+            require=inherited is not None,
+        )
+        problems += found
+        if limits is not None:
+            accounts[name] = limits
     try:
         restricted = msgspec.convert(document.get("restricted_symbols", []), frozenset[str])
     except msgspec.ValidationError as exc:
-        raise LimitsError(f"{source}: restricted_symbols: {exc}") from exc
+        problems.append(
+            ConfigProblem(source, "restricted_symbols", f"expected a list of symbols ({exc})")
+        )
+    if problems or default is None:
+        raise LimitsError(problems or [ConfigProblem(source, "[default]", "invalid")])
     return RiskLimits(default=default, accounts=accounts, restricted_symbols=restricted)
 
 
-def load_limits(path: str | Path) -> RiskLimits:
+def check_limits_against(
+    limits: RiskLimits,
+    symbols: Collection[str] | None,
+    accounts: Collection[str] | None,
+    *,
+    source: str,
+    instruments_source: str = "the instruments file",
+    accounts_source: str = "the accounts file",
+) -> list[ConfigProblem]:
+    """What in valid limits names things the rest of the configuration does not know: a
+    restricted symbol no instrument has (a typo restricts nothing), limits for an account
+    no API key belongs to (a typo leaves the real account on the default limits). None
+    skips that check (the other file did not load)."""
+    inherited = limits.default.restricted_symbols  # accounts inherit these: report them once
+    lists = [
+        ("restricted_symbols", limits.restricted_symbols),
+        ("[default] restricted_symbols", inherited),
+        *(
+            (f"[accounts.{name}] restricted_symbols", account.restricted_symbols - inherited)
+            for name, account in limits.accounts.items()
+        ),
+    ]
+    known = set(symbols or ())
+    problems = [
+        ConfigProblem(source, where, f"unknown symbol {symbol!r} (not in {instruments_source})")
+        for where, restricted in (lists if symbols is not None else [])
+        for symbol in sorted(restricted - known)
+    ]
+    problems += [
+        ConfigProblem(
+            source, f"[accounts.{name}]", f"unknown account {name!r} (not in {accounts_source})"
+        )
+        for name in sorted(set(limits.accounts) - set(accounts or ()))
+        if accounts is not None
+    ]
+    return problems
+
+
+def load_limits(
+    path: str | Path,
+    *,
+    symbols: Collection[str] | None = None,
+    accounts: Collection[str] | None = None,
+    instruments_source: str = "the instruments file",
+    accounts_source: str = "the accounts file",
+) -> RiskLimits:
+    """Load and validate the limits file; with `symbols` and `accounts`, also refuse
+    limits that name symbols or accounts the rest of the configuration does not know."""
     path = Path(path)
-    try:
-        with path.open("rb") as fh:
-            document = tomllib.load(fh)
-    except FileNotFoundError as exc:
-        raise LimitsError(f"{path}: file not found") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise LimitsError(f"{path}: not valid TOML: {exc}") from exc
-    return parse_limits(document, str(path))
+    source = str(path)
+    document = read_toml(path, LimitsError)
+    limits = parse_limits(document, source)
+    if symbols is not None or accounts is not None:
+        problems = check_limits_against(
+            limits,
+            symbols,
+            accounts,
+            source=source,
+            instruments_source=instruments_source,
+            accounts_source=accounts_source,
+        )
+        if problems:
+            raise LimitsError(problems)
+    return limits
 
 
 def limits_from_json(payload: str | bytes) -> RiskLimits:

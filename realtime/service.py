@@ -14,14 +14,13 @@ import logging
 import time
 from pathlib import Path
 
-from realtime.accounts import AccountDirectory
 from realtime.clock import Clock, SystemClock
+from realtime.config import load_service_config
 from realtime.domain import Instrument, Quote, Trade
 from realtime.engine import EngineConfig, TradingEngine
 from realtime.feed import ReplayFeed, SyntheticFeed
-from realtime.instruments import load_universe
 from realtime.journal import Journal
-from realtime.limits import RiskLimits, load_limits
+from realtime.limits import RiskLimits
 from realtime.market import TickerCache
 from realtime.metrics import Counter, Gauge, Histogram, Registry
 from realtime.settings import ServiceSettings
@@ -101,15 +100,18 @@ class TradingService:
     def __init__(self, settings: ServiceSettings, clock: Clock | None = None) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
-        universe = load_universe(settings.instruments_path)
+        config = load_service_config(
+            settings.instruments_path, settings.limits_path, settings.accounts_path
+        )
+        universe = config.universe
         self.instruments: dict[str, Instrument] = universe.by_symbol()
         self.start_prices = {
             s: spec.reference_price
             for s, spec in universe.instruments.items()
             if spec.reference_price is not None
         }
-        self.limits: RiskLimits = load_limits(settings.limits_path)
-        self.accounts = AccountDirectory.load(settings.accounts_path)
+        self.limits: RiskLimits = config.limits
+        self.accounts = config.accounts
         self.tickers = TickerCache(self.instruments)
         self.metrics = ServiceMetrics(self)
         self.replay: ReplayFeed | None = None

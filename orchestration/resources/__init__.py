@@ -6,7 +6,6 @@ which implementation they got.
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from orchestration.resources.duckdb_warehouse import DuckDBWarehouse
@@ -15,7 +14,8 @@ from orchestration.resources.journal import EventBatch, JournalSource
 from orchestration.resources.questdb_warehouse import QuestDBWarehouse
 from orchestration.resources.schema import Column, ColumnType, TableSpec
 from orchestration.resources.warehouse import Frames, Warehouse, WarehouseError, sql_string
-from orchestration.settings import PROJECT_ROOT, Settings
+from orchestration.settings import Settings
+from realtime.layout import resolve
 
 # What assets may import from orchestration/: these names, from this package, and
 # nothing else (tests/test_layering.py holds both sides of the rule).
@@ -62,8 +62,8 @@ def warehouse_from_url(url: str) -> Warehouse:
     if scheme == "duckdb":
         if not rest or rest.startswith("?"):
             raise ValueError(f"TRADEPIPE_WAREHOUSE={url!r}: duckdb:// needs a file path")
-        path = Path(unquote(rest))
-        return DuckDBWarehouse(path=str(path if path.is_absolute() else PROJECT_ROOT / path))
+        # The one relative-path rule of the project (realtime.layout).
+        return DuckDBWarehouse(path=str(resolve(unquote(rest))))
     if scheme == "questdb":
         return _questdb_from_url(url)
     raise ValueError(

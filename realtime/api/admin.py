@@ -6,7 +6,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from realtime.limits import LimitsError, load_limits
+from realtime.config import load_checked_limits
+from realtime.limits import LimitsError
 
 from .deps import Admin, Service, body_spec, json_response, responses
 from .problems import ApiError, Problem
@@ -72,7 +73,9 @@ async def set_trading_state(request: Request, admin: Admin, service: Service) ->
 )
 async def reload_limits(admin: Admin, service: Service) -> Response:
     try:
-        limits = load_limits(service.settings.limits_path)
+        limits = load_checked_limits(
+            service.settings.limits_path, service.instruments, service.accounts
+        )
     except LimitsError as exc:
         raise ApiError(422, exc.code, str(exc)) from None
     engine = service.engine

@@ -10,9 +10,12 @@ from .deps import Service, json_response
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/health", summary="Liveness: the process answers")
-async def health() -> Response:
-    return json_response({"status": "ok"})
+@router.get(
+    "/health",
+    summary="Liveness: the process answers, with the instance id it printed at start",
+)
+async def health(service: Service) -> Response:
+    return json_response({"status": "ok", "instance": service.settings.instance_id})
 
 
 @router.get(

@@ -14,6 +14,10 @@ import pydantic
 
 from assets.sinks.assets import SINK_ASSETS
 from orchestration.resources import DuckDBWarehouse, Inbox
+from realtime.domain import Quote
+from realtime.feed import ReplayFeed
+from realtime.instruments import load_universe
+from realtime.layout import PROJECT_ROOT
 
 
 def sink(
@@ -288,3 +292,91 @@ def test_tick_parquet_when_trades_then_they_load_and_checks_pass(
         ["mystery.csv", "UNKNOWN_LAYOUT"]
     ]
     assert failed_checks(result) == []
+
+
+MIXED_TICKS = (
+    "ts,symbol,kind,bid,ask,bid_size,ask_size,price,size\n"
+    "1795703400000000000,AAPL,quote,190.00,190.02,100,200,,\n"
+    "2026-11-26T14:30:00.5Z,AAPL,trade,,,,,190.01,50\n"
+    "2026-11-26T14:30:01,AAPL,trade,,,,,190.01,50\n"
+    "1795703401000000000,AAPL,quote,190.05,190.01,100,100,,\n"
+    "1795703402000000000,AAPL,bogus,,,,,,\n"
+    "2026-11-26T15:30:03+01:00,MSFT,quote,414.99,415.01,3,4,,\n"
+)
+
+
+def test_tick_file_when_quotes_and_trades_mixed_with_kind_then_each_loads_to_its_table(
+    inbox: Inbox, warehouse: DuckDBWarehouse
+) -> None:
+    drop(inbox.ticks_dir, "session.csv", MIXED_TICKS)
+
+    result = sink(inbox, warehouse)
+
+    quotes = warehouse.query("SELECT ts, symbol, bid, line_no FROM replay_quotes ORDER BY line_no")
+    trades = warehouse.query("SELECT ts, symbol, price, line_no FROM replay_trades")
+    assert quotes.values.tolist() == [
+        [pd.Timestamp("2026-11-26 14:30:00"), "AAPL", 190.0, 2],
+        [pd.Timestamp("2026-11-26 14:30:03"), "MSFT", 414.99, 7],  # 15:30:03+01:00 in UTC
+    ]
+    assert trades.values.tolist() == [[pd.Timestamp("2026-11-26 14:30:00.5"), "AAPL", 190.01, 3]]
+    refused = quarantine(warehouse)
+    assert list(zip(refused["line_no"], refused["reason_code"], strict=True)) == [
+        (4, "BAD_TIMESTAMP"),  # no UTC offset: refused, not read as UTC
+        (5, "CROSSED_QUOTE"),
+        (6, "BAD_KIND"),
+    ]
+    assert "no UTC offset" in refused["reason"].iloc[0]
+    assert failed_checks(result) == []
+
+
+def test_tick_parquet_when_timestamps_are_naive_then_the_file_is_refused_whole(
+    inbox: Inbox, warehouse: DuckDBWarehouse, tmp_path: Path
+) -> None:
+    staged = tmp_path / "trades.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "ts": pa.array(pd.to_datetime(["2026-11-26 14:30:00"])),
+                "symbol": ["AAPL"],
+                "price": [190.0],
+                "size": [100],
+            }
+        ),
+        staged,
+    )
+    drop(inbox.ticks_dir, "naive.parquet", staged.read_bytes())
+
+    sink(inbox, warehouse)
+
+    assert warehouse.query("SELECT count(*) FROM replay_trades").iat[0, 0] == 0
+    assert quarantine(warehouse)[["line_no", "reason_code"]].values.tolist() == [
+        [0, "BAD_TIMESTAMP"]
+    ]
+
+
+def test_tick_file_when_replayed_by_the_service_and_loaded_by_the_inbox_then_both_agree(
+    inbox: Inbox, warehouse: DuckDBWarehouse, tmp_path: Path
+) -> None:
+    """One format, one parser: the same bytes give the same ticks and the same refusals."""
+    replay_file = tmp_path / "session.csv"
+    replay_file.write_text(MIXED_TICKS)
+    instruments = load_universe(PROJECT_ROOT / "config" / "instruments.toml").by_symbol()
+    feed = ReplayFeed(replay_file, instruments, speed=0)
+    replayed = [
+        (t.ts_ns, t.symbol, t.bid if isinstance(t, Quote) else t.price) for t in feed.ticks()
+    ]
+    drop(inbox.ticks_dir, "session.csv", MIXED_TICKS)
+
+    sink(inbox, warehouse)
+
+    loaded = warehouse.query(
+        "SELECT line_no, epoch_ns(ts) AS ts_ns, symbol, bid AS price FROM replay_quotes "
+        "UNION ALL SELECT line_no, epoch_ns(ts), symbol, price FROM replay_trades ORDER BY 1"
+    )
+    assert [tuple(row[1:]) for row in loaded.values.tolist()] == replayed
+    refused_by_feed = [
+        e.removeprefix(f"{replay_file}:").split(": ")[:2] for e in feed.stats.examples
+    ]
+    assert [[int(line), code] for line, code in refused_by_feed] == (
+        quarantine(warehouse)[["line_no", "reason_code"]].values.tolist()
+    )

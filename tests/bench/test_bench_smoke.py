@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bench import engine_submit, replay, risk_check, tca
+from bench import engine_submit, replay, risk_check, tca, tick_files
 
 CASES: list[tuple[str, Callable[[list[str] | None], dict[str, Any]], list[str], set[str]]] = [
     (
@@ -56,6 +56,12 @@ CASES: list[tuple[str, Callable[[list[str] | None], dict[str, Any]], list[str], 
         tca.main,
         ["--orders", "500", "--quotes", "20000", "--symbols", "10"],
         {"orders", "fills", "quotes", "trades", "seconds"},
+    ),
+    (
+        "tick_files",
+        tick_files.main,
+        ["--rows", "2000", "--repeat", "1"],
+        {"csv_epoch_rows_per_s", "csv_iso_rows_per_s", "parquet_rows_per_s", "replay_ticks_per_s"},
     ),
 ]
 

@@ -4,7 +4,9 @@ stops every process it started."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -13,7 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bench._service import free_port
+from realtime.server import ExitStatus
+from realtime.service_process import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -101,3 +104,64 @@ def test_launcher_when_started_then_api_and_dagster_answer_and_sigterm_stops_eve
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
         launcher.wait(timeout=10)
+
+
+def run_launcher(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("TRADEPIPE_")}
+    environment.pop("DAGSTER_HOME", None)
+    environment.update(TRADEPIPE_DATA_DIR=str(tmp_path / "data"), **env)
+    return subprocess.run(
+        [sys.executable, "-m", "orchestration.launcher", *args],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        start_new_session=True,
+    )
+
+
+@pytest.mark.slow
+def test_launcher_when_the_dagster_port_is_taken_then_it_starts_nothing_and_exits_69(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        taken = other.getsockname()[1]
+        result = run_launcher(
+            tmp_path, "--api-port", str(free_port()), "--dagster-port", str(taken)
+        )
+
+    assert result.returncode == ExitStatus.ADDRESS_UNAVAILABLE
+    assert f"launcher: port {taken} (dagster) is already in use" in result.stdout
+    assert not (tmp_path / "data" / "logs").exists()  # no child was started
+    assert not (tmp_path / "data" / "journal.db").exists()
+
+
+@pytest.mark.slow
+def test_launcher_when_the_service_refuses_its_config_then_the_launch_stops_with_its_error(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "config"
+    shutil.copytree(ROOT / "config", config)
+    with (config / "limits.toml").open("a") as limits:
+        limits.write("\n[accounts.carol]\nmax_position = 5\n")
+
+    result = run_launcher(
+        tmp_path,
+        "--api-port",
+        str(free_port()),
+        "--dagster-port",
+        str(free_port()),
+        TRADEPIPE_CONFIG_DIR=str(config),
+    )
+
+    assert result.returncode == ExitStatus.BAD_CONFIG
+    assert "launcher: the realtime service exited with status 78 (BAD_CONFIG)" in result.stdout
+    assert (
+        f"tradepipe-realtime: config error: {config / 'limits.toml'}: [accounts.carol]: "
+        "unknown account 'carol'"
+    ) in result.stdout
+    assert "tradepipe is up" not in result.stdout
+    assert not (tmp_path / "data" / "logs" / "dagster.log").exists()  # Dagster never started

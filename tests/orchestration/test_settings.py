@@ -13,6 +13,7 @@ from orchestration.resources import (
     warehouse_from_url,
 )
 from orchestration.settings import PROJECT_ROOT, Settings
+from realtime.settings import ServiceSettings
 
 
 def test_from_env_when_nothing_set_then_embedded_defaults_under_the_project_data_folder() -> None:
@@ -49,8 +50,38 @@ def test_from_env_when_variables_set_then_they_win(tmp_path: Path) -> None:
 def test_from_env_when_batch_size_not_a_positive_number_then_error_names_the_variable() -> None:
     with pytest.raises(ValueError, match="TRADEPIPE_SHIP_BATCH_BYTES"):
         Settings.from_env({"TRADEPIPE_SHIP_BATCH_BYTES": "lots"})
-    with pytest.raises(ValueError, match="TRADEPIPE_SHIP_BATCH_ROWS must be >= 1"):
+    with pytest.raises(ValueError, match="TRADEPIPE_SHIP_BATCH_ROWS: expected a number from 1"):
         Settings.from_env({"TRADEPIPE_SHIP_BATCH_ROWS": "0"})
+
+
+def test_inboxes_when_set_by_variable_then_dagster_and_the_service_mean_the_same_folder(
+    tmp_path: Path,
+) -> None:
+    env = {
+        "TRADEPIPE_DATA_DIR": str(tmp_path),
+        "TRADEPIPE_ALT_INBOX": str(tmp_path / "vendor-drop"),
+        "TRADEPIPE_TICK_INBOX": "var/ticks",
+    }
+
+    dagster, service = Settings.from_env(env), ServiceSettings.from_env(env)
+
+    assert dagster.alt_inbox == service.alt_inbox == tmp_path / "vendor-drop"
+    assert dagster.tick_inbox == service.tick_inbox == PROJECT_ROOT / "var" / "ticks"
+    inbox = build_resources(dagster)["inbox"]
+    assert inbox.alt_dir == str(tmp_path / "vendor-drop")  # type: ignore[attr-defined]
+
+
+def test_relative_paths_when_set_then_both_runtimes_resolve_them_against_the_project_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # not where relative paths point
+    env = {"TRADEPIPE_DATA_DIR": "var/data", "TRADEPIPE_JOURNAL": "var/j.db"}
+
+    dagster, service = Settings.from_env(env), ServiceSettings.from_env(env)
+
+    assert dagster.data_dir == service.data_dir == PROJECT_ROOT / "var" / "data"
+    assert dagster.journal_path == service.journal_path == PROJECT_ROOT / "var" / "j.db"
+    assert service.alt_inbox == PROJECT_ROOT / "var" / "data" / "inbox" / "alt"
 
 
 def test_warehouse_from_url_when_duckdb_then_absolute_or_project_relative_file() -> None:

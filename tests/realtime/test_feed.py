@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
+import httpx
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from realtime.clock import FakeClock
 from realtime.domain import Instrument, Quote, Trade
-from realtime.feed import ReplayFeed, SyntheticFeed, parse_tick_row
+from realtime.feed import ReplayFeed, SyntheticFeed
+from realtime.service_process import start_service
+from tests.realtime.api.support import poll
 
 INSTRUMENTS = {
     "AAPL": Instrument(symbol="AAPL", tick_size=0.01),
@@ -61,6 +67,15 @@ yesterday,AAPL,trade,,,,,190.0,1
 """
 
 
+def codes(feed: ReplayFeed) -> list[tuple[int, str]]:
+    """(line, reason code) of each refused row, from the operator's `file:line: CODE: ...`."""
+    found = []
+    for example in feed.stats.examples:
+        line, code, _ = example.removeprefix(f"{feed.path}:").split(": ", 2)
+        found.append((int(line), code))
+    return found
+
+
 def test_replay_when_file_has_malformed_rows_then_counts_them_and_publishes_the_rest(
     tmp_path: Path,
 ) -> None:
@@ -74,9 +89,16 @@ def test_replay_when_file_has_malformed_rows_then_counts_them_and_publishes_the_
     assert all(t.ts_ns == 5 for t in sink.ticks)  # re-stamped with the live clock
     assert feed.stats.rows == 10
     assert feed.stats.malformed == 7
-    reasons = " | ".join(feed.stats.examples)
-    for expected in ("unknown symbol", "crossed", "not a number", "positive", "whole", "timestamp"):
-        assert expected in reasons
+    assert sorted(codes(feed)) == [
+        (4, "UNKNOWN_SYMBOL"),
+        (5, "CROSSED_QUOTE"),
+        (6, "BAD_NUMBER"),
+        (7, "NEGATIVE_VALUE"),
+        (8, "BAD_SIZE"),
+        (9, "BAD_TIMESTAMP"),
+        (10, "BAD_KIND"),
+    ]
+    assert all(example.startswith(f"{path}:") for example in feed.stats.examples)
 
 
 def test_replay_when_parquet_then_same_parsing(tmp_path: Path) -> None:
@@ -107,18 +129,81 @@ def test_replay_when_file_unreadable_then_reported_not_raised(tmp_path: Path) ->
     feed = ReplayFeed(path, INSTRUMENTS, speed=0)
     assert list(feed.ticks()) == []
     assert feed.stats.malformed == 1
-    assert "cannot read" in feed.stats.examples[0]
+    assert codes(feed) == [(0, "UNREADABLE")]
 
 
-def test_parse_tick_row_when_iso_timestamp_then_nanoseconds() -> None:
-    tick = parse_tick_row(
-        {
-            "ts": "2026-11-26T14:30:00.25+00:00",
-            "symbol": "AAPL",
-            "kind": "trade",
-            "price": "1",
-            "size": "2",
-        },
-        INSTRUMENTS,
+def test_replay_when_iso_timestamps_carry_an_offset_then_they_become_utc_nanoseconds(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "trades.csv"
+    path.write_text(
+        "ts,symbol,price,size\n"
+        "2026-11-26T14:30:00.25+00:00,AAPL,1,2\n"
+        "2026-11-26T09:30:00.25-05:00,AAPL,1,2\n"
     )
-    assert tick.ts_ns == 1_795_703_400_250_000_000
+    ticks = list(ReplayFeed(path, INSTRUMENTS, speed=0).ticks())
+    assert [t.ts_ns for t in ticks] == [1_795_703_400_250_000_000] * 2
+
+
+def test_replay_when_timestamps_are_naive_then_each_row_is_refused_not_guessed(
+    tmp_path: Path,
+) -> None:
+    """One rule with the tick inbox: a time without a UTC offset is refused."""
+    csv_path = tmp_path / "quotes.csv"
+    csv_path.write_text(
+        "ts,symbol,bid,ask,bid_size,ask_size\n"
+        "2026-11-26T14:30:00,AAPL,190.00,190.02,100,200\n"
+        "2026-11-26T14:30:01Z,AAPL,190.00,190.02,100,200\n"
+    )
+    parquet_path = tmp_path / "trades.parquet"
+    naive = pd.to_datetime(["2026-11-26 14:30:00"])
+    pq.write_table(
+        pa.table({"ts": pa.array(naive), "symbol": ["AAPL"], "price": [1.0], "size": [1]}),
+        parquet_path,
+    )
+
+    csv_feed = ReplayFeed(csv_path, INSTRUMENTS, speed=0)
+    parquet_feed = ReplayFeed(parquet_path, INSTRUMENTS, speed=0)
+
+    assert [t.ts_ns for t in csv_feed.ticks()] == [1_795_703_401_000_000_000]
+    assert codes(csv_feed) == [(2, "BAD_TIMESTAMP")]
+    assert "no UTC offset" in csv_feed.stats.examples[0]
+    assert list(parquet_feed.ticks()) == []
+    assert codes(parquet_feed) == [(0, "BAD_TIMESTAMP")]
+
+
+@pytest.mark.slow
+def test_service_when_fed_a_tick_inbox_style_quotes_file_then_its_tickers_show_the_quotes(
+    tmp_path: Path,
+) -> None:
+    """The live service replays the same format the tick inbox loads (here: quotes only,
+    no kind column, the layout the inbox has always taken)."""
+    path = tmp_path / "quotes.csv"
+    path.write_text(
+        "ts,symbol,bid,ask,bid_size,ask_size\n"
+        "2026-11-26T14:30:00Z,AAPL,189.99,190.01,100,200\n"
+        "2026-11-26T14:30:00,MSFT,414.99,415.01,10,20\n"
+        "2026-11-26T14:30:00.001Z,MSFT,414.98,415.02,10,20\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEPIPE_")}
+    env.update(
+        TRADEPIPE_DATA_DIR=str(tmp_path / "data"),
+        TRADEPIPE_FEED=str(path),
+        TRADEPIPE_REPLAY_SPEED="0",
+        TRADEPIPE_ACCESS_LOG="0",
+    )
+    service = start_service(env, tmp_path / "server.log")
+    try:
+        service.wait_answering(30)
+        tickers = poll(
+            lambda: httpx.get(f"{service.url}/tickers/MSFT").json(),
+            lambda t: t.get("bid") is not None,
+            what="the replayed MSFT quote",
+        )
+        aapl = httpx.get(f"{service.url}/tickers/AAPL").json()
+        metrics = httpx.get(f"{service.url}/metrics").text
+    finally:
+        service.stop()
+    assert (aapl["bid"], aapl["ask"]) == (189.99, 190.01)
+    assert (tickers["bid"], tickers["ask"]) == (414.98, 415.02)
+    assert "tradepipe_feed_malformed_rows 1" in metrics  # the naive MSFT line

@@ -7,14 +7,11 @@ Every server a test starts goes through `running_server` (or `start_server` plus
 from __future__ import annotations
 
 import contextlib
-import itertools
 import math
 import os
 import re
 import shutil
-import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -24,7 +21,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from bench._service import free_port
+from realtime.service_process import ServiceProcess, start_service
 
 ROOT = Path(__file__).resolve().parents[3]
 CONFIG_SOURCE = ROOT / "config"
@@ -41,32 +38,45 @@ T = TypeVar("T")
 
 
 # --- the server process -----------------------------------------------------------
+# Starting, waiting for readiness and stopping are realtime.service_process, shared
+# with the launcher and the benchmarks; this adds the test's data and config folders.
 
 
 @dataclass
 class Server:
-    process: subprocess.Popen[bytes]
-    port: int
+    service: ServiceProcess
     data_dir: Path
     config_dir: Path
-    log_path: Path
+
+    @property
+    def process(self) -> subprocess.Popen[bytes]:
+        return self.service.process
+
+    @property
+    def port(self) -> int:
+        return self.service.port
+
+    @property
+    def log_path(self) -> Path:
+        return self.service.log_path
+
+    @property
+    def instance_id(self) -> str:
+        return self.service.instance_id
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.service.url
 
     @property
     def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
+        return self.service.url.replace("http://", "ws://", 1)
 
     def log_text(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
+        return self.service.output()
 
     def log_tail(self, lines: int = 40) -> str:
-        return "\n".join(self.log_text().splitlines()[-lines:])
+        return self.service.tail(lines)
 
 
 def copy_config(destination: Path) -> Path:
@@ -89,52 +99,6 @@ def server_env(data_dir: Path, config_dir: Path, extra: Mapping[str, str] | None
     return env
 
 
-def _spawn(
-    data_dir: Path, config_dir: Path, log_path: Path, extra_env: Mapping[str, str] | None
-) -> Server:
-    port = free_port()
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "realtime.server", "--port", str(port)],
-            cwd=ROOT,
-            env=server_env(data_dir, config_dir, extra_env),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    return Server(process, port, data_dir, config_dir, log_path)
-
-
-def wait_ready(server: Server, timeout: float = 30.0) -> None:
-    """Poll GET /ready with a short backoff until it answers 200."""
-    deadline = time.monotonic() + timeout
-    delay = 0.02
-    last = "no answer"
-    with httpx.Client(base_url=server.base_url, timeout=2.0) as client:
-        while time.monotonic() < deadline:
-            if server.process.poll() is not None:
-                raise ServerExited(server)
-            try:
-                response = client.get("/ready")
-            except httpx.TransportError as exc:
-                last = repr(exc)
-            else:
-                if response.status_code == 200:
-                    return
-                last = f"{response.status_code} {response.text}"
-            time.sleep(delay)
-            delay = min(delay * 2, 0.25)
-    raise AssertionError(f"server not ready after {timeout} s ({last})\n{server.log_tail()}")
-
-
-class ServerExited(Exception):
-    def __init__(self, server: Server) -> None:
-        super().__init__(
-            f"server exited with {server.process.returncode} during start-up\n{server.log_tail()}"
-        )
-
-
 def start_server(
     data_dir: Path,
     config_dir: Path,
@@ -142,43 +106,24 @@ def start_server(
     extra_env: Mapping[str, str] | None = None,
     ready_timeout: float = 30.0,
 ) -> Server:
-    """Start `python -m realtime.server` on a free port and wait until it is ready.
-
-    A free port can be taken by someone else between the probe and the bind: then
-    the server exits at start-up and another port is tried.
-    """
-    for attempt in itertools.count(1):
-        server = _spawn(data_dir, config_dir, log_path, extra_env)
-        try:
-            wait_ready(server, ready_timeout)
-        except ServerExited:
-            stop_server(server)
-            if attempt >= 3 or "address already in use" not in server.log_text().lower():
-                raise
-        except BaseException:
-            stop_server(server)
-            raise
-        else:
-            return server
-    raise AssertionError("unreachable")
+    """Start `python -m realtime.server` on a port of its choosing and wait until it is
+    ready; a server that exits first raises ServiceExited with its error lines."""
+    service = start_service(server_env(data_dir, config_dir, extra_env), log_path)
+    try:
+        service.wait_ready(ready_timeout)
+    except BaseException:
+        service.stop()
+        raise
+    return Server(service, data_dir, config_dir)
 
 
 def stop_server(server: Server, timeout: float = 15.0) -> int:
     """SIGTERM, wait, then SIGKILL if it does not exit; returns the exit status."""
-    process = server.process
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
-    return process.returncode
+    return server.service.stop(timeout)
 
 
 def kill_server(server: Server) -> int:
-    server.process.send_signal(signal.SIGKILL)
-    return server.process.wait(10)
+    return server.service.kill()
 
 
 @contextlib.contextmanager

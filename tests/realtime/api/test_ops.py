@@ -8,6 +8,7 @@ import pytest
 from tests.realtime.api.support import (
     ALICE,
     BOB,
+    Server,
     assert_problem,
     market_order,
     metric,
@@ -29,10 +30,12 @@ def scrape(client: httpx.Client) -> dict[tuple[str, frozenset[tuple[str, str]]],
     return parse_metrics(response.text)
 
 
-def test_health_when_running_then_200_ok_without_key(client: httpx.Client) -> None:
+def test_health_when_running_then_200_ok_and_the_instance_id_without_key(
+    server: Server, client: httpx.Client
+) -> None:
     response = client.get("/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    assert response.json() == {"status": "ok", "instance": server.instance_id}
 
 
 def test_ready_when_running_with_live_feed_then_200_and_every_check_true(
