@@ -16,7 +16,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 from realtime import events as ev
 from realtime.clock import Clock
@@ -36,19 +36,8 @@ from realtime.oms import IllegalTransition, Trigger, can_transition
 from realtime.risk import Rejection, RejectReason, RiskContext, evaluate
 from realtime.state import EngineState, decode_snapshot, encode_snapshot, request_fingerprint
 from realtime.throttle import TokenBucket
-from realtime.venue import (
-    Acked,
-    Canceled,
-    CancelRejected,
-    ExecutionReport,
-    Expired,
-    Filled,
-    Rejected,
-    Replaced,
-    ReplaceRejected,
-    Venue,
-    VenueQueueFull,
-)
+from realtime.venue import ExecutionReport, Venue, VenueQueueFull
+from realtime.venue.translation import event_for
 
 log = logging.getLogger(__name__)
 
@@ -114,17 +103,6 @@ def rebuild_state(
     for seq, _ts, event in journal.read(after_seq=state.last_seq):
         apply(event, seq)
     return state
-
-
-_WORKING_TRIGGERS: Final = {
-    Acked: Trigger.ACK,
-    Canceled: Trigger.CANCELED,
-    CancelRejected: Trigger.CANCEL_REJECT,
-    Replaced: Trigger.REPLACED,
-    ReplaceRejected: Trigger.REPLACE_REJECT,
-    Expired: Trigger.EXPIRE,
-    Rejected: Trigger.VENUE_REJECT,
-}
 
 
 class TradingEngine:
@@ -391,58 +369,12 @@ class TradingEngine:
 
     def _apply_reports(self, reports: Iterable[ExecutionReport]) -> None:
         for report in reports:
-            event = self._event_for(report)
+            event = event_for(report, self.state)
             if event is None:
                 self.venue_anomalies += 1
                 log.warning("venue report not applicable, dropped: %r", report)
             else:
                 self._emit_background(event)
-
-    def _event_for(self, report: ExecutionReport) -> ev.Event | None:
-        """The journal event for a venue report, or None if the lifecycle forbids it."""
-        order = self.state.orders.get(report.order_id)
-        if order is None:
-            return None
-        ts = report.ts_ns
-        if isinstance(report, Filled):
-            filled = order.filled_quantity + report.quantity
-            if report.quantity <= 0 or filled > order.quantity:
-                return None
-            trigger = Trigger.FILL if filled == order.quantity else Trigger.PARTIAL_FILL
-            if not can_transition(order.status, trigger):
-                return None
-            return ev.OrderFilled(
-                ts_ns=ts,
-                order_id=order.order_id,
-                fill_id=self.state.next_fill_id(),
-                account=order.account,
-                symbol=order.symbol,
-                side=order.side,
-                quantity=report.quantity,
-                price=report.price,
-                liquidity=report.liquidity,
-            )
-        if not can_transition(order.status, _WORKING_TRIGGERS[type(report)]):
-            return None
-        oid = order.order_id
-        match report:
-            case Acked():
-                return ev.OrderAcknowledged(ts_ns=ts, order_id=oid)
-            case Canceled(reason=reason):
-                return ev.OrderCanceled(ts_ns=ts, order_id=oid, reason=reason)
-            case CancelRejected(reason=reason):
-                return ev.CancelRejected(ts_ns=ts, order_id=oid, reason=reason)
-            case Replaced(quantity=quantity, limit_price=price):
-                return ev.OrderReplaced(
-                    ts_ns=ts, order_id=oid, quantity=quantity, limit_price=price
-                )
-            case ReplaceRejected(reason=reason):
-                return ev.ReplaceRejected(ts_ns=ts, order_id=oid, reason=reason)
-            case Expired():
-                return ev.OrderExpired(ts_ns=ts, order_id=oid)
-            case Rejected(reason=reason):
-                return ev.VenueRejected(ts_ns=ts, order_id=oid, reason=reason)
-        return None
 
     def _schedule_pump(self) -> None:
         if not self.config.auto_pump:
