@@ -204,6 +204,10 @@ class TradingEngine:
         ctx = self._context(account, req, now, known is not None, consume=True)
         rejection = evaluate(req, ctx)
         order_id = state.next_order_id()
+        # The benchmark of implementation shortfall: the trader's, else the arrival mid.
+        decision_price = (
+            req.decision_price if req.decision_price is not None else ctx.reference_price
+        )
         if rejection is not None:
             commit = self._emit(
                 ev.OrderRejected(
@@ -213,6 +217,7 @@ class TradingEngine:
                     request=req,
                     reason=rejection.reason.value,
                     detail=rejection.detail,
+                    decision_price=decision_price,
                 )
             )
             await commit
@@ -224,6 +229,7 @@ class TradingEngine:
                 account=account,
                 request=req,
                 reference_price=ctx.reference_price,
+                decision_price=decision_price,
             )
         )
         order = state.orders[order_id]

@@ -30,6 +30,9 @@ class OrderAccepted(Event, frozen=True, kw_only=True, tag=True):
     account: str
     request: OrderRequest
     reference_price: float | None
+    # request.decision_price, else the arrival mid (reference_price); defaulted for
+    # journals written before decision prices were recorded.
+    decision_price: float | None = None
 
 
 class OrderRejected(Event, frozen=True, kw_only=True, tag=True):
@@ -40,6 +43,7 @@ class OrderRejected(Event, frozen=True, kw_only=True, tag=True):
     request: OrderRequest
     reason: str
     detail: str
+    decision_price: float | None = None  # as on OrderAccepted
 
 
 class OrderAcknowledged(Event, frozen=True, kw_only=True, tag=True):
@@ -62,6 +66,7 @@ class OrderFilled(Event, frozen=True, kw_only=True, tag=True):
     quantity: int
     price: float
     liquidity: str
+    fee: float = 0.0  # the venue's charge; 0 in journals written before fees existed
 
 
 class CancelRequested(Event, frozen=True, kw_only=True, tag=True):

@@ -144,6 +144,9 @@ def check_price(req: OrderRequest, ctx: RiskContext) -> Rejection | None:
             RejectReason.OFF_TICK_PRICE,
             f"limit price {price} is not a multiple of the tick size {ctx.instrument.tick_size}",
         )
+    decision = req.decision_price
+    if decision is not None and not (math.isfinite(decision) and decision > 0):
+        return Rejection(RejectReason.INVALID_PRICE, "decision price must be positive and finite")
     ref = ctx.reference_price
     if ref is None:
         return Rejection(RejectReason.NO_REFERENCE_PRICE, f"no market price for {req.symbol} yet")

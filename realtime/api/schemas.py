@@ -49,6 +49,9 @@ class NewOrder(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     order_type: OrderType = OrderType.LIMIT
     limit_price: Price | None = None
     time_in_force: TimeInForce = TimeInForce.DAY
+    # The price when the trader decided (the implementation-shortfall benchmark);
+    # when absent the order records the arrival mid.
+    decision_price: Price | None = None
 
     def to_request(self) -> OrderRequest:
         return OrderRequest(
@@ -59,6 +62,7 @@ class NewOrder(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             order_type=self.order_type,
             limit_price=self.limit_price,
             time_in_force=self.time_in_force,
+            decision_price=self.decision_price,
         )
 
 
@@ -100,6 +104,8 @@ class FillPage(msgspec.Struct):
 
 
 class PositionView(msgspec.Struct):
+    """One position; `realized_pnl` is net of the fills' fees."""
+
     symbol: str
     quantity: int
     average_cost: float
@@ -114,6 +120,8 @@ class PositionList(msgspec.Struct):
 
 
 class PnlView(msgspec.Struct):
+    """An account's P&L; `realized_pnl` (and so `total_pnl` and `equity`) is net of fees."""
+
     account: str
     realized_pnl: float
     unrealized_pnl: float

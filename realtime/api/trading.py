@@ -72,7 +72,9 @@ def _known_symbol(service: TradingService, symbol: str) -> None:
         "Answered only after the order's event is committed to the journal. "
         "`client_order_id` is the idempotency key: a retry with the same body answers 200 "
         "with the existing order. A pre-trade risk rejection answers 422 with the reason "
-        "as `code` and the (journaled) rejected order."
+        "as `code` and the (journaled) rejected order. `decision_price` (optional) is the "
+        "price when the trader decided, the benchmark of implementation shortfall; without "
+        "it the order records the arrival mid."
     ),
     openapi_extra=body_spec(NewOrder),
     responses=responses(
@@ -190,6 +192,7 @@ async def replace_order(
 @router.get(
     "/fills",
     summary="The account's fills, oldest first",
+    description="Each fill carries `fee`: what the venue charged for it (price currency).",
     responses=responses(_200=("A page of fills", FillPage), **COMMON_ERRORS),
 )
 async def list_fills(
@@ -239,6 +242,7 @@ def _positions(service: TradingService, account: str) -> list[PositionView]:
 @router.get(
     "/positions",
     summary="The account's positions, marked to the latest sampled mid",
+    description="`realized_pnl` is net of fees: every fill's fee is deducted when it is booked.",
     responses=responses(_200=("Positions", PositionList), **COMMON_ERRORS),
 )
 async def positions(account: Account, service: Service) -> Response:
@@ -248,6 +252,10 @@ async def positions(account: Account, service: Service) -> Response:
 @router.get(
     "/pnl",
     summary="Realized and unrealized P&L, equity and exposure",
+    description=(
+        "`realized_pnl` is net of fees: every fill's fee (see `GET /fills`) is deducted "
+        "when the fill is booked, so equity and buying power are net of fees too."
+    ),
     responses=responses(_200=("P&L", PnlView), **COMMON_ERRORS),
 )
 async def pnl(account: Account, service: Service) -> Response:

@@ -8,6 +8,7 @@ book         the simulated venue's order book and price grid
 simulated    the simulated venue: ack latency, partial fills, IOC/FOK, DAY expiry
 """
 
+from realtime.venue.fees import NO_FEES, FeeSchedule
 from realtime.venue.interface import (
     CANCEL_FOK_UNFILLED,
     CANCEL_IOC_REMAINDER,
@@ -34,11 +35,13 @@ __all__ = [
     "CANCEL_IOC_REMAINDER",
     "CANCEL_NO_MARKET",
     "CANCEL_USER",
+    "NO_FEES",
     "Acked",
     "CancelRejected",
     "Canceled",
     "ExecutionReport",
     "Expired",
+    "FeeSchedule",
     "Filled",
     "FixedBpsSlippage",
     "Liquidity",

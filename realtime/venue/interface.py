@@ -47,6 +47,7 @@ class Filled(_Report, frozen=True, kw_only=True, tag=True):
     quantity: int
     price: float
     liquidity: Liquidity
+    fee: float = 0.0  # what the venue charged for this fill, in the price currency
 
 
 class Canceled(_Report, frozen=True, kw_only=True, tag=True):

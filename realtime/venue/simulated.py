@@ -16,6 +16,7 @@ from typing import Final, TypeAlias
 
 from realtime.domain import Instrument, Order, OrderStatus, Quote, Side, TimeInForce
 from realtime.venue.book import ExpiryEntry, SymbolBook, Top, VenueOrder, limit_allows
+from realtime.venue.fees import NO_FEES, FeeSchedule
 from realtime.venue.interface import (
     CANCEL_FOK_UNFILLED,
     CANCEL_IOC_REMAINDER,
@@ -51,6 +52,7 @@ class SimulatedVenueConfig:
     queue_capacity: int = 10_000
     slippage: SlippageModel = FixedBpsSlippage(bps=1.0)  # noqa: RUF009 (a frozen dataclass)
     session_end_utc: dt_time = dt_time(21, 0)
+    fees: FeeSchedule = NO_FEES
 
     def __post_init__(self) -> None:
         if self.ack_latency_ns < 0:
@@ -413,6 +415,7 @@ class SimulatedVenue:
             quantity=quantity,
             price=price,
             liquidity=liquidity,
+            fee=self._config.fees.fee(quantity, price, liquidity),
         )
 
     # --- the book ------------------------------------------------------------

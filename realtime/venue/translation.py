@@ -59,6 +59,7 @@ def event_for(report: ExecutionReport, state: EngineState) -> ev.Event | None:
             quantity=report.quantity,
             price=report.price,
             liquidity=report.liquidity,
+            fee=report.fee,
         )
     if not can_transition(order.status, _WORKING_TRIGGERS[type(report)]):
         return None
