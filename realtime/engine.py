@@ -33,7 +33,13 @@ from realtime.domain import (
 from realtime.journal import Journal
 from realtime.limits import RiskLimits
 from realtime.oms import IllegalTransition, Trigger, can_transition
-from realtime.risk import Rejection, RejectReason, RiskContext, evaluate
+from realtime.risk import (
+    Rejection,
+    RejectReason,
+    RiskContext,
+    duplicate_client_order_id,
+    evaluate,
+)
 from realtime.state import EngineState, decode_snapshot, encode_snapshot, request_fingerprint
 from realtime.throttle import TokenBucket
 from realtime.venue import ExecutionReport, Venue, VenueQueueFull
@@ -186,9 +192,10 @@ class TradingEngine:
     def check(self, account: str, req: OrderRequest) -> Rejection | None:
         """Evaluate pre-trade risk without placing the order or using a throttle token."""
         known = self.state.client_ids.get((account, req.client_order_id))
-        duplicate = known is not None and known[1] != request_fingerprint(req)
+        if known is not None and known[1] != request_fingerprint(req):
+            return duplicate_client_order_id(req)
         now = self.clock.now_ns()
-        return evaluate(req, self._context(account, req, now, duplicate, consume=False))
+        return evaluate(req, self._context(account, req, now, consume=False))
 
     async def submit(self, account: str, req: OrderRequest) -> SubmitResult:
         self._ensure_healthy()
@@ -199,9 +206,11 @@ class TradingEngine:
             await self.journal.flush()
             order = state.orders[known[0]]
             return SubmitResult(order, created=False, rejection=_rejection_of(order))
+        if known is not None:
+            return await self._refuse_duplicate(account, req, state.orders[known[0]])
         self._ensure_venue_capacity()
         now = self.clock.now_ns()
-        ctx = self._context(account, req, now, known is not None, consume=True)
+        ctx = self._context(account, req, now, consume=True)
         rejection = evaluate(req, ctx)
         order_id = state.next_order_id()
         # The benchmark of implementation shortfall: the trader's, else the arrival mid.
@@ -245,6 +254,24 @@ class TradingEngine:
             waiter.set_result(None)
         return SubmitResult(order, created=True, rejection=None)
 
+    async def _refuse_duplicate(
+        self, account: str, req: OrderRequest, existing: Order
+    ) -> SubmitResult:
+        """A conflicting retry: journaled for audit, answered with the order the
+        client_order_id names; no order is created and no throttle token is used."""
+        rejection = duplicate_client_order_id(req)
+        await self._emit(
+            ev.DuplicateOrderRejected(
+                ts_ns=self.clock.now_ns(),
+                order_id=existing.order_id,
+                account=account,
+                request=req,
+                reason=rejection.reason.value,
+                detail=rejection.detail,
+            )
+        )
+        return SubmitResult(existing, created=False, rejection=rejection)
+
     async def cancel(self, account: str, order_id: str) -> Order:
         self._ensure_healthy()
         order = self.order(account, order_id)
@@ -286,7 +313,7 @@ class TradingEngine:
             time_in_force=order.time_in_force,
         )
         now = self.clock.now_ns()
-        rejection = evaluate(amended, self._context(account, amended, now, False, exclude=order))
+        rejection = evaluate(amended, self._context(account, amended, now, exclude=order))
         if rejection is not None:
             await self._emit(
                 ev.ReplaceRiskRejected(
@@ -471,7 +498,6 @@ class TradingEngine:
         account: str,
         req: OrderRequest,
         now_ns: int,
-        duplicate: bool,
         *,
         consume: bool = True,
         exclude: Order | None = None,
@@ -521,7 +547,6 @@ class TradingEngine:
             open_notional=open_notional,
             equity=state.equity(account),
             throttle_ok=throttle_ok,
-            duplicate_client_order_id=duplicate,
             restricted=state.limits.is_restricted(account, req.symbol),
         )
 

@@ -46,6 +46,19 @@ class OrderRejected(Event, frozen=True, kw_only=True, tag=True):
     decision_price: float | None = None  # as on OrderAccepted
 
 
+class DuplicateOrderRejected(Event, frozen=True, kw_only=True, tag=True):
+    """A request reusing a client_order_id with different terms: refused before risk.
+
+    Journaled for audit only. `order_id` is the order the client_order_id already
+    names; no order is created, so conflicting retries never grow the order list."""
+
+    order_id: str
+    account: str
+    request: OrderRequest
+    reason: str  # DUPLICATE_CLIENT_ORDER_ID
+    detail: str
+
+
 class OrderAcknowledged(Event, frozen=True, kw_only=True, tag=True):
     order_id: str
 
@@ -154,6 +167,7 @@ class TradePrinted(Event, frozen=True, kw_only=True, tag=True):
 AnyEvent = (
     OrderAccepted
     | OrderRejected
+    | DuplicateOrderRejected
     | OrderAcknowledged
     | VenueRejected
     | OrderFilled
@@ -175,6 +189,7 @@ ORDER_EVENT_TYPES: Final = frozenset(
     {
         "OrderAccepted",
         "OrderRejected",
+        "DuplicateOrderRejected",
         "OrderAcknowledged",
         "VenueRejected",
         "OrderFilled",

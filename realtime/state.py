@@ -157,6 +157,7 @@ class EngineState:
             ev.PriceSampled: self._on_price,
             ev.TradePrinted: _ignore,  # the tape is for the warehouse; it moves no state
             ev.ReplaceRiskRejected: _ignore,  # an audit record; the order is unchanged
+            ev.DuplicateOrderRejected: _ignore,  # an audit record; no order is created
         }
 
     # --- reading ---------------------------------------------------------

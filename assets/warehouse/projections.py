@@ -101,6 +101,7 @@ _RISK_DECISION: Final = {
     "OrderAccepted": "ACCEPTED",
     "OrderRejected": "REJECTED",
     "ReplaceRiskRejected": "REJECTED",
+    "DuplicateOrderRejected": "REJECTED",
 }
 # Payload fields the order and risk columns read; a batch may lack the types carrying some.
 _ORDER_FIELDS: Final = frozenset(
@@ -169,6 +170,7 @@ def _risk_columns(p: pd.DataFrame) -> dict[str, object]:
 ORDER_EVENT_TYPES: Final = _names(
     ev.OrderAccepted,
     ev.OrderRejected,
+    ev.DuplicateOrderRejected,
     ev.OrderAcknowledged,
     ev.VenueRejected,
     ev.OrderFilled,

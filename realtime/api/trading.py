@@ -71,7 +71,9 @@ def _known_symbol(service: TradingService, symbol: str) -> None:
     description=(
         "Answered only after the order's event is committed to the journal. "
         "`client_order_id` is the idempotency key: a retry with the same body answers 200 "
-        "with the existing order. A pre-trade risk rejection answers 422 with the reason "
+        "with the existing order; one with a different body answers 422 "
+        "`DUPLICATE_CLIENT_ORDER_ID` with the existing order as `order` (journaled for "
+        "audit; no order is created). A pre-trade risk rejection answers 422 with the reason "
         "as `code` and the (journaled) rejected order. `decision_price` (optional) is the "
         "price when the trader decided, the benchmark of implementation shortfall; without "
         "it the order records the arrival mid."
