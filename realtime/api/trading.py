@@ -15,6 +15,7 @@ from starlette.responses import Response
 from realtime import events as ev
 from realtime.domain import Order, OrderStatus
 from realtime.pnl import unrealized
+from realtime.risk import RejectReason
 from realtime.service import TradingService
 from realtime.venue import VenueQueueFull
 
@@ -59,11 +60,6 @@ def page_of(
     return page, index if index < len(items) else None
 
 
-def _known_symbol(service: TradingService, symbol: str) -> None:
-    if symbol not in service.instruments:
-        raise ApiError(422, "UNKNOWN_SYMBOL", f"unknown symbol {symbol!r}")
-
-
 @router.post(
     "/orders",
     status_code=201,
@@ -94,8 +90,8 @@ async def submit_order(request: Request, account: Account, service: Service) -> 
 
 async def submit(service: TradingService, account: str, body: bytes) -> Response:
     """POST /orders, shared by the FastAPI route and the fast path (api/fastpath.py)."""
+    # An unknown symbol is a risk rejection (UNKNOWN_SYMBOL, journaled like the others).
     request = decode_body(body, NewOrder).to_request()
-    _known_symbol(service, request.symbol)
     metrics = service.metrics
     started = time.perf_counter()
     try:
@@ -291,8 +287,11 @@ async def pnl(account: Account, service: Service) -> Response:
 )
 async def risk_check(request: Request, account: Account, service: Service) -> Response:
     order_request = decode_body(await request.body(), NewOrder).to_request()
-    _known_symbol(service, order_request.symbol)
     rejection = service.engine.check(account, order_request)
+    if rejection is not None and rejection.reason is RejectReason.UNKNOWN_SYMBOL:
+        # Risk decides it, but a check of a symbol that does not exist is a bad request,
+        # not a verdict: 422, as for any other field naming nothing.
+        raise ApiError(422, rejection.reason.value, rejection.detail)
     if rejection is None:
         return json_response(RiskCheckResult(accepted=True))
     return json_response(

@@ -473,3 +473,21 @@ def test_close_when_events_since_last_snapshot_then_snapshots_so_restart_replays
         assert snapshot is not None and snapshot[0] == journal.last_seq
     finally:
         journal.close()
+
+
+def test_submit_when_symbol_unknown_then_risk_rejects_and_the_rejection_is_journaled(
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> None:
+        async with open_engine(tmp_path / "j.db") as h:
+            result = await h.submit(limit("c1", Side.BUY, 10, 1.00, symbol="NOPE"))
+            assert result.rejection is not None
+            assert result.rejection.reason is RejectReason.UNKNOWN_SYMBOL
+            assert result.order.status is OrderStatus.REJECTED
+            assert h.engine.state.accounts["alice"].orders == [result.order]
+
+    run(scenario())
+    journal = Journal.open(tmp_path / "j.db")
+    rejected = [e for _, _, e in journal.read() if isinstance(e, OrderRejected)]
+    journal.close()
+    assert [(e.reason, e.request.symbol) for e in rejected] == [("UNKNOWN_SYMBOL", "NOPE")]
