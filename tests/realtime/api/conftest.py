@@ -9,7 +9,6 @@ import pytest
 
 from tests.realtime.api.support import HTTP_TIMEOUT, Server, copy_config, running_server
 
-
 # Every API test runs against both stacks: the ASGI fast path in front of FastAPI (the
 # default) and FastAPI alone, so a route served by both answers the same on both.
 STACKS = {"fast_path": "1", "fastapi": "0"}
