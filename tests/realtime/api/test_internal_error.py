@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,14 @@ async def lifespan(app: ASGIApp) -> AsyncIterator[None]:
     incoming: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     outgoing: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
-    task = asyncio.create_task(app(scope, incoming.get, outgoing.put))
+
+    async def receive() -> MutableMapping[str, Any]:
+        return await incoming.get()
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        await outgoing.put(dict(message))
+
+    task: asyncio.Future[None] = asyncio.ensure_future(app(scope, receive, send))
     await incoming.put({"type": "lifespan.startup"})
     assert (await outgoing.get())["type"] == "lifespan.startup.complete"
     try:
