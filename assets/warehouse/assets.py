@@ -4,7 +4,8 @@ One op, `ship_journal`, produces all of them: the journal is read, verified
 and decoded once per run and each table takes its event types. It can be
 subset, so materialising one table ships only that one. The tables' checks run
 in the same step, after the shipping (`assets.checks.TableCheck`); selecting only
-checks runs them without shipping.
+checks runs them without shipping. A run the journal sensor asked for materialises
+(and checks) only the tables it wrote rows to (`requested_by_sensor`).
 """
 
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 
 from assets.catalogue import WAREHOUSE_POOL
-from assets.checks import run_selected
+from assets.checks import requested_by_sensor, run_selected
 from assets.metadata import table_definition_metadata
 from assets.warehouse.checks import WAREHOUSE_CHECKS
 from assets.warehouse.projections import PROJECTIONS
@@ -48,9 +49,14 @@ def ship_journal(
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     selected = {key.to_user_string() for key in context.selected_asset_keys}
     projections = [p for p in PROJECTIONS if p.table.name in selected]
+    unchanged: set[str] = set()
     if projections:
         reports = ship(projections, journal, warehouse, run_id=context.run.run_id, log=context.log)
+        quiet = requested_by_sensor(context)
         for name, report in reports.items():
+            if quiet and report.rows == 0:
+                unchanged.add(name)
+                continue
             yield dg.MaterializeResult(
                 asset_key=name,
                 metadata={
@@ -58,7 +64,7 @@ def ship_journal(
                     "warehouse": dg.MetadataValue.text(warehouse.location),
                 },
             )
-    yield from run_selected(context, WAREHOUSE_CHECKS, warehouse, journal)
+    yield from run_selected(context, WAREHOUSE_CHECKS, warehouse, journal, unchanged=unchanged)
 
 
 WAREHOUSE_ASSETS = [ship_journal]
