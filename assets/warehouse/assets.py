@@ -18,7 +18,9 @@ from assets.checks import requested_by_sensor, run_selected
 from assets.metadata import table_definition_metadata
 from assets.warehouse.checks import WAREHOUSE_CHECKS
 from assets.warehouse.projections import PROJECTIONS
+from assets.warehouse.risk_rejections import rejection_summary
 from assets.warehouse.shipping import ship
+from assets.warehouse.tables import RISK_REJECTIONS
 from orchestration.resources import JournalSource, Warehouse
 
 GROUP = "warehouse"
@@ -61,6 +63,7 @@ def ship_journal(
                 asset_key=name,
                 metadata={
                     **report.metadata(),
+                    **(rejection_summary(warehouse) if name == RISK_REJECTIONS.name else {}),
                     "warehouse": dg.MetadataValue.text(warehouse.location),
                 },
             )

@@ -205,7 +205,7 @@ def test_ship_when_a_person_asked_then_empty_tables_materialise_and_checks_say_n
         for e in result.get_asset_check_evaluations()
     }
     assert descriptions[("fills", "fills_unique_keys")] == NO_ROWS_YET
-    assert descriptions[("risk_events", "risk_events_no_seq_gaps")] == (
-        "no rows yet: the journal has no risk_events events through seq 30"
+    assert descriptions[("risk_control_changes", "risk_control_changes_no_seq_gaps")] == (
+        "no rows yet: the journal has no risk_control_changes events through seq 30"
     )
     assert descriptions[("quotes", "quotes_unique_keys")] != NO_ROWS_YET
