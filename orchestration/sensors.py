@@ -20,7 +20,13 @@ from typing import TYPE_CHECKING, Final
 import dagster as dg
 
 from assets.sinks.assets import GROUP as INBOXES
-from assets.sinks.tables import ALT_SIGNALS, REPLAY_QUOTES, REPLAY_TRADES
+from assets.sinks.tables import (
+    ALT_SIGNALS,
+    PROCESSED_FILES,
+    QUARANTINE,
+    REPLAY_QUOTES,
+    REPLAY_TRADES,
+)
 from assets.warehouse.assets import GROUP as WAREHOUSE
 from orchestration.resources import Inbox, JournalSource, Sink
 
@@ -140,5 +146,6 @@ def build_sensors(jobs: Sequence[UnresolvedAssetJobDefinition]) -> list[dg.Senso
                 "ticks": [REPLAY_QUOTES.name, REPLAY_TRADES.name],
                 "alt": [ALT_SIGNALS.name],
             },
+            always=[QUARANTINE.name, PROCESSED_FILES.name],
         ),
     ]

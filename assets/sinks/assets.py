@@ -14,6 +14,7 @@ from assets.catalogue import WAREHOUSE_POOL
 from assets.checks import TableCheck, requested_by_sensor, run_selected
 from assets.metadata import table_definition_metadata
 from assets.sinks.alt_records import parse_alt_file
+from assets.sinks.bookkeeping import BOOKKEEPING_ASSETS
 from assets.sinks.checks import SINK_CHECKS
 from assets.sinks.files import sink_files
 from assets.sinks.tables import ALT_SIGNALS, REPLAY_QUOTES, REPLAY_TRADES
@@ -112,4 +113,4 @@ def alt_signals(
     yield from run_selected(context, _ALT_CHECKS, warehouse)
 
 
-SINK_ASSETS = [sink_ticks, alt_signals]
+SINK_ASSETS = [sink_ticks, alt_signals, *BOOKKEEPING_ASSETS]

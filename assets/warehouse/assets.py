@@ -19,8 +19,8 @@ from assets.metadata import table_definition_metadata
 from assets.warehouse.checks import WAREHOUSE_CHECKS
 from assets.warehouse.projections import PROJECTIONS
 from assets.warehouse.risk_rejections import rejection_summary
-from assets.warehouse.shipping import ship
-from assets.warehouse.tables import RISK_REJECTIONS
+from assets.warehouse.shipping import ship, ship_log_summary
+from assets.warehouse.tables import RISK_REJECTIONS, SHIP_LOG
 from orchestration.resources import JournalSource, Warehouse
 
 GROUP = "warehouse"
@@ -44,6 +44,19 @@ GROUP = "warehouse"
             metadata=table_definition_metadata(p.table),
         )
         for p in PROJECTIONS
+    ]
+    + [
+        dg.AssetSpec(
+            SHIP_LOG.name,
+            group_name=GROUP,
+            skippable=True,
+            description=(
+                f"{SHIP_LOG.description}\n\nWritten with the rows of every shipped batch; "
+                "its materialisation shows each table's cursor, how far it is behind the "
+                "journal's head, and the newest batches."
+            ),
+            metadata=table_definition_metadata(SHIP_LOG),
+        )
     ],
 )
 def ship_journal(
@@ -67,6 +80,13 @@ def ship_journal(
                     "warehouse": dg.MetadataValue.text(warehouse.location),
                 },
             )
+        shipped_rows = any(r.rows for r in reports.values())
+    else:
+        quiet, shipped_rows = False, False
+    if SHIP_LOG.name in selected and (shipped_rows or not quiet):
+        yield dg.MaterializeResult(
+            asset_key=SHIP_LOG.name, metadata=ship_log_summary(warehouse, journal)
+        )
     yield from run_selected(context, WAREHOUSE_CHECKS, warehouse, journal, unchanged=unchanged)
 
 

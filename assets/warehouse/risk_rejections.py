@@ -6,28 +6,13 @@ that wrote to it, so it counts every rejection the table holds, not only the run
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any
 
 import dagster as dg
-import pandas as pd
 
+from assets.metadata import bar_chart
 from assets.warehouse.tables import RISK_REJECTIONS
 from orchestration.resources import Warehouse
-
-_BAR_CHARS: Final = 30
-
-
-def bar_chart(counts: pd.DataFrame, label: str, value: str) -> str:
-    """A markdown table with a bar per row, scaled to the largest count (the UI
-    renders markdown, and a bar reads faster than a column of numbers)."""
-    if counts.empty:
-        return "_no rejections yet_"
-    largest = max(int(counts[value].max()), 1)
-    lines = [f"| {label} | {value} | |", "| --- | ---: | --- |"]
-    for name, count in zip(counts[label], counts[value], strict=True):
-        bar = "█" * max(1, round(_BAR_CHARS * int(count) / largest))
-        lines.append(f"| {name} | {int(count)} | {bar} |")
-    return "\n".join(lines)
 
 
 def rejection_summary(warehouse: Warehouse) -> dict[str, Any]:
@@ -43,7 +28,9 @@ def rejection_summary(warehouse: Warehouse) -> dict[str, Any]:
         f"FROM {table} GROUP BY account, reason ORDER BY rejections DESC, account, reason"
     )
     metadata: dict[str, Any] = {
-        "rejections_by_reason": dg.MetadataValue.md(bar_chart(by_reason, "reason", "rejections")),
+        "rejections_by_reason": dg.MetadataValue.md(
+            bar_chart(by_reason, "reason", "rejections", empty="_no rejections yet_")
+        ),
         "rejections_by_account": dg.MetadataValue.md(
             by_account.to_markdown(index=False) if len(by_account) else "_no rejections yet_"
         ),

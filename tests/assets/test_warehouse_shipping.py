@@ -66,6 +66,7 @@ def rows_written(result: dg.ExecuteInProcessResult) -> dict[str, int]:
     return {
         m.asset_key.to_user_string(): int(m.metadata["rows_written"].value)  # type: ignore[arg-type]
         for m in result.asset_materializations_for_node("ship_journal")
+        if m.asset_key.to_user_string() != "ship_log"
     }
 
 
@@ -140,6 +141,25 @@ def test_ship_when_orders_rejected_then_risk_rejections_holds_them_with_a_chart_
     assert materialisation.metadata["rejections_TRADING_HALTED"].value == 1
     chart = str(materialisation.metadata["rejections_by_reason"].value)
     assert "| PRICE_OUTSIDE_COLLAR | 1 | █" in chart
+
+
+def test_ship_log_when_shipped_then_its_asset_shows_every_cursor_and_its_lag(
+    engine_journal: Path, warehouse: DuckDBWarehouse
+) -> None:
+    result = ship(journal_source(engine_journal), warehouse)
+
+    [event] = [
+        m
+        for m in result.get_asset_materialization_events()
+        if m.asset_key == dg.AssetKey("ship_log")
+    ]
+    metadata = event.materialization.metadata
+    head = int(metadata["journal_head_seq"].value)  # type: ignore[arg-type]
+    assert head == sum(journal_type_counts(engine_journal).values())
+    cursors = str(metadata["cursors"].value)
+    for table in TABLES:
+        assert f"| {table} " in cursors
+    assert "events_behind_head" in cursors
 
 
 def test_ship_when_fills_and_risk_changes_then_columns_carry_their_values(

@@ -20,6 +20,9 @@ ASSETS = {"orders", "fills", "quotes", "trades", "risk_control_changes", "risk_r
     "replay_quotes",
     "replay_trades",
     "alt_signals",
+    "quarantine",
+    "processed_files",
+    "ship_log",
 }
 TCA_ASSETS = {"tca_orders", "tca_fills", "tca_daily", "tca_report"}
 
@@ -47,11 +50,14 @@ def test_definitions_when_built_then_groups_jobs_and_schedules_follow_the_conven
         "trades",
         "risk_control_changes",
         "risk_rejections",
+        "ship_log",
     }
     assert {a for a, g in groups.items() if g == "inboxes"} == {
         "replay_quotes",
         "replay_trades",
         "alt_signals",
+        "quarantine",
+        "processed_files",
     }
     assert {a for a, g in groups.items() if g == "execution_quality"} == TCA_ASSETS
     assert {j.name for j in repo.get_all_jobs() if not j.name.startswith("__")} == {
@@ -154,7 +160,7 @@ def test_jobs_when_built_then_each_runs_in_one_step_per_writing_asset(tmp_path: 
 
     assert steps == {
         "warehouse_job": ["ship_journal"],
-        "inboxes_job": ["alt_signals", "sink_ticks"],
+        "inboxes_job": ["alt_signals", "processed_files", "quarantine", "sink_ticks"],
     }
     checks = repo.get_job("warehouse_job").asset_layer.asset_graph.asset_check_keys
     assert len(checks) == 19  # of 26 in all: the inboxes hold the other 7

@@ -146,7 +146,7 @@ def test_inbox_sensor_when_a_file_arrives_then_a_run_of_only_that_inbox_assets(
         [request] = result.run_requests or []
         return {key.to_user_string() for key in request.asset_selection or []}
 
-    assert {"alt_signals"} <= selected(alt_only)
+    assert {"alt_signals", "quarantine", "processed_files"} <= selected(alt_only)
     assert not {"replay_quotes", "replay_trades"} & selected(alt_only)
     assert {"alt_signals", "replay_quotes", "replay_trades"} <= selected(both)
     # The same waiting files (a failed run left them) are not asked for in a loop.
@@ -182,7 +182,7 @@ def test_ship_when_a_sensor_asked_then_only_tables_that_got_rows_are_materialise
         for e in result.get_asset_materialization_events()
         if e.asset_key
     }
-    assert materialised == {"quotes", "trades"}
+    assert materialised == {"quotes", "trades", "ship_log"}
     checked = {e.asset_key.to_user_string() for e in result.get_asset_check_evaluations()}
     assert checked == {"quotes", "trades"}
 
