@@ -15,7 +15,7 @@ land, rather than scanning a table that only grows. Every row passes through
 that window, and a duplicate of a row has the same timestamp as the row.
 """
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,10 @@ from assets.metadata import markdown_preview
 from orchestration.resources import JournalSource, TableSpec, Warehouse, sql_string
 
 _SAMPLE = 10
+SENSOR_TAG = "dagster/sensor_name"  # Dagster sets it on every run a sensor requests
+# What a check of an empty table reports: nothing was checked, which is not a pass
+# over data (a fresh install, or a table its sources never fed).
+NO_ROWS_YET = "no rows yet: nothing to check"
 WINDOW = pd.Timedelta(days=1)
 
 
@@ -48,13 +52,16 @@ class TableCheck:
     name: str
     description: str
     evaluate: Evaluate
+    # The table the check reads: while it holds no rows the check says so instead
+    # of passing as if it had looked at something.
+    table: TableSpec | None = None
 
     @property
     def spec(self) -> dg.AssetCheckSpec:
         return dg.AssetCheckSpec(self.name, asset=self.asset, description=self.description)
 
     def result(self, warehouse: Warehouse, journal: JournalSource | None) -> dg.AssetCheckResult:
-        outcome = self.evaluate(warehouse, journal)
+        outcome = self._empty_outcome(warehouse) or self.evaluate(warehouse, journal)
         return dg.AssetCheckResult(
             asset_key=self.asset,
             check_name=self.name,
@@ -64,18 +71,45 @@ class TableCheck:
             metadata=outcome.metadata,
         )
 
+    def _empty_outcome(self, warehouse: Warehouse) -> CheckOutcome | None:
+        if self.table is None:
+            return None
+        warehouse.ensure_schema([self.table])
+        if warehouse.row_count(self.table):
+            return None
+        return CheckOutcome(
+            True,
+            NO_ROWS_YET,
+            dg.AssetCheckSeverity.WARN,
+            {"checked": dg.MetadataValue.text(NO_ROWS_YET), "rows_in_table": 0},
+        )
+
 
 def run_selected(
     context: dg.AssetExecutionContext,
     checks: Iterable[TableCheck],
     warehouse: Warehouse,
     journal: JournalSource | None = None,
+    *,
+    unchanged: Collection[str] = (),
 ) -> Iterator[dg.AssetCheckResult]:
-    """The results of the checks this run selected, in declaration order."""
+    """The results of the checks this run selected, in declaration order, except
+    those of `unchanged` tables (selected, but the run wrote nothing to them and
+    did not materialise them: their last results still stand)."""
     selected = context.selected_asset_check_keys
     for check in checks:
+        if check.asset in unchanged:
+            continue
         if dg.AssetCheckKey(dg.AssetKey(check.asset), check.name) in selected:
             yield check.result(warehouse, journal)
+
+
+def requested_by_sensor(context: dg.AssetExecutionContext) -> bool:
+    """Whether a sensor asked for this run. Such a run materialises only the tables
+    it wrote rows to, so that an hour of quiet adds no empty materialisations that
+    would hide how stale a table really is; a run a person asked for materialises
+    everything it was asked for, rows or not."""
+    return SENSOR_TAG in context.run.tags
 
 
 def recent_rows(warehouse: Warehouse, table: TableSpec) -> tuple[str, str]:
@@ -83,7 +117,7 @@ def recent_rows(warehouse: Warehouse, table: TableSpec) -> tuple[str, str]:
     newest = warehouse.query(f"SELECT max({table.timestamp}) AS newest FROM {table.name}")
     high = newest["newest"].iloc[0] if len(newest) else None
     if high is None or pd.isna(high):
-        return "1 = 1", "empty table"
+        return "1 = 1", NO_ROWS_YET
     since = (pd.Timestamp(high) - WINDOW).isoformat()
     # An ISO-8601 literal compares with a timestamp column in DuckDB and QuestDB alike.
     return f"{table.timestamp} >= {sql_string(since)}", f"rows since {since}"
@@ -128,7 +162,7 @@ def unique_keys_check(
             duplicated_keys_sampled=len(duplicates),
         )
 
-    return TableCheck(asset, name, description, _check)
+    return TableCheck(asset, name, description, _check, table)
 
 
 def monotonic_ts_check(
@@ -162,7 +196,7 @@ def monotonic_ts_check(
             backwards_sampled=len(backwards),
         )
 
-    return TableCheck(asset, name, description, _check)
+    return TableCheck(asset, name, description, _check, table)
 
 
 def non_negative_check(asset: str, table: TableSpec, columns: Sequence[str]) -> TableCheck:
@@ -186,4 +220,4 @@ def non_negative_check(asset: str, table: TableSpec, columns: Sequence[str]) -> 
             negative_rows_sampled=len(negative),
         )
 
-    return TableCheck(asset, name, description, _check)
+    return TableCheck(asset, name, description, _check, table)

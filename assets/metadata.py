@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 import dagster as dg
 import pandas as pd
@@ -42,3 +42,19 @@ def time_range(frame: pd.DataFrame, column: str = "ts") -> str:
     if frame.empty:
         return "-"
     return f"{frame[column].min().isoformat()} .. {frame[column].max().isoformat()}"
+
+
+_BAR_CHARS: Final = 30
+
+
+def bar_chart(counts: pd.DataFrame, label: str, value: str, *, empty: str = "_no rows_") -> str:
+    """A markdown table with a bar per row, scaled to the largest count (the UI
+    renders markdown, and a bar reads faster than a column of numbers)."""
+    if counts.empty:
+        return empty
+    largest = max(int(counts[value].max()), 1)
+    lines = [f"| {label} | {value} | |", "| --- | ---: | --- |"]
+    for name, count in zip(counts[label], counts[value], strict=True):
+        bar = "█" * max(1, round(_BAR_CHARS * int(count) / largest))
+        lines.append(f"| {name} | {int(count)} | {bar} |")
+    return "\n".join(lines)

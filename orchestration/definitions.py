@@ -16,7 +16,8 @@ from assets.sinks.assets import SINK_ASSETS
 from assets.warehouse.assets import WAREHOUSE_ASSETS
 from orchestration.jobs import build_daily_jobs, build_jobs
 from orchestration.resources import DuckDBWarehouse, build_resources
-from orchestration.schedules import build_schedules
+from orchestration.schedules import build_daily_schedules
+from orchestration.sensors import build_sensors
 from orchestration.settings import Settings
 
 
@@ -30,20 +31,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         assets=[*WAREHOUSE_ASSETS, *SINK_ASSETS, *EXECUTION_QUALITY_ASSETS],
         asset_checks=[*EXECUTION_QUALITY_CHECKS],
         jobs=[*jobs, *daily_jobs],
-        schedules=[
-            *build_schedules(jobs, settings.ship_schedule),
-            # Each day's partition, 30 minutes after it ends (the shipping runs every minute).
-            *(
-                dg.build_schedule_from_partitioned_job(
-                    job,
-                    name=f"{job.name}_schedule",
-                    hour_of_day=0,
-                    minute_of_hour=30,
-                    default_status=dg.DefaultScheduleStatus.RUNNING,
-                )
-                for job in daily_jobs
-            ),
-        ],
+        schedules=build_daily_schedules(daily_jobs),
+        sensors=build_sensors(jobs),
         resources=resources,
     )
 

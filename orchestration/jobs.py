@@ -13,6 +13,9 @@ from assets.warehouse.assets import GROUP as WAREHOUSE
 # deploy/dagster.yaml limits runs to one per value of this tag: a run owns its tables'
 # cursors (or inbox files) until it ends.
 RUN_TAG = "tradepipe/job"
+# Run logs at INFO: at DEBUG (Dagster's default) every step event is a line, and
+# dagster.log was mostly those.
+RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 if TYPE_CHECKING:
     # Not exported by dagster; only the type checker needs the name.
@@ -33,6 +36,7 @@ def build_jobs(*, single_writer_warehouse: bool) -> list[UnresolvedAssetJobDefin
             selection=dg.AssetSelection.groups(WAREHOUSE),
             description="Ship new journal events into the warehouse tables, then check them.",
             executor_def=executor,
+            config=RUN_CONFIG,
             run_tags={RUN_TAG: f"{WAREHOUSE}_job"},
         ),
         dg.define_asset_job(
@@ -40,6 +44,7 @@ def build_jobs(*, single_writer_warehouse: bool) -> list[UnresolvedAssetJobDefin
             selection=dg.AssetSelection.groups(INBOXES),
             description="Load files waiting in the tick and alt-data inboxes, then check them.",
             executor_def=executor,
+            config=RUN_CONFIG,
             run_tags={RUN_TAG: f"{INBOXES}_job"},
         ),
     ]
@@ -54,5 +59,6 @@ def build_daily_jobs(*, single_writer_warehouse: bool) -> list[UnresolvedAssetJo
             description="TCA of one trading day: per-order and per-fill metrics, summaries, "
             "the report, and their checks.",
             executor_def=dg.in_process_executor if single_writer_warehouse else None,
+            config=RUN_CONFIG,
         )
     ]

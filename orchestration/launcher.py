@@ -3,13 +3,17 @@
 Checks first that its ports are free, then starts the realtime service (and
 waits until what answers on the API port is that child: `realtime.service_process`),
 the demo trading client and `dagster dev` (webserver and daemon, so schedules and
-sensors run), each in its own process group, and says "up" once the Dagster UI
-answers. A child that exits during the launch stops it with that child's error
+sensors run), each in its own process group, and says "up" only once every part
+answers: the service, the demo client still running, the Dagster webserver with
+its code location loaded and its daemons beating (`wait_for_dagster`). A child
+that exits during the launch stops it with that child's error
 (for the service, its own one-line messages and exit status, which the launcher
 exits with too).
 
-Ctrl-C or SIGTERM stops every process it started: each group gets SIGTERM,
-and SIGKILL if it is still there after a grace period. `dagster dev` is started
+Ctrl-C or SIGTERM stops every process it started, in an order that leaves no
+queued or running Dagster run behind (`stop_in_order`): each group gets SIGTERM,
+and SIGKILL if it is still there after a grace period. Logs go to data/logs/,
+rotated by size (`realtime.logs`). `dagster dev` is started
 from here rather than with `&` from a shell because, backgrounded by a
 non-interactive shell, it ignores SIGTERM.
 """
@@ -18,32 +22,43 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import IO, TYPE_CHECKING, Any
 
 import httpx
 
 from realtime.config_errors import ConfigError
 from realtime.layout import PROJECT_ROOT, DataLayout, resolve
+from realtime.logs import rotating_file_handler
 from realtime.server import ExitStatus
 from realtime.service_process import NotOurInstance, ServiceExited, port_is_free, start_service
 from realtime.settings import EnvReader, whole_number
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 ROOT = PROJECT_ROOT
 # dagster dev loads the code location (every asset module) before the webserver answers.
 DAGSTER_START_S = 180.0
 
-DAGSTER_YAML = """\
-# Written by the launcher for local runs: SQLite storage under this folder.
+_WRITTEN_BY_US = "# Written by the launcher"
+DAGSTER_YAML = f"""\
+{_WRITTEN_BY_US} for local runs: SQLite storage under this folder.
 # Production uses deploy/dagster.yaml (Postgres storage, Docker run launcher).
 telemetry:
+  enabled: false
+# No first-open newsletter modal over the UI.
+nux:
   enabled: false
 # One asset at a time writes the warehouse: the assets that write it share the
 # duckdb_warehouse pool, and a DuckDB file has one writer.
@@ -66,45 +81,114 @@ def dagster_home(layout: DataLayout) -> Path:
     home = resolve(configured) if configured else layout.dagster_home
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():
+    # Our own file is brought up to date; one a person wrote is theirs.
+    if not config.exists() or (
+        config.read_text().startswith(_WRITTEN_BY_US) and config.read_text() != DAGSTER_YAML
+    ):
         config.write_text(DAGSTER_YAML)
     return home
 
 
 def start(name: str, argv: Sequence[str], env: dict[str, str], log: Path | None) -> Child:
-    """Start a child in its own process group; its output goes to `log` if given (the
-    service's JSON access log and Dagster's run logs would bury the console)."""
-    output = log.open("ab") if log is not None else None
-    try:
-        process = subprocess.Popen(
-            list(argv),
-            cwd=ROOT,
-            env=env,
-            start_new_session=True,
-            stdout=output,
-            stderr=subprocess.STDOUT if output is not None else None,
-        )
-    finally:
-        if output is not None:
-            output.close()  # the child holds its own copy of the descriptor
+    """Start a child in its own process group; its output goes to `log` if given (Dagster's
+    run logs would bury the console), through a pipe into a file rotated by size."""
+    process = subprocess.Popen(
+        list(argv),
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE if log is not None else None,
+        stderr=subprocess.STDOUT if log is not None else None,
+    )
+    if log is not None:
+        assert process.stdout is not None
+        threading.Thread(
+            target=copy_rotating, args=(process.stdout, log), name=f"{name}-log", daemon=True
+        ).start()
     return Child(name, process)
 
 
+def copy_rotating(stream: IO[bytes], path: Path) -> None:
+    """Copy a child's output into `path` line by line, rotating it by size (the same
+    rule as the service's own log file: `realtime.logs`)."""
+    handler = rotating_file_handler(path)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    try:
+        for raw in stream:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            handler.emit(logging.makeLogRecord({"msg": line, "levelno": logging.INFO}))
+    finally:
+        handler.close()
+
+
+# What "Dagster is up" means: the webserver answers, the code location has loaded, and
+# every daemon it needs (the sensor daemon above all: it starts the shipping) beats.
+READINESS_QUERY = """
+{
+  workspaceOrError {
+    __typename
+    ... on Workspace {
+      locationEntries {
+        name
+        loadStatus
+        locationOrLoadError { __typename ... on PythonError { message } }
+      }
+    }
+  }
+  instance { daemonHealth { allDaemonStatuses { daemonType required healthy } } }
+}
+"""
+
+
+class LocationLoadError(Exception):
+    pass
+
+
+def dagster_not_ready(answer: dict[str, Any]) -> str | None:
+    """What is still missing, from the readiness query's answer; None: ready.
+    Raises LocationLoadError when the code location failed to load (no point waiting)."""
+    data = answer.get("data") or {}
+    workspace = data.get("workspaceOrError") or {}
+    entries = workspace.get("locationEntries")
+    if not entries:
+        return "the code location is not listed yet"
+    for entry in entries:
+        location = entry.get("locationOrLoadError") or {}
+        if location.get("__typename") == "PythonError":
+            raise LocationLoadError(f"code location {entry['name']}: {location.get('message')}")
+        if entry.get("loadStatus") != "LOADED" or location.get("__typename") is None:
+            return f"code location {entry['name']} is loading"
+    statuses = (data.get("instance") or {}).get("daemonHealth", {}).get("allDaemonStatuses", [])
+    waiting = sorted(s["daemonType"] for s in statuses if s["required"] and not s["healthy"])
+    if not statuses:
+        return "no daemon has reported yet"
+    if waiting:
+        return f"daemons not running yet: {', '.join(waiting)}"
+    return None
+
+
 def wait_for_dagster(url: str, dagster: Child, others: list[Child], timeout_s: float) -> None:
-    """Until the webserver answers; the port was free before `dagster` started, so an
-    answer while it is alive is its own. Raises ChildExited or TimeoutError."""
+    """Until the webserver answers, its code location is loaded and its daemons beat; the
+    port was free before `dagster` started, so an answer while it is alive is its own.
+    Raises ChildExited, LocationLoadError or TimeoutError."""
     deadline = time.monotonic() + timeout_s
+    missing = "the webserver does not answer yet"
     while True:
         for child in [dagster, *others]:
             if (code := child.process.poll()) is not None:
                 raise ChildExited(child, code)
         try:
-            if httpx.get(url, timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
+            response = httpx.post(url, json={"query": READINESS_QUERY}, timeout=2.0)
+            if response.status_code == 200:
+                still = dagster_not_ready(response.json())
+                if still is None:
+                    return
+                missing = still
+        except (httpx.TransportError, ValueError):
             pass
         if time.monotonic() >= deadline:
-            raise TimeoutError(f"the Dagster webserver did not answer {url} within {timeout_s} s")
+            raise TimeoutError(f"Dagster at {url} was not ready within {timeout_s} s: {missing}")
         time.sleep(0.25)
 
 
@@ -149,6 +233,73 @@ def stop_all(children: list[Child], grace_s: float = 15.0) -> None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(child.process.pid, signal.SIGKILL)
             child.process.wait()
+
+
+# The order that leaves no run behind: the demo first (no new orders), then the service
+# (the journal stops growing, so the sensor asks for nothing new), then Dagster once its
+# runs are done, and last whatever else.
+STOP_ORDER = ("demo", "realtime", "dagster")
+RUNS_DRAIN_S = 30.0
+
+
+def stop_in_order(children: list[Child], home: Path | None) -> None:
+    """Stop the children in STOP_ORDER; before Dagster, let its active runs finish
+    (up to RUNS_DRAIN_S), and after it, close whatever run it left (`close_leftover_runs`)."""
+    rank = {name: i for i, name in enumerate(STOP_ORDER)}
+    for child in sorted(children, key=lambda c: rank.get(c.name, len(rank))):
+        draining = child.name == "dagster" and home is not None and child.process.poll() is None
+        if draining and home is not None and not wait_for_runs_to_finish(home, RUNS_DRAIN_S):
+            say(f"runs still active after {RUNS_DRAIN_S:.0f} s; stopping Dagster anyway")
+        stop_all([child])
+        if child.name == "dagster" and home is not None:
+            try:
+                for line in close_leftover_runs(home):
+                    say(line)
+            except Exception as exc:  # stopping must go on; say what was left
+                say(f"could not check Dagster's runs after stopping it: {exc}")
+
+
+def _instance(home: Path) -> dg.DagsterInstance:
+    import dagster as dg  # only when stopping: importing dagster takes seconds
+
+    return dg.DagsterInstance.from_config(str(home))
+
+
+def wait_for_runs_to_finish(home: Path, timeout_s: float) -> bool:
+    from orchestration.sensors import ACTIVE_STATUSES
+
+    with _instance(home) as instance:
+        deadline = time.monotonic() + timeout_s
+        while instance.get_runs_count(_runs_filter(ACTIVE_STATUSES)):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.5)
+    return True
+
+
+def _runs_filter(statuses: Sequence[Any]) -> Any:
+    import dagster as dg
+
+    return dg.RunsFilter(statuses=list(statuses))
+
+
+def close_leftover_runs(home: Path) -> list[str]:
+    """Runs Dagster left unfinished when it stopped: a queued run is canceled (it never
+    started), a started one failed (its worker is gone). One line per run."""
+    import dagster as dg
+
+    from orchestration.sensors import ACTIVE_STATUSES
+
+    lines = []
+    with _instance(home) as instance:
+        for run in instance.get_runs(_runs_filter(ACTIVE_STATUSES)):
+            if run.status in (dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED):
+                instance.report_run_canceled(run, message="tradepipe stopped before it started")
+                lines.append(f"canceled queued run {run.run_id} of {run.job_name}")
+            else:
+                instance.report_run_failed(run, message="tradepipe stopped while it ran")
+                lines.append(f"marked run {run.run_id} of {run.job_name} failed (stopped)")
+    return lines
 
 
 class Stop(Exception):
@@ -200,19 +351,22 @@ def main(argv: list[str] | None = None) -> int:
         **layout.env(),  # absolute paths: every child sees exactly this layout
         "TRADEPIPE_PORT": str(args.api_port),
         "DAGSTER_HOME": str(dagster_home(layout)),
+        "TRADEPIPE_LOG_FILE": str(logs / "realtime.log"),
     }
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGINT, _raise_stop)
     children: list[Child] = []
     python = sys.executable
     try:
-        service = start_service(env, logs / "realtime.log", port=args.api_port, own_group=True)
+        # The service writes (and rotates) realtime.log itself; its stdout, where only
+        # its start-up line and a crash's last words go, is realtime.out.
+        service = start_service(env, logs / "realtime.out", port=args.api_port, own_group=True)
         children.append(Child("realtime", service.process))
         try:
             service.wait_ready(60)
         except ServiceExited as exc:
             say(str(exc))
-            say(f"(log: {logs / 'realtime.log'})")
+            say(f"(log: {logs / 'realtime.out'}, {logs / 'realtime.log'})")
             return exc.status if exc.status > 0 else 1
         except (NotOurInstance, TimeoutError) as exc:
             say(str(exc))
@@ -235,6 +389,8 @@ def main(argv: list[str] | None = None) -> int:
                     "127.0.0.1",
                     "-p",
                     str(args.dagster_port),
+                    "--log-level",
+                    "info",
                 ],
                 env,
                 dagster_log,
@@ -242,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
             children.append(dagster)
             try:
                 wait_for_dagster(
-                    f"http://127.0.0.1:{args.dagster_port}/server_info",
+                    f"http://127.0.0.1:{args.dagster_port}/graphql",
                     dagster,
                     [c for c in children if c is not dagster],
                     DAGSTER_START_S,
@@ -252,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
                 if exc.child is dagster:
                     say(f"the end of {dagster_log}:\n{tail(dagster_log, dagster_offset)}")
                 return exc.code if exc.code > 0 else 1
-            except TimeoutError as exc:
+            except (TimeoutError, LocationLoadError) as exc:
                 say(f"{exc}; stopping (see {dagster_log})")
                 return 1
         print(
@@ -267,7 +423,7 @@ def main(argv: list[str] | None = None) -> int:
                 else ""
             )
             + f"    data          {layout.data_dir}\n"
-            f"    logs          {logs}/realtime.log, {logs}/dagster.log\n"
+            f"    logs          {logs}/realtime.log, {logs}/dagster.log (rotated by size)\n"
             "  Ctrl-C stops everything.\n",
             flush=True,
         )
@@ -284,7 +440,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        stop_all(children)
+        stop_in_order(children, None if args.no_dagster else Path(env["DAGSTER_HOME"]))
 
 
 if __name__ == "__main__":

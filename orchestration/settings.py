@@ -20,8 +20,6 @@ TRADEPIPE_WAREHOUSE         where shipped tables go (default: duckdb:///$DATA/wa
                                 writes, PostgreSQL wire on pg_port for DDL and reads;
                                 username/password/token are the ILP/HTTP credentials
                                 (QuestDB Enterprise), pg_user/pg_password the PG ones.
-TRADEPIPE_SHIP_SCHEDULE     cron of warehouse_job_schedule and inboxes_job_schedule
-                            (default: every minute)
 TRADEPIPE_SHIP_BATCH_ROWS   most journal events shipped per warehouse transaction
 TRADEPIPE_SHIP_BATCH_BYTES  most journal payload bytes shipped per warehouse transaction
 
@@ -41,7 +39,6 @@ from realtime.settings import EnvReader, whole_number
 
 __all__ = ["PROJECT_ROOT", "Settings"]
 
-DEFAULT_SHIP_SCHEDULE: Final = "* * * * *"
 # A batch is one warehouse transaction. 250k events (~40 MB of JSON) keeps a
 # transaction's memory small while amortising DuckDB's per-commit cost, which
 # dominates with small batches.
@@ -56,7 +53,6 @@ class Settings:
     warehouse_url: str
     tick_inbox: Path
     alt_inbox: Path
-    ship_schedule: str = DEFAULT_SHIP_SCHEDULE
     batch_rows: int = DEFAULT_BATCH_ROWS
     batch_bytes: int = DEFAULT_BATCH_BYTES
 
@@ -84,8 +80,6 @@ class Settings:
         overrides: dict[str, object] = {}
         if warehouse := env.get("TRADEPIPE_WAREHOUSE", "").strip():
             overrides["warehouse_url"] = warehouse
-        if schedule := env.get("TRADEPIPE_SHIP_SCHEDULE", "").strip():
-            overrides["ship_schedule"] = schedule
         overrides["batch_rows"] = values.get(
             "TRADEPIPE_SHIP_BATCH_ROWS", DEFAULT_BATCH_ROWS, whole_number(1, 2**31)
         )

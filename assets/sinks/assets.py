@@ -11,9 +11,10 @@ import dagster as dg
 from dagster import AssetExecutionContext
 
 from assets.catalogue import WAREHOUSE_POOL
-from assets.checks import TableCheck, run_selected
+from assets.checks import TableCheck, requested_by_sensor, run_selected
 from assets.metadata import table_definition_metadata
 from assets.sinks.alt_records import parse_alt_file
+from assets.sinks.bookkeeping import BOOKKEEPING_ASSETS
 from assets.sinks.checks import SINK_CHECKS
 from assets.sinks.files import sink_files
 from assets.sinks.tables import ALT_SIGNALS, REPLAY_QUOTES, REPLAY_TRADES
@@ -44,6 +45,7 @@ _FILE_NOTE = (
         dg.AssetSpec(
             table.name,
             group_name=GROUP,
+            skippable=True,  # a file of quotes only adds no trades
             description=f"{table.description}\n\nCSV or Parquet in the tick inbox. {_FILE_NOTE}",
             metadata=table_definition_metadata(table),
         )
@@ -62,7 +64,11 @@ def sink_ticks(
         run_id=context.run.run_id,
         log=context.log,
     )
+    quiet = requested_by_sensor(context)
+    unchanged = {name for name, rows in report.loaded.items() if quiet and rows == 0}
     for table in _TICK_TABLES.values():
+        if table.name in unchanged:
+            continue
         yield dg.MaterializeResult(
             asset_key=table.name,
             metadata={
@@ -71,7 +77,7 @@ def sink_ticks(
                 "warehouse": dg.MetadataValue.text(warehouse.location),
             },
         )
-    yield from run_selected(context, _TICK_CHECKS, warehouse)
+    yield from run_selected(context, _TICK_CHECKS, warehouse, unchanged=unchanged)
 
 
 @dg.asset(
@@ -107,4 +113,4 @@ def alt_signals(
     yield from run_selected(context, _ALT_CHECKS, warehouse)
 
 
-SINK_ASSETS = [sink_ticks, alt_signals]
+SINK_ASSETS = [sink_ticks, alt_signals, *BOOKKEEPING_ASSETS]

@@ -82,7 +82,12 @@ def no_seq_gaps_check(projection: Projection) -> TableCheck:
             metadata["first_gaps"] = markdown_preview(
                 pd.DataFrame(gaps[:10], columns=["from_seq", "to_seq"]), rows=10
             )
-        if passed:
+        empty = passed and not stored and not warehouse.row_count(table)
+        if empty and not cursor:
+            outcome = "no rows yet: nothing shipped"
+        elif empty:
+            outcome = f"no rows yet: the journal has no {table.name} events through seq {cursor}"
+        elif passed:
             outcome = f"seq 1..{cursor} shipped without gaps"
         elif gaps:
             outcome = f"{len(gaps)} gap(s) in the shipped seq ranges"
@@ -92,6 +97,7 @@ def no_seq_gaps_check(projection: Projection) -> TableCheck:
             )
         return CheckOutcome(passed, outcome, dg.AssetCheckSeverity.ERROR, metadata)
 
+    # Not `table=`: an empty table is a failure here when the journal has its events.
     return TableCheck(table.name, f"{table.name}_no_seq_gaps", description, _check)
 
 

@@ -14,7 +14,14 @@ from typing import Final
 
 import pandas as pd
 
-from assets.warehouse.tables import FILLS, ORDERS, QUOTES, RISK_EVENTS, TRADES
+from assets.warehouse.tables import (
+    FILLS,
+    ORDERS,
+    QUOTES,
+    RISK_CONTROL_CHANGES,
+    RISK_REJECTIONS,
+    TRADES,
+)
 from orchestration.resources import TableSpec
 from realtime import events as ev
 
@@ -153,6 +160,30 @@ def _decision_source(p: pd.DataFrame) -> pd.Series:
     return source
 
 
+_REJECTION_FIELDS: Final = frozenset(
+    {"order_id", "account", "quantity", "limit_price", "reason", "detail"}
+    | {f"request.{f}" for f in ("client_order_id", "symbol", "side", "order_type")}
+    | {f"request.{f}" for f in ("quantity", "limit_price")}
+)
+
+
+def _rejection_columns(p: pd.DataFrame) -> dict[str, object]:
+    p = p.reindex(columns=sorted(set(p.columns) | _REJECTION_FIELDS))
+    return {
+        "event_type": _or_none(p["event_type"]),
+        "order_id": _or_none(p["order_id"]),
+        "account": _or_none(p["account"]),
+        "client_order_id": _or_none(p["request.client_order_id"]),
+        "symbol": _or_none(p["request.symbol"]),
+        "side": _or_none(p["request.side"]),
+        "order_type": _or_none(p["request.order_type"]),
+        "quantity": _first(p, "request.quantity", "quantity").astype("Int64"),
+        "limit_price": _first(p, "request.limit_price", "limit_price").astype("Float64"),
+        "reason": _or_none(p["reason"]),
+        "detail": _or_none(p["detail"]),
+    }
+
+
 def _risk_columns(p: pd.DataFrame) -> dict[str, object]:
     p = p.reindex(columns=sorted(set(p.columns) | _RISK_FIELDS))
     return {
@@ -188,8 +219,11 @@ ORDERS_PROJECTION: Final = Projection(ORDERS, ORDER_EVENT_TYPES, _order_columns)
 FILLS_PROJECTION: Final = Projection(FILLS, _names(ev.OrderFilled), _fill_columns)
 QUOTES_PROJECTION: Final = Projection(QUOTES, _names(ev.PriceSampled), _quote_columns)
 TRADES_PROJECTION: Final = Projection(TRADES, _names(ev.TradePrinted), _trade_columns)
-RISK_EVENTS_PROJECTION: Final = Projection(
-    RISK_EVENTS, _names(ev.TradingStateChanged, ev.RiskLimitsChanged), _risk_columns
+RISK_CONTROL_CHANGES_PROJECTION: Final = Projection(
+    RISK_CONTROL_CHANGES, _names(ev.TradingStateChanged, ev.RiskLimitsChanged), _risk_columns
+)
+RISK_REJECTIONS_PROJECTION: Final = Projection(
+    RISK_REJECTIONS, _names(ev.OrderRejected, ev.ReplaceRiskRejected), _rejection_columns
 )
 
 PROJECTIONS: Final = (
@@ -197,5 +231,6 @@ PROJECTIONS: Final = (
     FILLS_PROJECTION,
     QUOTES_PROJECTION,
     TRADES_PROJECTION,
-    RISK_EVENTS_PROJECTION,
+    RISK_CONTROL_CHANGES_PROJECTION,
+    RISK_REJECTIONS_PROJECTION,
 )

@@ -200,3 +200,26 @@ def ship_log_row(
             "run_id": [run_id],
         }
     )
+
+
+def ship_log_summary(warehouse: Warehouse, journal: JournalSource) -> dict[str, Any]:
+    """The ship_log as a person wants it: each table's cursor and lag, the newest batches."""
+    warehouse.ensure_schema([SHIP_LOG])
+    head = journal.head_seq()
+    cursors = warehouse.query(
+        f"SELECT table_name, max(last_seq) AS shipped_through_seq, count(*) AS batches, "
+        f"sum(row_count) AS rows_shipped, max(ts) AS last_shipped_at FROM {SHIP_LOG.name} "
+        "GROUP BY table_name ORDER BY table_name"
+    )
+    cursors["events_behind_head"] = head - cursors["shipped_through_seq"].astype("int64")
+    newest = warehouse.query(
+        f"SELECT ts, table_name, first_seq, last_seq, row_count, run_id FROM {SHIP_LOG.name} "
+        "ORDER BY ts DESC, table_name LIMIT 10"
+    )
+    return {
+        "dagster/row_count": dg.MetadataValue.int(warehouse.row_count(SHIP_LOG)),
+        "journal_head_seq": dg.MetadataValue.int(head),
+        "cursors": markdown_preview(cursors, rows=len(cursors) or 1),
+        "newest_batches": markdown_preview(newest, rows=10),
+        "warehouse": dg.MetadataValue.text(warehouse.location),
+    }

@@ -100,9 +100,12 @@ TRADES: Final = TableSpec(
     keys=("seq",),
 )
 
-RISK_EVENTS: Final = TableSpec(
-    name="risk_events",
-    description="Kill-switch (trading state) and risk-limit changes.",
+RISK_CONTROL_CHANGES: Final = TableSpec(
+    name="risk_control_changes",
+    description=(
+        "Changes of the risk controls: the kill switch (trading state, global or per "
+        "account) and the risk limits. Risk decisions on orders are in risk_rejections."
+    ),
     columns=(
         _EVENT_TS,
         _SEQ,
@@ -114,6 +117,30 @@ RISK_EVENTS: Final = TableSpec(
         _c("limits_digest", STR, "sha256 of the canonical limits document"),
         _c("limits_source", STR),
         _c("limits_json", STR),
+    ),
+    keys=("seq",),
+)
+
+RISK_REJECTIONS: Final = TableSpec(
+    name="risk_rejections",
+    description=(
+        "Every order (OrderRejected) and cancel-replace (ReplaceRiskRejected) that "
+        "pre-trade risk refused, with the reason code and its detail."
+    ),
+    columns=(
+        _EVENT_TS,
+        _SEQ,
+        _c("event_type", SYM, "OrderRejected (a new order) or ReplaceRiskRejected"),
+        _c("order_id", STR),
+        _c("account", SYM, "a new order only (a replace's order: orders by order_id)"),
+        _c("client_order_id", STR, "a new order only"),
+        _c("symbol", SYM, "a new order only"),
+        _c("side", SYM, "a new order only"),
+        _c("order_type", SYM, "a new order only"),
+        _c("quantity", LONG, "requested or replacement quantity"),
+        _c("limit_price", DOUBLE, "requested or replacement limit price"),
+        _c("reason", SYM, "risk reason code, e.g. POSITION_LIMIT"),
+        _c("detail", STR, "what the check saw, in words"),
     ),
     keys=("seq",),
 )
@@ -137,4 +164,12 @@ SHIP_LOG: Final = TableSpec(
     keys=("table_name", "last_seq"),
 )
 
-WAREHOUSE_TABLES: Final = (ORDERS, FILLS, QUOTES, TRADES, RISK_EVENTS, SHIP_LOG)
+WAREHOUSE_TABLES: Final = (
+    ORDERS,
+    FILLS,
+    QUOTES,
+    TRADES,
+    RISK_CONTROL_CHANGES,
+    RISK_REJECTIONS,
+    SHIP_LOG,
+)

@@ -113,6 +113,31 @@ def test_alt_file_when_records_good_and_bad_then_good_load_and_the_rest_is_quara
     assert processed[["rows_loaded", "rows_quarantined"]].values.tolist() == [[2, 7]]
 
 
+def test_quarantine_and_processed_files_when_files_loaded_then_their_assets_show_why(
+    inbox: Inbox, warehouse: DuckDBWarehouse
+) -> None:
+    drop(inbox.alt_dir, "news.jsonl", "\n".join(ALT_LINES) + "\n")
+
+    result = sink(inbox, warehouse)
+
+    def metadata(asset: str) -> dict[str, object]:
+        [event] = [
+            m
+            for m in result.get_asset_materialization_events()
+            if m.asset_key == dg.AssetKey(asset)
+        ]
+        return {k: v.value for k, v in event.materialization.metadata.items()}
+
+    refused = metadata("quarantine")
+    assert refused["dagster/row_count"] == 7
+    assert "| alt SCHEMA_VIOLATION | 5 | █" in str(refused["records_by_sink_and_reason"])
+    assert "MALFORMED_JSON" in str(refused["newest_records"])
+    assert "news.jsonl" in str(refused["newest_records"])
+    loaded = metadata("processed_files")
+    assert loaded["dagster/row_count"] == 1
+    assert "news.jsonl" in str(loaded["newest_files"])
+
+
 def test_alt_csv_when_rows_good_and_bad_then_good_load_and_the_rest_is_quarantined(
     inbox: Inbox, warehouse: DuckDBWarehouse
 ) -> None:

@@ -39,7 +39,7 @@ from tests.assets.journals import (
 )
 from tests.realtime.harness import T0
 
-TABLES = ("orders", "fills", "quotes", "trades", "risk_events")
+TABLES = ("orders", "fills", "quotes", "trades", "risk_control_changes", "risk_rejections")
 
 
 def ship(
@@ -68,7 +68,8 @@ def expected_counts(journal: Path) -> dict[str, int]:
         "fills": by_type["OrderFilled"],
         "quotes": by_type["PriceSampled"],
         "trades": by_type["TradePrinted"],
-        "risk_events": by_type["TradingStateChanged"] + by_type["RiskLimitsChanged"],
+        "risk_control_changes": by_type["TradingStateChanged"] + by_type["RiskLimitsChanged"],
+        "risk_rejections": by_type["OrderRejected"] + by_type["ReplaceRiskRejected"],
     }
 
 
@@ -76,6 +77,7 @@ def rows_written(result: dg.ExecuteInProcessResult) -> dict[str, int]:
     return {
         m.asset_key.to_user_string(): int(m.metadata["rows_written"].value)  # type: ignore[arg-type]
         for m in result.asset_materializations_for_node("ship_journal")
+        if m.asset_key.to_user_string() != "ship_log"
     }
 
 
@@ -127,6 +129,50 @@ def test_ship_when_orders_rejected_then_risk_decision_and_reason_code_are_kept(
     assert canceled["reason"].notna().all()
 
 
+def test_ship_when_orders_rejected_then_risk_rejections_holds_them_with_a_chart_by_reason(
+    engine_journal: Path, warehouse: DuckDBWarehouse
+) -> None:
+    result = ship(journal_source(engine_journal), warehouse)
+
+    rejections = warehouse.query(
+        "SELECT client_order_id, event_type, account, symbol, side, reason, detail "
+        "FROM risk_rejections ORDER BY seq"
+    )
+    assert list(rejections["client_order_id"]) == ["far", "m2"]
+    assert list(rejections["reason"]) == ["PRICE_OUTSIDE_COLLAR", "TRADING_HALTED"]
+    assert set(rejections["event_type"]) == {"OrderRejected"}
+    assert list(rejections["account"]) == ["alice", "alice"]
+    assert rejections["detail"].notna().all()
+    [materialisation] = [
+        m
+        for m in result.asset_materializations_for_node("ship_journal")
+        if m.asset_key.to_user_string() == "risk_rejections"
+    ]
+    assert materialisation.metadata["rejections_PRICE_OUTSIDE_COLLAR"].value == 1
+    assert materialisation.metadata["rejections_TRADING_HALTED"].value == 1
+    chart = str(materialisation.metadata["rejections_by_reason"].value)
+    assert "| PRICE_OUTSIDE_COLLAR | 1 | █" in chart
+
+
+def test_ship_log_when_shipped_then_its_asset_shows_every_cursor_and_its_lag(
+    engine_journal: Path, warehouse: DuckDBWarehouse
+) -> None:
+    result = ship(journal_source(engine_journal), warehouse)
+
+    [event] = [
+        m
+        for m in result.get_asset_materialization_events()
+        if m.asset_key == dg.AssetKey("ship_log")
+    ]
+    metadata = event.materialization.metadata
+    head = int(metadata["journal_head_seq"].value)  # type: ignore[arg-type]
+    assert head == sum(journal_type_counts(engine_journal).values())
+    cursors = str(metadata["cursors"].value)
+    for table in TABLES:
+        assert f"| {table} " in cursors
+    assert "events_behind_head" in cursors
+
+
 def test_ship_when_fills_and_risk_changes_then_columns_carry_their_values(
     engine_journal: Path, warehouse: DuckDBWarehouse
 ) -> None:
@@ -136,7 +182,7 @@ def test_ship_when_fills_and_risk_changes_then_columns_carry_their_values(
     assert (fills["notional"] == fills["quantity"] * fills["price"]).all()
     assert set(fills["account"]) == {"alice", "bob"}
     assert fills["fill_id"].is_unique
-    risk = warehouse.query("SELECT * FROM risk_events ORDER BY seq")
+    risk = warehouse.query("SELECT * FROM risk_control_changes ORDER BY seq")
     states = risk[risk["event_type"] == "TradingStateChanged"]
     assert list(states["state"]) == ["HALTED", "ACTIVE"]
     assert states["account"].isna().all()  # the global switch
@@ -282,7 +328,8 @@ def test_ship_when_journal_grows_then_only_new_events_are_shipped(
         "fills": 0,
         "quotes": 20,
         "trades": 10,
-        "risk_events": 0,
+        "risk_control_changes": 0,
+        "risk_rejections": 0,
     }
     assert counts(warehouse) == expected_counts(path)
     assert failed_checks(second) == []

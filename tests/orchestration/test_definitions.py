@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import dagster as dg
@@ -17,10 +16,13 @@ from orchestration.launcher import DAGSTER_YAML
 from orchestration.resources import DuckDBWarehouse, QuestDBWarehouse
 from orchestration.settings import PROJECT_ROOT, Settings
 
-ASSETS = {"orders", "fills", "quotes", "trades", "risk_events"} | {
+ASSETS = {"orders", "fills", "quotes", "trades", "risk_control_changes", "risk_rejections"} | {
     "replay_quotes",
     "replay_trades",
     "alt_signals",
+    "quarantine",
+    "processed_files",
+    "ship_log",
 }
 TCA_ASSETS = {"tca_orders", "tca_fills", "tca_daily", "tca_report"}
 
@@ -46,12 +48,16 @@ def test_definitions_when_built_then_groups_jobs_and_schedules_follow_the_conven
         "fills",
         "quotes",
         "trades",
-        "risk_events",
+        "risk_control_changes",
+        "risk_rejections",
+        "ship_log",
     }
     assert {a for a, g in groups.items() if g == "inboxes"} == {
         "replay_quotes",
         "replay_trades",
         "alt_signals",
+        "quarantine",
+        "processed_files",
     }
     assert {a for a, g in groups.items() if g == "execution_quality"} == TCA_ASSETS
     assert {j.name for j in repo.get_all_jobs() if not j.name.startswith("__")} == {
@@ -59,14 +65,11 @@ def test_definitions_when_built_then_groups_jobs_and_schedules_follow_the_conven
         "inboxes_job",
         "execution_quality_job",
     }
-    schedules = {s.name: s for s in repo.schedule_defs}
-    assert set(schedules) == {
-        "warehouse_job_schedule",
-        "inboxes_job_schedule",
-        "execution_quality_job_schedule",
-    }
-    assert schedules["warehouse_job_schedule"].cron_schedule == "* * * * *"
-    assert schedules["warehouse_job_schedule"].default_status is dg.DefaultScheduleStatus.RUNNING
+    schedules = {s.name for s in repo.schedule_defs}
+    # Shipping runs on sensors (tests/orchestration/test_sensors.py), not on the clock.
+    assert "execution_quality_job_schedule" in schedules
+    assert not schedules & {"warehouse_job_schedule", "inboxes_job_schedule"}
+    assert {"warehouse_job_sensor", "inboxes_job_sensor"} <= {s.name for s in repo.sensor_defs}
 
 
 def test_definitions_when_built_then_every_check_is_named_after_its_asset(tmp_path: Path) -> None:
@@ -75,7 +78,7 @@ def test_definitions_when_built_then_every_check_is_named_after_its_asset(tmp_pa
     checks = repo.asset_graph.asset_check_keys
     assert all(c.name.startswith(f"{c.asset_key.to_user_string()}_") for c in checks)
     names = {c.name for c in checks}
-    for table in ("orders", "fills", "quotes", "trades", "risk_events"):
+    for table in ("orders", "fills", "quotes", "trades", "risk_control_changes", "risk_rejections"):
         assert {f"{table}_unique_keys", f"{table}_no_seq_gaps"} <= names
     for table in ("quotes", "trades", "replay_quotes", "replay_trades"):
         assert {f"{table}_monotonic_ts", f"{table}_non_negative_prices_sizes"} <= names
@@ -102,26 +105,6 @@ def test_definitions_when_embedded_then_duckdb_and_single_process_jobs(tmp_path:
     assert defs.get_repository_def().get_job("warehouse_job").executor_def is (
         dg.in_process_executor
     )
-
-
-def test_schedule_when_a_run_of_its_job_is_active_then_it_skips_the_tick(tmp_path: Path) -> None:
-    repo = repository(tmp_path)
-    schedule = repo.get_schedule_def("warehouse_job_schedule")
-    with dg.instance_for_test() as instance:
-        idle = schedule.evaluate_tick(dg.build_schedule_context(instance=instance))
-        assert [type(r) for r in idle.run_requests or []] == [dg.RunRequest]
-        instance.add_run(
-            dg.DagsterRun(
-                job_name="warehouse_job",
-                run_id=str(uuid.uuid4()),
-                status=dg.DagsterRunStatus.STARTED,
-            )
-        )
-
-        busy = schedule.evaluate_tick(dg.build_schedule_context(instance=instance))
-
-    assert not busy.run_requests
-    assert busy.skip_message is not None and "still active" in busy.skip_message
 
 
 @pytest.mark.slow
@@ -177,10 +160,10 @@ def test_jobs_when_built_then_each_runs_in_one_step_per_writing_asset(tmp_path: 
 
     assert steps == {
         "warehouse_job": ["ship_journal"],
-        "inboxes_job": ["alt_signals", "sink_ticks"],
+        "inboxes_job": ["alt_signals", "processed_files", "quarantine", "sink_ticks"],
     }
     checks = repo.get_job("warehouse_job").asset_layer.asset_graph.asset_check_keys
-    assert len(checks) == 17  # of 24 in all: the inboxes hold the other 7
+    assert len(checks) == 19  # of 26 in all: the inboxes hold the other 7
 
 
 @pytest.mark.slow

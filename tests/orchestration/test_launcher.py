@@ -10,11 +10,23 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
+import dagster as dg
 import httpx
 import pytest
 
+from orchestration.launcher import (
+    DAGSTER_YAML,
+    READINESS_QUERY,
+    LocationLoadError,
+    close_leftover_runs,
+    dagster_home,
+    dagster_not_ready,
+)
+from orchestration.sensors import ACTIVE_STATUSES
+from realtime.layout import DataLayout
 from realtime.server import ExitStatus
 from realtime.service_process import free_port
 
@@ -63,47 +75,157 @@ def wait_until_answers(url: str, launcher: subprocess.Popen[bytes], timeout_s: f
     raise AssertionError(f"{url} did not answer within {timeout_s} s")
 
 
+def wait_for_line(
+    path: Path, text: str, launcher: subprocess.Popen[bytes], timeout_s: float
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if path.exists() and text in path.read_text(errors="replace"):
+            return
+        assert launcher.poll() is None, f"the launcher exited early:\n{path.read_text()}"
+        time.sleep(0.25)
+    raise AssertionError(f"{text!r} not printed within {timeout_s} s:\n{path.read_text()}")
+
+
+def first_shipping_run(home: Path, launcher: subprocess.Popen[bytes], timeout_s: float) -> None:
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            done = instance.get_runs(
+                dg.RunsFilter(job_name="warehouse_job", statuses=[dg.DagsterRunStatus.SUCCESS])
+            )
+            if done:
+                return
+            assert launcher.poll() is None, "the launcher exited early"
+            time.sleep(0.5)
+    raise AssertionError(f"no warehouse_job run succeeded within {timeout_s} s")
+
+
 @pytest.mark.slow
-def test_launcher_when_started_then_api_and_dagster_answer_and_sigterm_stops_everything(
+def test_launcher_when_started_then_up_means_every_part_answers_and_sigterm_leaves_no_run(
     tmp_path: Path,
 ) -> None:
     api_port, dagster_port = free_port(), free_port()
     env = {**os.environ, "TRADEPIPE_DATA_DIR": str(tmp_path / "data")}
     env.pop("DAGSTER_HOME", None)
-    launcher = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "orchestration.launcher",
-            "--api-port",
-            str(api_port),
-            "--dagster-port",
-            str(dagster_port),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    home = tmp_path / "data" / "dagster_home"
+    console = tmp_path / "console.txt"
+    with console.open("wb") as output:
+        launcher = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "orchestration.launcher",
+                "--api-port",
+                str(api_port),
+                "--dagster-port",
+                str(dagster_port),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     started: set[int] = set()
     try:
-        wait_until_answers(f"http://127.0.0.1:{api_port}/ready", launcher, 60)
-        wait_until_answers(f"http://127.0.0.1:{dagster_port}/server_info", launcher, 150)
+        launched = time.monotonic()
+        wait_for_line(console, "tradepipe is up", launcher, 240)
+        up_after = time.monotonic() - launched
+        # "up" means every part answers, at that moment, not soon after.
+        assert httpx.get(f"http://127.0.0.1:{api_port}/ready", timeout=5).status_code == 200
+        answer = httpx.post(
+            f"http://127.0.0.1:{dagster_port}/graphql",
+            json={"query": READINESS_QUERY},
+            timeout=10,
+        ).json()
+        assert dagster_not_ready(answer) is None
+        assert "enabled: false" in (home / "dagster.yaml").read_text().split("nux:")[1]
+        # The sensor ships the demo's first events without waiting for a schedule.
+        first_shipping_run(home, launcher, 60)
+        first_data_after = time.monotonic() - launched
+        print(f"up after {up_after:.1f} s, first shipped data after {first_data_after:.1f} s")
         started = descendants(launcher.pid)
         assert len(started) >= 3  # service, dagster dev (and its children), demo client
-        assert (tmp_path / "data" / "dagster_home" / "dagster.yaml").exists()
         launcher.send_signal(signal.SIGTERM)
-        assert launcher.wait(timeout=60) == 0
+        assert launcher.wait(timeout=90) == 0
         deadline = time.monotonic() + 10
         while any(alive(pid) for pid in started) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert not [pid for pid in started if alive(pid)], "a child outlived the launcher"
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            left = instance.get_runs(dg.RunsFilter(statuses=list(ACTIVE_STATUSES)))
+        assert [(r.run_id, r.status) for r in left] == []
+        logs = tmp_path / "data" / "logs"
+        assert (logs / "realtime.log").read_text().startswith("{")  # the service's JSON lines
+        assert (logs / "dagster.log").stat().st_size > 0
     finally:
         for pid in started | {launcher.pid}:
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
         launcher.wait(timeout=10)
+
+
+def test_dagster_readiness_when_location_loading_or_daemon_missing_then_not_ready() -> None:
+    loaded = {"name": "tradepipe", "loadStatus": "LOADED"}
+    location = {"locationOrLoadError": {"__typename": "RepositoryLocation"}}
+    daemons = [{"daemonType": "SENSOR", "required": True, "healthy": True}]
+
+    def answer(entries: list[dict[str, object]], statuses: list[dict[str, object]]) -> dict:
+        return {
+            "data": {
+                "workspaceOrError": {"__typename": "Workspace", "locationEntries": entries},
+                "instance": {"daemonHealth": {"allDaemonStatuses": statuses}},
+            }
+        }
+
+    loading = {"name": "tradepipe", "loadStatus": "LOADING", "locationOrLoadError": None}
+    assert dagster_not_ready(answer([loading], daemons)) == "code location tradepipe is loading"
+    unhealthy = [{"daemonType": "SENSOR", "required": True, "healthy": False}]
+    assert dagster_not_ready(answer([{**loaded, **location}], unhealthy)) == (
+        "daemons not running yet: SENSOR"
+    )
+    assert dagster_not_ready(answer([{**loaded, **location}], daemons)) is None
+    broken = {**loaded, "locationOrLoadError": {"__typename": "PythonError", "message": "boom"}}
+    with pytest.raises(LocationLoadError, match="boom"):
+        dagster_not_ready(answer([broken], daemons))
+
+
+def test_close_leftover_runs_when_dagster_stopped_then_queued_canceled_and_started_failed(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(DAGSTER_YAML)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        for status in (dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTED):
+            instance.add_run(
+                dg.DagsterRun(job_name="warehouse_job", run_id=str(uuid.uuid4()), status=status)
+            )
+
+    lines = close_leftover_runs(home)
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        statuses = sorted(r.status.value for r in instance.get_runs())
+    assert statuses == ["CANCELED", "FAILURE"]
+    assert len(lines) == 2
+
+
+def test_dagster_home_when_ours_then_brought_up_to_date_and_a_persons_file_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    layout = DataLayout.under(tmp_path / "data")
+    layout.dagster_home.mkdir(parents=True)
+    config = layout.dagster_home / "dagster.yaml"
+    config.write_text("# Written by the launcher, an older version\ntelemetry:\n  enabled: false\n")
+
+    dagster_home(layout)
+    assert config.read_text() == DAGSTER_YAML
+
+    config.write_text("# mine\nnux:\n  enabled: true\n")
+    dagster_home(layout)
+    assert config.read_text() == "# mine\nnux:\n  enabled: true\n"
 
 
 def run_launcher(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:

@@ -25,7 +25,6 @@ def test_from_env_when_nothing_set_then_embedded_defaults_under_the_project_data
     assert settings.warehouse_url == f"duckdb://{data / 'warehouse.duckdb'}"
     assert settings.tick_inbox == data / "inbox" / "ticks"
     assert settings.alt_inbox == data / "inbox" / "alt"
-    assert settings.ship_schedule == "* * * * *"
 
 
 def test_from_env_when_variables_set_then_they_win(tmp_path: Path) -> None:
@@ -34,7 +33,6 @@ def test_from_env_when_variables_set_then_they_win(tmp_path: Path) -> None:
             "TRADEPIPE_DATA_DIR": str(tmp_path),
             "TRADEPIPE_JOURNAL": "var/j.db",
             "TRADEPIPE_WAREHOUSE": "questdb://qdb:9000",
-            "TRADEPIPE_SHIP_SCHEDULE": "*/5 * * * *",
             "TRADEPIPE_SHIP_BATCH_ROWS": "1000",
         }
     )
@@ -42,7 +40,6 @@ def test_from_env_when_variables_set_then_they_win(tmp_path: Path) -> None:
     assert settings.data_dir == tmp_path
     assert settings.journal_path == PROJECT_ROOT / "var" / "j.db"  # relative to the project
     assert settings.warehouse_url == "questdb://qdb:9000"
-    assert settings.ship_schedule == "*/5 * * * *"
     assert settings.batch_rows == 1000
     assert settings.alt_inbox == tmp_path / "inbox" / "alt"
 
