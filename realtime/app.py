@@ -21,6 +21,7 @@ from realtime.api.schemas import openapi_components
 from realtime.clock import Clock
 from realtime.service import TradingService
 from realtime.settings import ServiceSettings
+from realtime.web import install_web
 
 API_DESCRIPTION = """
 Real-time order and risk service. Every acknowledged order is committed to the
@@ -119,6 +120,7 @@ def create_app(settings: ServiceSettings | None = None, clock: Clock | None = No
     app.state.service = service
     for module in (trading, market, admin, ops):
         app.include_router(module.router)
+    install_web(app)  # the trading page at / and the offline /docs (realtime/web)
     _install_error_handlers(app)
     _install_openapi(app)
     return RequestContext(
