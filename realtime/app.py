@@ -22,6 +22,7 @@ from realtime.clock import Clock
 from realtime.service import TradingService
 from realtime.settings import ServiceSettings
 from realtime.web import install_web
+from realtime.web.openapi_examples import add_request_examples
 
 API_DESCRIPTION = """
 Real-time order and risk service. Every acknowledged order is committed to the
@@ -73,6 +74,7 @@ def _install_openapi(app: FastAPI) -> None:
             schemas = document.setdefault("components", {}).setdefault("schemas", {})
             schemas.update(openapi_components())
             _document_parameter_errors(document)
+            add_request_examples(document)  # "Try it out" sends a valid body (realtime/web)
             app.openapi_schema = document
         return app.openapi_schema
 
@@ -116,6 +118,8 @@ def create_app(settings: ServiceSettings | None = None, clock: Clock | None = No
         version="0.1.0",
         description=API_DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served offline by realtime.web.docs
+        redoc_url=None,
     )
     app.state.service = service
     for module in (trading, market, admin, ops):

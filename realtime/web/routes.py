@@ -9,6 +9,8 @@ from fastapi import FastAPI
 from starlette.responses import FileResponse
 from starlette.staticfiles import StaticFiles
 
+from realtime.web.docs import install_docs
+
 STATIC_DIR: Final = Path(__file__).parent / "static"
 INDEX_HTML: Final = STATIC_DIR / "index.html"
 
@@ -35,3 +37,4 @@ def install_web(app: FastAPI) -> None:
 
     app.add_api_route("/", index, methods=["GET"], include_in_schema=False)
     app.mount("/ui", StaticFiles(directory=STATIC_DIR), name="ui")
+    install_docs(app)
