@@ -12,7 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from realtime.api import admin, market, ops, trading
+from realtime.api import admin, limits_view, market, ops, trading
 from realtime.api.errors import HANDLED, problem_for
 from realtime.api.fastpath import FastPath
 from realtime.api.middleware import ASGIApp, RequestContext
@@ -73,6 +73,7 @@ def _install_openapi(app: FastAPI) -> None:
             )
             schemas = document.setdefault("components", {}).setdefault("schemas", {})
             schemas.update(openapi_components())
+            schemas.update(limits_view.openapi_components())
             _document_parameter_errors(document)
             add_request_examples(document)  # "Try it out" sends a valid body (realtime/web)
             app.openapi_schema = document
@@ -122,7 +123,7 @@ def create_app(settings: ServiceSettings | None = None, clock: Clock | None = No
         redoc_url=None,
     )
     app.state.service = service
-    for module in (trading, market, admin, ops):
+    for module in (trading, market, admin, limits_view, ops):
         app.include_router(module.router)
     install_web(app)  # the trading page at / and the offline /docs (realtime/web)
     _install_error_handlers(app)

