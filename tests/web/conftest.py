@@ -60,22 +60,28 @@ def requests_log() -> RequestLog:
     return RequestLog()
 
 
-@pytest.fixture
-def browser_context(chromium: Any, requests_log: RequestLog) -> Iterator[Any]:
-    """A fresh profile (its own session storage) that refuses every request off this machine."""
+def guarded_context(chromium: Any, log: RequestLog) -> Any:
+    """A fresh profile (its own session storage) that refuses every request off this
+    machine, and records what it refused."""
     context = chromium.new_context(viewport={"width": 1440, "height": 900})
     context.set_default_timeout(10_000)
 
     def guard(route: Any) -> None:
         url = route.request.url
-        requests_log.seen.append(url)
+        log.seen.append(url)
         if is_local(url):
             route.continue_()
         else:
-            requests_log.external.append(url)
+            log.external.append(url)
             route.abort()
 
     context.route("**/*", guard)
+    return context
+
+
+@pytest.fixture
+def browser_context(chromium: Any, requests_log: RequestLog) -> Iterator[Any]:
+    context = guarded_context(chromium, requests_log)
     try:
         yield context
     finally:

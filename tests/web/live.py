@@ -29,6 +29,7 @@ from realtime.settings import ServiceSettings
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG_SOURCE = ROOT / "config"
 START_TIMEOUT_S = 20.0
+MARKET_STEP_NS = 1_100_000_000
 
 
 @dataclass
@@ -36,6 +37,10 @@ class LiveService:
     url: str
     service: TradingService
     loop: asyncio.AbstractEventLoop
+    # The market's own clock for the quotes a test plays: each a little over a second
+    # after the last, so the engine samples every one as a new mark (it samples at most
+    # once a second of market time) without the test sleeping.
+    market_ns: int = 0
 
     @property
     def ws_url(self) -> str:
@@ -57,15 +62,19 @@ class LiveService:
     def quote(self, symbol: str, bid: float, ask: float, size: int = 5_000) -> None:
         """A quote from the market, through the feed sink every feed uses."""
         quote = Quote(
-            symbol=symbol, bid=bid, ask=ask, bid_size=size, ask_size=size, ts_ns=time.time_ns()
+            symbol=symbol, bid=bid, ask=ask, bid_size=size, ask_size=size, ts_ns=self._next_ts()
         )
         self.call(self.service.on_quote, quote)
 
     def trade(self, symbol: str, price: float, size: int = 100) -> None:
         self.call(
             self.service.on_trade,
-            Trade(symbol=symbol, price=price, size=size, ts_ns=time.time_ns()),
+            Trade(symbol=symbol, price=price, size=size, ts_ns=self._next_ts()),
         )
+
+    def _next_ts(self) -> int:
+        self.market_ns = max(time.time_ns(), self.market_ns + MARKET_STEP_NS)
+        return self.market_ns
 
 
 def settings_for(base: Path, feed: str = "synthetic", **overrides: Any) -> ServiceSettings:
