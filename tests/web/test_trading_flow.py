@@ -50,9 +50,11 @@ def expect(locator: Any) -> Any:
 
 
 def sign_in(page: Any, url: str, key: str) -> None:
+    """By keyboard alone: the key field has focus on load, Enter submits."""
     page.goto(url + "/")
-    page.fill("#api_key", key)
-    page.click("#signin-form button[type=submit]")
+    expect(page.locator("#api_key")).to_be_focused()
+    page.keyboard.type(key)
+    page.keyboard.press("Enter")
     expect(page.locator("#app")).to_be_visible()
 
 
@@ -72,7 +74,9 @@ def send_order(page: Any) -> str:
     """Submit the ticket; the order id the page reports as accepted."""
     result = page.locator("#ticket-result")
     page.evaluate("document.querySelector('#ticket-result').replaceChildren()")
+    page.evaluate("document.querySelector('#ticket-result').className = 'outcome'")
     page.click("#send")
+    expect(result).to_have_text(re.compile(r"accepted \(\S+\)"))
     expect(result).to_have_class(re.compile(r"\bok\b"))
     found = re.search(r"accepted \((\S+)\)", result.inner_text())
     assert found, result.inner_text()
@@ -185,6 +189,21 @@ def test_trader_session_orders_fills_cancels_rejections_pnl_and_the_kill_switch(
     after_resume = send_order(page)
     expect(order_row(page, after_resume)).to_have_attribute("data-status", "NEW")
 
+    # Replace it: new total quantity and limit price, confirmed by the venue.
+    order_row(page, after_resume).get_by_role("button", name="Replace").click()
+    page.fill("#replace-form [name=quantity]", "20")
+    page.fill("#replace-form [name=limit_price]", "99.50")
+    page.get_by_role("button", name="Send replace").click()
+    expect(order_row(page, after_resume).locator("td").nth(3)).to_have_text("20")
+    expect(order_row(page, after_resume).locator("td").nth(5)).to_have_text("99.50")
+    expect(order_row(page, after_resume)).to_have_attribute("data-status", "NEW")
+
+    # Filters: by status.
+    page.select_option("#filter-status", "FILLED")
+    expect(page.locator("#orders tbody tr")).to_have_count(1)
+    expect(page.locator("#orders tbody tr")).to_have_attribute("data-order-id", resting)
+    page.select_option("#filter-status", "")
+
     # Bob trades while alice watches: none of his orders ever reaches her page.
     bob_during = http.post(
         "/orders",
@@ -208,6 +227,10 @@ def test_trader_session_orders_fills_cancels_rejections_pnl_and_the_kill_switch(
     assert "bob-private" not in page.content()
 
     page.screenshot(path=str(output_dir / "trader.png"), full_page=True)
+    # A narrow window: one column, nothing wider than the window but the tables' own scroll.
+    page.set_viewport_size({"width": 420, "height": 900})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 420
+    page.screenshot(path=str(output_dir / "trader-narrow.png"), full_page=True)
     http.close()
     assert requests_log.external == []
     assert requests_log.console_errors == []

@@ -298,8 +298,8 @@ export class Blotter {
       h("td", { class: "num" }, order.order_type === "MARKET" ? "MKT" : price(order.limit_price)),
       h("td", { class: "num" }, price(order.average_fill_price)),
       h("td", {}, order.time_in_force),
-      h("td", { class: "status-cell" }, h("span", { class: `status s-${order.status.toLowerCase()}` }, order.status.replace("_", " ")), reason ? " " : null, reason),
-      actions,
+      h("td", { class: "status-cell" }, h("span", { class: `status s-${order.status.toLowerCase()}` }, order.status.replaceAll("_", " ")), reason ? " " : null, reason),
+      h("td", { class: "actions" }, actions),
     );
   }
 
