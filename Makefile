@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 UV := python3 -m uv
 
-.PHONY: help setup run test lint typecheck unit bench clean
+.PHONY: help setup browser run test lint typecheck unit bench clean
 
 help:
 	@echo "make run   - install if needed, start the platform on embedded defaults"
@@ -18,6 +18,24 @@ setup:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	@$(UV) sync --frozen --quiet
 
+# The browser tests (tests/web, marked `browser`) drive Debian's Chromium. Installed with
+# apt when missing and we may (root); elsewhere they are skipped. Under CI a missing
+# browser is an error, so a broken install cannot pass as skipped tests.
+CHROMIUM := /usr/bin/chromium
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's chromium and chromium-driver for the browser tests"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get install -y -q chromium chromium-driver >/dev/null \
+	      || { apt-get update -q >/dev/null && apt-get install -y -q chromium chromium-driver >/dev/null; } \
+	      || echo "chromium could not be installed: the browser tests will be skipped"; \
+	  else \
+	    echo "no $(CHROMIUM) (install Debian's chromium as root): the browser tests will be skipped"; \
+	  fi; \
+	fi
+	@if [ -n "$$CI" ] && [ ! -x $(CHROMIUM) ]; then echo "CI needs $(CHROMIUM)"; exit 1; fi
+
 run: setup
 	$(PY) -m orchestration.launcher
 
@@ -28,7 +46,7 @@ lint: setup
 typecheck: setup
 	$(VENV)/bin/mypy
 
-unit: setup
+unit: setup browser
 	$(VENV)/bin/pytest -q
 
 test: lint typecheck unit

@@ -12,7 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from realtime.api import admin, market, ops, trading
+from realtime.api import admin, limits_view, market, ops, trading
 from realtime.api.errors import HANDLED, problem_for
 from realtime.api.fastpath import FastPath
 from realtime.api.middleware import ASGIApp, RequestContext
@@ -21,6 +21,8 @@ from realtime.api.schemas import openapi_components
 from realtime.clock import Clock
 from realtime.service import TradingService
 from realtime.settings import ServiceSettings
+from realtime.web import install_web
+from realtime.web.openapi_examples import add_request_examples
 
 API_DESCRIPTION = """
 Real-time order and risk service. Every acknowledged order is committed to the
@@ -77,7 +79,9 @@ def _install_openapi(app: FastAPI) -> None:
             )
             schemas = document.setdefault("components", {}).setdefault("schemas", {})
             schemas.update(openapi_components())
+            schemas.update(limits_view.openapi_components())
             _document_parameter_errors(document)
+            add_request_examples(document)  # "Try it out" sends a valid body (realtime/web)
             app.openapi_schema = document
         return app.openapi_schema
 
@@ -130,10 +134,13 @@ def create_app(
         version="0.1.0",
         description=API_DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served offline by realtime.web.docs
+        redoc_url=None,
     )
     app.state.service = service
-    for module in (trading, market, admin, ops):
+    for module in (trading, market, admin, limits_view, ops):
         app.include_router(module.router)
+    install_web(app)  # the trading page at / and the offline /docs (realtime/web)
     _install_error_handlers(app)
     _install_openapi(app)
     return RequestContext(

@@ -30,6 +30,7 @@ from .schemas import (
     ReplaceOrder,
     RiskCheckResult,
 )
+from .ws_auth import chosen_subprotocol, key_from_subprotocols
 
 router = APIRouter(tags=["trading"])
 
@@ -244,19 +245,24 @@ ORDER_STREAM_QUEUE = 10_000
 async def order_stream(websocket: WebSocket) -> None:
     """Streams `{"seq", "event"}` messages for the caller's own order and fill events.
 
-    Authenticate with the X-API-Key header or an `api_key` query parameter
-    (browsers cannot set headers on a WebSocket). A client that falls more
+    Authenticate with the X-API-Key header, the key as a subprotocol (what the web
+    page does: see api/ws_auth.py), or an `api_key` query parameter. A client that falls more
     than 10,000 events behind is disconnected (close code 1013) rather than
     buffered without bound.
     """
     service: TradingService = websocket.app.state.service
-    api_key = websocket.headers.get("x-api-key") or websocket.query_params.get("api_key")
+    offered = websocket.scope.get("subprotocols", [])
+    api_key = (
+        websocket.headers.get("x-api-key")
+        or key_from_subprotocols(offered)
+        or websocket.query_params.get("api_key")
+    )
     try:
         principal = authenticate(service, api_key)
     except ApiError:
         await websocket.close(code=1008, reason="UNAUTHENTICATED")
         return
-    await websocket.accept()
+    await websocket.accept(subprotocol=chosen_subprotocol(offered))
     queue: asyncio.Queue[tuple[int, ev.Event]] = asyncio.Queue(ORDER_STREAM_QUEUE)
     overflowed = asyncio.Event()
 

@@ -106,6 +106,7 @@ def test_openapi_document_lists_every_route(document: dict[str, Any]) -> None:
         ("/admin/trading-state", "get"),
         ("/admin/trading-state", "put"),
         ("/admin/limits/reload", "post"),
+        ("/admin/limits", "get"),
         ("/health", "get"),
         ("/ready", "get"),
         ("/metrics", "get"),
