@@ -1,4 +1,8 @@
-"""deploy/dagster.yaml: its Postgres storage section works against a real server."""
+"""deploy/dagster.yaml and deploy/workspace.yaml: the production instance as Dagster loads it.
+
+What needs a Docker engine (a run launched into a container) cannot run here; every
+class the file names is still resolved and configured by Dagster's own loader.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,18 @@ import dagster as dg
 import psycopg
 import pytest
 import yaml
+from dagster._core.run_coordinator import QueuedRunCoordinator
+from dagster._core.scheduler import DagsterDaemonScheduler
+from dagster_docker import DockerRunLauncher
 
 from assets.sinks.assets import SINK_ASSETS
 from orchestration.resources import DuckDBWarehouse, Inbox
 from orchestration.settings import PROJECT_ROOT
 
 DEPLOY_YAML = PROJECT_ROOT / "deploy" / "dagster.yaml"
+DEPLOY_WORKSPACE = PROJECT_ROOT / "deploy" / "workspace.yaml"
+# Everything but storage: Dagster's instance_for_test gives its own SQLite storage.
+NON_STORAGE_SECTIONS = ("run_coordinator", "scheduler", "run_launcher", "run_monitoring")
 
 
 def test_deploy_yaml_when_read_then_postgres_storage_docker_launcher_and_one_run_per_job() -> None:
@@ -45,6 +55,36 @@ def test_deploy_yaml_when_loaded_as_an_instance_then_runs_and_pools_are_limited(
     assert concurrency.pool_config.default_pool_limit == 1
     assert concurrency.run_queue_config is not None
     assert concurrency.run_queue_config.max_concurrent_runs == 4
+
+
+def test_deploy_yaml_when_loaded_then_queued_coordinator_daemon_scheduler_and_docker_launcher(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DAGSTER_RUN_NETWORK", "tradepipe")
+    config = yaml.safe_load(DEPLOY_YAML.read_text())
+    overrides = {key: config[key] for key in (*NON_STORAGE_SECTIONS, "concurrency")}
+
+    with dg.instance_for_test(overrides=overrides) as instance:
+        launcher = instance.run_launcher
+        coordinator = instance.run_coordinator
+        scheduler = instance.scheduler
+        monitoring = instance.run_monitoring_enabled
+
+    assert isinstance(launcher, DockerRunLauncher)
+    assert launcher.networks == ["tradepipe"]
+    assert launcher.container_kwargs["volumes"] == ["tradepipe-data:/opt/tradepipe/data"]
+    assert isinstance(coordinator, QueuedRunCoordinator)
+    assert isinstance(scheduler, DagsterDaemonScheduler)
+    assert monitoring
+
+
+def test_deploy_workspace_when_read_then_one_grpc_code_server_location() -> None:
+    workspace = yaml.safe_load(DEPLOY_WORKSPACE.read_text())
+
+    (entry,) = workspace["load_from"]
+    assert entry == {
+        "grpc_server": {"host": "code-server", "port": 4000, "location_name": "tradepipe"}
+    }
 
 
 @pytest.fixture
