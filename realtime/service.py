@@ -19,6 +19,7 @@ from realtime.config import load_service_config
 from realtime.domain import Instrument, Quote, Trade
 from realtime.engine import EngineConfig, TradingEngine
 from realtime.feed import ReplayFeed, SyntheticFeed
+from realtime.hot_cache import HotCacheLink
 from realtime.journal import Journal
 from realtime.limits import RiskLimits
 from realtime.market import TickerCache
@@ -119,6 +120,7 @@ class TradingService:
         self.stopping = asyncio.Event()
         self._engine: TradingEngine | None = None
         self._feed_task: asyncio.Task[None] | None = None
+        self.hot_cache: HotCacheLink | None = None
         self.started_monotonic = time.monotonic()
 
     @property
@@ -156,6 +158,10 @@ class TradingService:
         # Everything replayed so far lives until shutdown: take it out of the cyclic
         # collector's scans so a full collection does not walk the whole order book.
         gc.freeze()
+        if settings.hot_cache_url:
+            self.hot_cache = HotCacheLink.start(
+                settings.hot_cache_url, self._engine, self.tickers, self.metrics.registry
+            )
         self._feed_task = asyncio.create_task(self._run_feed(), name="feed")
 
     async def _run_feed(self) -> None:
@@ -222,6 +228,8 @@ class TradingService:
             await asyncio.sleep(0.001)
         engine.pump()
         await engine.close()
+        if self.hot_cache is not None:
+            await self.hot_cache.stop()
         log.info(
             "engine stopped",
             extra={"last_seq": engine.journal.last_seq, "venue_queue": engine.venue.queue_depth},

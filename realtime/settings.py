@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Final, TypeVar
 
 from realtime.config_errors import ConfigError, ConfigProblem
+from realtime.hot_cache import validate_url as _redis_url
 from realtime.journal import Durability
 from realtime.layout import ConfigFiles, DataLayout, resolve
 
@@ -68,6 +69,9 @@ class ServiceSettings:
     fast_path: bool = True
     http_read_timeout_s: float = 5.0
     http_max_connections: int = 2_000
+    # Production hot cache (realtime/hot_cache.py): a Redis URL to publish the latest
+    # tickers and positions to; None (the default) publishes nothing.
+    hot_cache_url: str | None = None
     instance_id: str = field(default_factory=new_instance_id)
 
     @property
@@ -102,6 +106,7 @@ class ServiceSettings:
         max_connections = values.get(
             "TRADEPIPE_HTTP_MAX_CONNECTIONS", 2_000, whole_number(1, 1_000_000)
         )
+        hot_cache = values.get("TRADEPIPE_HOT_CACHE", None, _redis_url)
         instance = values.get("TRADEPIPE_INSTANCE_ID", new_instance_id(), _instance_id)
         values.raise_if_bad()
         return cls(
@@ -125,6 +130,7 @@ class ServiceSettings:
             fast_path=fast_path,
             http_read_timeout_s=read_timeout,
             http_max_connections=max_connections,
+            hot_cache_url=hot_cache,
             instance_id=instance,
         )
 
