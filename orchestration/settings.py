@@ -24,6 +24,7 @@ TRADEPIPE_SHIP_SCHEDULE     cron of warehouse_job_schedule and inboxes_job_sched
                             (default: every minute)
 TRADEPIPE_SHIP_BATCH_ROWS   most journal events shipped per warehouse transaction
 TRADEPIPE_SHIP_BATCH_BYTES  most journal payload bytes shipped per warehouse transaction
+TRADEPIPE_REPORTS_CONFIG    the reports' configuration (default: config/reports.toml)
 
 Processed inbox files move to a `done/` folder inside each inbox.
 """
@@ -36,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from realtime.layout import PROJECT_ROOT, DataLayout
+from realtime.layout import PROJECT_ROOT, DataLayout, resolve
 from realtime.settings import EnvReader, whole_number
 
 __all__ = ["PROJECT_ROOT", "Settings"]
@@ -47,6 +48,7 @@ DEFAULT_SHIP_SCHEDULE: Final = "* * * * *"
 # dominates with small batches.
 DEFAULT_BATCH_ROWS: Final = 250_000
 DEFAULT_BATCH_BYTES: Final = 64 * 1024 * 1024
+DEFAULT_REPORTS_CONFIG: Final = PROJECT_ROOT / "config" / "reports.toml"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,7 @@ class Settings:
     ship_schedule: str = DEFAULT_SHIP_SCHEDULE
     batch_rows: int = DEFAULT_BATCH_ROWS
     batch_bytes: int = DEFAULT_BATCH_BYTES
+    reports_config: Path = DEFAULT_REPORTS_CONFIG
 
     @classmethod
     def for_data_dir(cls, data_dir: Path, **overrides: object) -> Settings:
@@ -92,5 +95,7 @@ class Settings:
         overrides["batch_bytes"] = values.get(
             "TRADEPIPE_SHIP_BATCH_BYTES", DEFAULT_BATCH_BYTES, whole_number(1, 2**40)
         )
+        if reports := env.get("TRADEPIPE_REPORTS_CONFIG", "").strip():
+            overrides["reports_config"] = resolve(reports)
         values.raise_if_bad()
         return cls.for_layout(DataLayout.from_env(env), **overrides)

@@ -23,6 +23,7 @@ ASSETS = {"orders", "fills", "quotes", "trades", "risk_events"} | {
     "alt_signals",
 }
 TCA_ASSETS = {"tca_orders", "tca_fills", "tca_daily", "tca_report"}
+REPORT_ASSETS = {"daily_pnl", "pnl_weekly", "tax_lots", "open_tax_lots", "wash_sales"}
 
 
 def repository(tmp_path: Path, **overrides: object) -> dg.RepositoryDefinition:
@@ -35,7 +36,7 @@ def test_definitions_when_built_then_groups_jobs_and_schedules_follow_the_conven
     repo = repository(tmp_path)
 
     assert {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()} == (
-        ASSETS | TCA_ASSETS
+        ASSETS | TCA_ASSETS | REPORT_ASSETS
     )
     groups = {
         key.to_user_string(): repo.asset_graph.get(key).group_name
@@ -54,16 +55,21 @@ def test_definitions_when_built_then_groups_jobs_and_schedules_follow_the_conven
         "alt_signals",
     }
     assert {a for a, g in groups.items() if g == "execution_quality"} == TCA_ASSETS
+    assert {a for a, g in groups.items() if g == "reports"} == REPORT_ASSETS
     assert {j.name for j in repo.get_all_jobs() if not j.name.startswith("__")} == {
         "warehouse_job",
         "inboxes_job",
         "execution_quality_job",
+        "reports_job",
+        "reports_rollup_job",
     }
     schedules = {s.name: s for s in repo.schedule_defs}
     assert set(schedules) == {
         "warehouse_job_schedule",
         "inboxes_job_schedule",
         "execution_quality_job_schedule",
+        "reports_job_schedule",
+        "reports_rollup_job_schedule",
     }
     assert schedules["warehouse_job_schedule"].cron_schedule == "* * * * *"
     assert schedules["warehouse_job_schedule"].default_status is dg.DefaultScheduleStatus.RUNNING
@@ -158,7 +164,7 @@ def test_definitions_when_built_then_every_warehouse_writer_is_in_the_duckdb_poo
         for key in repo.asset_graph.get_all_asset_keys()
     }
 
-    assert pools == {key: {"duckdb_warehouse"} for key in ASSETS | TCA_ASSETS}
+    assert pools == {key: {"duckdb_warehouse"} for key in ASSETS | TCA_ASSETS | REPORT_ASSETS}
 
 
 def test_launcher_instance_when_loaded_then_pools_are_limited_to_one() -> None:
