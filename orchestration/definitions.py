@@ -12,9 +12,11 @@ import dagster as dg
 from assets.execution_quality.assets import EXECUTION_QUALITY_ASSETS
 from assets.execution_quality.checks import EXECUTION_QUALITY_CHECKS
 from assets.execution_quality.report_folder import ReportFolder
+from assets.reports.assets import build_report_definitions
+from assets.reports.config import load_reports_config
 from assets.sinks.assets import SINK_ASSETS
 from assets.warehouse.assets import WAREHOUSE_ASSETS
-from orchestration.jobs import build_daily_jobs, build_jobs
+from orchestration.jobs import build_daily_jobs, build_jobs, build_report_jobs
 from orchestration.resources import DuckDBWarehouse, build_resources
 from orchestration.schedules import build_daily_schedules
 from orchestration.sensors import build_sensors
@@ -27,9 +29,17 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     single_writer = isinstance(resources["warehouse"], DuckDBWarehouse)
     jobs = build_jobs(single_writer_warehouse=single_writer)
     daily_jobs = build_daily_jobs(single_writer_warehouse=single_writer)
+    # reports (issue 11): partitions follow config/reports.toml's time zone
+    resources["report_folder"] = ReportFolder(path=str(settings.data_dir / "reports"))
+    reports = build_report_definitions(load_reports_config(settings.reports_config))
+    daily_jobs += build_report_jobs(
+        reports.daily_asset_names,
+        reports.rollup_asset_names,
+        single_writer_warehouse=single_writer,
+    )
     return dg.Definitions(
-        assets=[*WAREHOUSE_ASSETS, *SINK_ASSETS, *EXECUTION_QUALITY_ASSETS],
-        asset_checks=[*EXECUTION_QUALITY_CHECKS],
+        assets=[*WAREHOUSE_ASSETS, *SINK_ASSETS, *EXECUTION_QUALITY_ASSETS, *reports.assets],
+        asset_checks=[*EXECUTION_QUALITY_CHECKS, *reports.checks],
         jobs=[*jobs, *daily_jobs],
         schedules=build_daily_schedules(daily_jobs),
         sensors=build_sensors(jobs),

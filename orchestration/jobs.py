@@ -62,3 +62,26 @@ def build_daily_jobs(*, single_writer_warehouse: bool) -> list[UnresolvedAssetJo
             config=RUN_CONFIG,
         )
     ]
+
+
+def build_report_jobs(
+    daily_assets: list[str], rollup_assets: list[str], *, single_writer_warehouse: bool
+) -> list[UnresolvedAssetJobDefinition]:
+    """The reports group's two jobs: the daily assets (one trading day) and the
+    coarser P&L roll-up, whose partitions are weeks or months."""
+    executor = dg.in_process_executor if single_writer_warehouse else None
+    return [
+        dg.define_asset_job(
+            "reports_job",
+            selection=dg.AssetSelection.assets(*daily_assets),
+            description="One trading day's P&L, tax lots, exposure and compliance findings, "
+            "their checks and the rendered report.",
+            executor_def=executor,
+        ),
+        dg.define_asset_job(
+            "reports_rollup_job",
+            selection=dg.AssetSelection.assets(*rollup_assets),
+            description="The weekly (or monthly) roll-up of daily_pnl.",
+            executor_def=executor,
+        ),
+    ]

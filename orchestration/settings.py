@@ -22,6 +22,7 @@ TRADEPIPE_WAREHOUSE         where shipped tables go (default: duckdb:///$DATA/wa
                                 (QuestDB Enterprise), pg_user/pg_password the PG ones.
 TRADEPIPE_SHIP_BATCH_ROWS   most journal events shipped per warehouse transaction
 TRADEPIPE_SHIP_BATCH_BYTES  most journal payload bytes shipped per warehouse transaction
+TRADEPIPE_REPORTS_CONFIG    the reports' configuration (default: config/reports.toml)
 
 Processed inbox files move to a `done/` folder inside each inbox.
 """
@@ -34,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from realtime.layout import PROJECT_ROOT, DataLayout
+from realtime.layout import PROJECT_ROOT, DataLayout, resolve
 from realtime.settings import EnvReader, whole_number
 
 __all__ = ["PROJECT_ROOT", "Settings"]
@@ -44,6 +45,7 @@ __all__ = ["PROJECT_ROOT", "Settings"]
 # dominates with small batches.
 DEFAULT_BATCH_ROWS: Final = 250_000
 DEFAULT_BATCH_BYTES: Final = 64 * 1024 * 1024
+DEFAULT_REPORTS_CONFIG: Final = PROJECT_ROOT / "config" / "reports.toml"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,7 @@ class Settings:
     alt_inbox: Path
     batch_rows: int = DEFAULT_BATCH_ROWS
     batch_bytes: int = DEFAULT_BATCH_BYTES
+    reports_config: Path = DEFAULT_REPORTS_CONFIG
 
     @classmethod
     def for_data_dir(cls, data_dir: Path, **overrides: object) -> Settings:
@@ -86,5 +89,7 @@ class Settings:
         overrides["batch_bytes"] = values.get(
             "TRADEPIPE_SHIP_BATCH_BYTES", DEFAULT_BATCH_BYTES, whole_number(1, 2**40)
         )
+        if reports := env.get("TRADEPIPE_REPORTS_CONFIG", "").strip():
+            overrides["reports_config"] = resolve(reports)
         values.raise_if_bad()
         return cls.for_layout(DataLayout.from_env(env), **overrides)

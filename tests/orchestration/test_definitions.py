@@ -25,6 +25,7 @@ ASSETS = {"orders", "fills", "quotes", "trades", "risk_control_changes", "risk_r
     "ship_log",
 }
 TCA_ASSETS = {"tca_orders", "tca_fills", "tca_daily", "tca_report"}
+REPORT_ASSETS = {"daily_pnl", "pnl_weekly", "tax_lots", "open_tax_lots", "wash_sales"}
 
 
 def repository(tmp_path: Path, **overrides: object) -> dg.RepositoryDefinition:
@@ -37,7 +38,7 @@ def test_definitions_when_built_then_groups_jobs_and_schedules_follow_the_conven
     repo = repository(tmp_path)
 
     assert {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()} == (
-        ASSETS | TCA_ASSETS
+        ASSETS | TCA_ASSETS | REPORT_ASSETS
     )
     groups = {
         key.to_user_string(): repo.asset_graph.get(key).group_name
@@ -60,14 +61,21 @@ def test_definitions_when_built_then_groups_jobs_and_schedules_follow_the_conven
         "processed_files",
     }
     assert {a for a, g in groups.items() if g == "execution_quality"} == TCA_ASSETS
+    assert {a for a, g in groups.items() if g == "reports"} == REPORT_ASSETS
     assert {j.name for j in repo.get_all_jobs() if not j.name.startswith("__")} == {
         "warehouse_job",
         "inboxes_job",
         "execution_quality_job",
+        "reports_job",
+        "reports_rollup_job",
     }
     schedules = {s.name for s in repo.schedule_defs}
     # Shipping runs on sensors (tests/orchestration/test_sensors.py), not on the clock.
-    assert "execution_quality_job_schedule" in schedules
+    assert {
+        "execution_quality_job_schedule",
+        "reports_job_schedule",
+        "reports_rollup_job_schedule",
+    } <= schedules
     assert not schedules & {"warehouse_job_schedule", "inboxes_job_schedule"}
     assert {"warehouse_job_sensor", "inboxes_job_sensor"} <= {s.name for s in repo.sensor_defs}
 
@@ -141,7 +149,7 @@ def test_definitions_when_built_then_every_warehouse_writer_is_in_the_duckdb_poo
         for key in repo.asset_graph.get_all_asset_keys()
     }
 
-    assert pools == {key: {"duckdb_warehouse"} for key in ASSETS | TCA_ASSETS}
+    assert pools == {key: {"duckdb_warehouse"} for key in ASSETS | TCA_ASSETS | REPORT_ASSETS}
 
 
 def test_launcher_instance_when_loaded_then_pools_are_limited_to_one() -> None:

@@ -1,0 +1,391 @@
+"""The `reports` group: P&L, tax lots, exposure and compliance of each trading day.
+
+    fills, quotes, orders (warehouse)
+        -> daily_pnl                 average-cost book per account and symbol
+           -> pnl_weekly|monthly     the coarser roll-up (config `rollup`)
+           -> tax_lots + open_tax_lots + wash_sales (one op: one lot engine run)
+        -> exposure                  end-of-day exposure, intraday equity curve
+        -> compliance_findings       the rules of assets.reports.compliance
+        -> reports_report            HTML page + PNG charts in the report folder
+
+A partition is a calendar day in the configured time zone (config/reports.toml,
+UTC by default). The books are run over every fill up to the day's end, so a
+day's numbers do not depend on which other days were materialised. Every asset
+reads and writes the warehouse through its resource's verbs, in pool
+`duckdb_warehouse`, and a re-run of a day replaces that day's rows only.
+
+The definitions are built from the configuration when the code location loads
+(`build_report_definitions`), since the partitions depend on its time zone.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Final
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+from dagster import AssetCheckExecutionContext, AssetExecutionContext
+
+from assets.catalogue import WAREHOUSE_POOL
+from assets.metadata import markdown_preview, table_definition_metadata
+from assets.reports.config import ReportsConfig
+from assets.reports.days import (
+    ReportDay,
+    daily_partitions,
+    day_of,
+    naive_utc,
+    rollup_partitions,
+    run_day,
+)
+from assets.reports.inputs import fills_before, last_mids, literal
+from assets.reports.pnl import daily_pnl as compute_daily_pnl
+from assets.reports.pnl import marks_at
+from assets.reports.relief import relief_reconciliation, relief_violations
+from assets.reports.replay import reconciliation_differences, replayed_positions
+from assets.reports.tables import (
+    DAILY_PNL,
+    OPEN_TAX_LOTS,
+    TAX_LOTS,
+    WASH_SALES,
+    rollup_table,
+)
+from assets.reports.tax_lots import compute_lots
+from assets.warehouse.tables import FILLS, QUOTES
+from orchestration.resources import JournalSource, TableSpec, Warehouse
+
+GROUP: Final = "reports"
+
+
+@dataclass(frozen=True)
+class ReportDefinitions:
+    assets: list[Any]
+    checks: list[Any]
+    daily_asset_names: list[str]  # the daily-partitioned assets (reports_job)
+    rollup_asset_names: list[str]  # the roll-up (its own partitions, its own job)
+
+
+def read_day(warehouse: Warehouse, table: TableSpec, day: ReportDay) -> pd.DataFrame:
+    """The table's rows of one trading day (or period)."""
+    warehouse.ensure_schema([table])
+    return warehouse.query(
+        f"SELECT * FROM {table.name} WHERE {table.timestamp} >= {literal(day.start)} "
+        f"AND {table.timestamp} < {literal(day.end)} ORDER BY {', '.join(table.keys)}"
+    )
+
+
+def write_day(warehouse: Warehouse, table: TableSpec, day: ReportDay, frame: pd.DataFrame) -> None:
+    """The day's rows, stamped with the day."""
+    warehouse.write_frame(table, frame.assign(**{table.timestamp: day.start}))
+
+
+def newest_day(
+    warehouse: Warehouse, table: TableSpec, partitions: dg.TimeWindowPartitionsDefinition
+) -> ReportDay | None:
+    warehouse.ensure_schema([table])
+    newest = warehouse.query(f"SELECT max({table.timestamp}) AS newest FROM {table.name}")
+    value = newest["newest"].iloc[0] if len(newest) else None
+    if value is None or pd.isna(value):
+        return None
+    key = partitions.get_partition_key_for_timestamp(
+        pd.Timestamp(value).tz_localize("UTC").timestamp()
+    )
+    return day_of(partitions, key)
+
+
+def figure(value: float | int) -> dg.MetadataValue:
+    if isinstance(value, int | np.integer):
+        return dg.MetadataValue.int(int(value))
+    value = float(value)
+    return dg.MetadataValue.float(round(value, 2)) if value == value else dg.MetadataValue.null()
+
+
+def build_report_definitions(config: ReportsConfig) -> ReportDefinitions:
+    daily = daily_partitions(config)
+    coarse = rollup_partitions(config)
+    rollup = rollup_table(config.rollup)
+    tolerance = config.pnl.reconcile_tolerance
+
+    def day_or_newest(
+        context: AssetCheckExecutionContext, warehouse: Warehouse, table: TableSpec
+    ) -> ReportDay | None:
+        return run_day(context, daily) or newest_day(warehouse, table, daily)
+
+    @dg.asset(
+        name=DAILY_PNL.name,
+        group_name=GROUP,
+        partitions_def=daily,
+        pool=WAREHOUSE_POOL,
+        deps=[FILLS.name, QUOTES.name],
+        description=(
+            f"{DAILY_PNL.description} Marked to the last mid of the day; the conventions "
+            "are in assets.reports.pnl."
+        ),
+        metadata=table_definition_metadata(DAILY_PNL),
+    )
+    def daily_pnl(context: AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+        day = day_of(daily, context.partition_key)
+        fills = fills_before(warehouse, day.end)
+        start_marks, _ = marks_at(last_mids(warehouse, day.start), fills, day.start)
+        end_marks, sources = marks_at(last_mids(warehouse, day.end), fills, day.end)
+        rows = compute_daily_pnl(fills, day.start, day.end, start_marks, end_marks, sources)
+        write_day(warehouse, DAILY_PNL, day, rows)
+        by_account = rows.groupby("account")[["realized_pnl", "fees", "net_pnl"]].sum()
+        return dg.MaterializeResult(
+            metadata={
+                "trading_day": dg.MetadataValue.text(day.key),
+                "dagster/row_count": dg.MetadataValue.int(len(rows)),
+                "fills_today": dg.MetadataValue.int(int(rows["fill_count"].sum())),
+                "realized_pnl": figure(rows["realized_pnl"].sum()),
+                "fees": figure(rows["fees"].sum()),
+                "unrealized_pnl": figure(rows["unrealized_pnl"].sum()),
+                "net_pnl": figure(rows["net_pnl"].sum()),
+                "by_account": markdown_preview(by_account.reset_index(), rows=50),
+                "preview": markdown_preview(
+                    rows[["account", "symbol", "end_quantity", "realized_pnl", "net_pnl"]]
+                ),
+            }
+        )
+
+    @dg.asset_check(
+        asset=DAILY_PNL.name,
+        name="daily_pnl_reconciles_with_service",
+        pool=WAREHOUSE_POOL,
+        description=(
+            "Each account and symbol's end-of-day position, lifetime realized P&L and "
+            "unrealized P&L equal the realtime service's own (its journal replayed up to the "
+            f"day's end) to within {tolerance:g}; a failure names the account and symbol."
+        ),
+    )
+    def daily_pnl_reconciles_with_service(
+        context: AssetCheckExecutionContext, warehouse: Warehouse, journal: JournalSource
+    ) -> dg.AssetCheckResult:
+        day = day_or_newest(context, warehouse, DAILY_PNL)
+        if day is None:
+            return dg.AssetCheckResult(passed=True, description="no daily_pnl rows yet")
+        rows = read_day(warehouse, DAILY_PNL, day)
+        if not journal.exists():
+            return dg.AssetCheckResult(
+                passed=rows.empty,
+                description="no journal to reconcile against"
+                + ("" if rows.empty else f", but {len(rows)} daily_pnl rows"),
+                metadata={"trading_day": day.key, "journal": journal.path},
+            )
+        service = replayed_positions(journal.path, day.end)
+        differences = reconciliation_differences(rows, service, tolerance)
+        pairs = sorted(
+            {f"{a}/{s}" for a, s in zip(differences["account"], differences["symbol"], strict=True)}
+        )
+        return dg.AssetCheckResult(
+            passed=differences.empty,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=(
+                f"{len(rows)} rows agree with the service"
+                if differences.empty
+                else f"differs from the service for {', '.join(pairs[:10])}"
+            ),
+            metadata={
+                "trading_day": day.key,
+                "rows_checked": len(rows),
+                "service_positions": len(service),
+                "differences": markdown_preview(differences, rows=20),
+            },
+        )
+
+    @dg.asset(
+        name=rollup.name,
+        group_name=GROUP,
+        partitions_def=coarse,
+        pool=WAREHOUSE_POOL,
+        deps=[DAILY_PNL.name],
+        description=f"{rollup.description} Built from the stored daily_pnl rows of the period.",
+        metadata=table_definition_metadata(rollup),
+    )
+    def pnl_rollup(context: AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+        period = day_of(coarse, context.partition_key)
+        days = read_day(warehouse, DAILY_PNL, period)
+        rows = roll_up(days)
+        write_day(warehouse, rollup, period, rows)
+        return dg.MaterializeResult(
+            metadata={
+                "period": dg.MetadataValue.text(period.key),
+                "dagster/row_count": dg.MetadataValue.int(len(rows)),
+                "days_with_rows": dg.MetadataValue.int(int(days["trading_day"].nunique())),
+                "net_pnl": figure(rows["net_pnl"].sum() if len(rows) else 0.0),
+                "preview": markdown_preview(rows, rows=10),
+            }
+        )
+
+    relief_check = dg.AssetCheckSpec(
+        name="tax_lots_match_average_cost",
+        asset=TAX_LOTS.name,
+        description=(
+            "Per account and symbol, the gross gain of the day's closed lot slices equals the "
+            "day's realized P&L in daily_pnl (average cost) to the cent over closed round "
+            "trips; elsewhere the difference is explained by the change in open lots' basis "
+            "against the average-cost basis (assets.reports.relief), and reported."
+        ),
+    )
+
+    @dg.multi_asset(
+        name="tax_lots_and_wash_sales",
+        partitions_def=daily,
+        pool=WAREHOUSE_POOL,
+        specs=[
+            dg.AssetSpec(
+                TAX_LOTS.name,
+                group_name=GROUP,
+                deps=[FILLS.name, DAILY_PNL.name],
+                description=(
+                    f"{TAX_LOTS.description} Relief method {config.lots.method}; the rules, "
+                    "the wash-sale rule among them, are in assets.reports.tax_lots."
+                ),
+                metadata=table_definition_metadata(TAX_LOTS),
+            ),
+            dg.AssetSpec(
+                OPEN_TAX_LOTS.name,
+                group_name=GROUP,
+                deps=[FILLS.name],
+                description=OPEN_TAX_LOTS.description,
+                metadata=table_definition_metadata(OPEN_TAX_LOTS),
+            ),
+            dg.AssetSpec(
+                WASH_SALES.name,
+                group_name=GROUP,
+                deps=[FILLS.name],
+                description=WASH_SALES.description,
+                metadata=table_definition_metadata(WASH_SALES),
+            ),
+        ],
+        check_specs=[relief_check],
+    )
+    def tax_lots_and_wash_sales(
+        context: AssetExecutionContext, warehouse: Warehouse
+    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+        day = day_of(daily, context.partition_key)
+        fills = fills_before(warehouse, day.end)
+        result = compute_lots(fills, config.lots, cutoff=day.end, checkpoint=day.start)
+        method = str(config.lots.method)
+        slices = result.slices
+        closed = slices[(slices["close_time"] >= day.start) & (slices["close_time"] < day.end)]
+        closed = closed.assign(wash_pending=closed["wash_pending"].astype(np.int64))
+        washes = result.wash_sales
+        washes = washes[
+            (washes["determined_time"] >= day.start) & (washes["determined_time"] < day.end)
+        ]
+        open_lots = result.open_lots
+        write_day(warehouse, TAX_LOTS, day, closed.assign(relief_method=method))
+        write_day(warehouse, OPEN_TAX_LOTS, day, open_lots.assign(relief_method=method))
+        write_day(warehouse, WASH_SALES, day, washes)
+        common = {"trading_day": dg.MetadataValue.text(day.key)}
+        terms = closed.groupby("term")["reportable_gain"].sum()
+        yield dg.MaterializeResult(
+            asset_key=TAX_LOTS.name,
+            metadata={
+                **common,
+                "dagster/row_count": dg.MetadataValue.int(len(closed)),
+                "relief_method": dg.MetadataValue.text(method),
+                "gain": figure(closed["gain"].sum()),
+                "disallowed_loss": figure(closed["disallowed_loss"].sum()),
+                "reportable_short_term": figure(float(terms.get("SHORT", 0.0))),
+                "reportable_long_term": figure(float(terms.get("LONG", 0.0))),
+                "wash_pending": dg.MetadataValue.int(int(closed["wash_pending"].sum())),
+                "preview": markdown_preview(
+                    closed[["slice_id", "quantity", "gain", "disallowed_loss", "term"]]
+                ),
+            },
+        )
+        yield dg.MaterializeResult(
+            asset_key=OPEN_TAX_LOTS.name,
+            metadata={
+                **common,
+                "dagster/row_count": dg.MetadataValue.int(len(open_lots)),
+                "cost_basis": figure(open_lots["cost_basis"].sum()),
+                "preview": markdown_preview(
+                    open_lots[["lot_id", "symbol", "direction", "quantity", "cost_basis"]]
+                ),
+            },
+        )
+        yield dg.MaterializeResult(
+            asset_key=WASH_SALES.name,
+            metadata={
+                **common,
+                "dagster/row_count": dg.MetadataValue.int(len(washes)),
+                "disallowed_loss": figure(washes["disallowed_loss"].sum()),
+                "preview": markdown_preview(washes),
+            },
+        )
+        pnl = read_day(warehouse, DAILY_PNL, day)
+        assert result.open_lots_at_checkpoint is not None  # a checkpoint was given
+        relief = relief_reconciliation(pnl, closed, result.open_lots_at_checkpoint, open_lots)
+        bad = relief_violations(relief, tolerance)
+        round_trips = relief[relief["round_trip"]]
+        yield dg.AssetCheckResult(
+            check_name=relief_check.name,
+            asset_key=TAX_LOTS.name,
+            passed=bad.empty,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=(
+                f"{len(relief)} books agree ({len(round_trips)} closed round trips to the cent)"
+                if bad.empty
+                else "unexplained for "
+                + ", ".join(f"{a}/{s}" for a, s in zip(bad["account"], bad["symbol"], strict=True))
+            ),
+            metadata={
+                **common,
+                "books": len(relief),
+                "round_trips": len(round_trips),
+                "explained_difference": figure(relief["explained_by_open_basis"].sum()),
+                "differences": markdown_preview(
+                    relief[relief["difference"].abs() > tolerance], rows=20
+                ),
+                "unexplained": markdown_preview(bad, rows=20),
+            },
+        )
+
+    return ReportDefinitions(
+        assets=[daily_pnl, pnl_rollup, tax_lots_and_wash_sales],
+        checks=[daily_pnl_reconciles_with_service],
+        daily_asset_names=[DAILY_PNL.name, TAX_LOTS.name, OPEN_TAX_LOTS.name, WASH_SALES.name],
+        rollup_asset_names=[rollup.name],
+    )
+
+
+def roll_up(days: pd.DataFrame) -> pd.DataFrame:
+    """daily_pnl rows of a period summed per account and symbol."""
+    columns = [
+        "account",
+        "symbol",
+        "days",
+        "start_quantity",
+        "end_quantity",
+        "fill_count",
+        "realized_pnl",
+        "fees",
+        "unrealized_change",
+        "net_pnl",
+        "end_unrealized",
+    ]
+    if days.empty:
+        return pd.DataFrame(columns=columns)
+    days = days.sort_values("trading_day").assign(
+        unrealized_change=days["unrealized_pnl"] - days["unrealized_start"]
+    )
+    grouped = days.groupby(["account", "symbol"], sort=True)
+    out = pd.DataFrame(
+        {
+            "days": grouped["trading_day"].nunique(),
+            "start_quantity": grouped["start_quantity"].first(),
+            "end_quantity": grouped["end_quantity"].last(),
+            "fill_count": grouped["fill_count"].sum(),
+            "realized_pnl": grouped["realized_pnl"].sum(),
+            "fees": grouped["fees"].sum(),
+            "unrealized_change": grouped["unrealized_change"].sum(),
+            "net_pnl": grouped["net_pnl"].sum(),
+            "end_unrealized": grouped["unrealized_pnl"].last(),
+        }
+    ).reset_index()
+    return out[columns]
+
+
+__all__ = ["GROUP", "ReportDefinitions", "build_report_definitions", "naive_utc", "roll_up"]

@@ -1,0 +1,125 @@
+"""The reports assets on a day the real engine traded: real journal, real DuckDB file,
+real partitioned Dagster materialisations, reconciled against the journal's replay."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pandas as pd
+import pytest
+
+from assets.execution_quality.report_folder import ReportFolder
+from assets.reports.assets import ReportDefinitions, build_report_definitions
+from assets.reports.config import ReportsConfig
+from assets.reports.replay import replayed_positions
+from assets.warehouse.assets import WAREHOUSE_ASSETS
+from orchestration.resources import DuckDBWarehouse, JournalSource
+from tests.assets.conftest import journal_source
+from tests.assets.execution_quality.journal import DAY, write_tca_journal
+
+
+@pytest.fixture(scope="module")
+def shipped_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A journal and the warehouse file holding it, shipped by the warehouse assets."""
+    folder = tmp_path_factory.mktemp("reports-engine")
+    write_tca_journal(folder / "journal.db")
+    warehouse = DuckDBWarehouse(path=str(folder / "warehouse.duckdb"))
+    dg.materialize(
+        WAREHOUSE_ASSETS,
+        resources={"warehouse": warehouse, "journal": journal_source(folder / "journal.db")},
+    )
+    warehouse.close()
+    return folder
+
+
+@pytest.fixture
+def shipped(shipped_template: Path, tmp_path: Path) -> tuple[DuckDBWarehouse, JournalSource]:
+    for name in ("warehouse.duckdb", "journal.db"):
+        shutil.copy(shipped_template / name, tmp_path / name)
+    return (
+        DuckDBWarehouse(path=str(tmp_path / "warehouse.duckdb")),
+        journal_source(tmp_path / "journal.db"),
+    )
+
+
+@pytest.fixture(scope="module")
+def reports() -> ReportDefinitions:
+    return build_report_definitions(ReportsConfig())
+
+
+def materialise(
+    reports: ReportDefinitions,
+    warehouse: DuckDBWarehouse,
+    journal: JournalSource,
+    folder: Path,
+    day: str = DAY,
+) -> dg.ExecuteInProcessResult:
+    daily = [a for a in reports.assets if a.partitions_def.get_partition_keys()[0] == "2025-01-01"]
+    return dg.materialize(
+        [*daily, *reports.checks],
+        partition_key=day,
+        resources={
+            "warehouse": warehouse,
+            "journal": journal,
+            "report_folder": ReportFolder(path=str(folder)),
+        },
+    )
+
+
+def checks(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
+    return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+
+
+def test_day_when_engine_traded_then_pnl_reconciles_with_the_journal_replay(
+    reports: ReportDefinitions, shipped: tuple[DuckDBWarehouse, JournalSource], tmp_path: Path
+) -> None:
+    warehouse, journal = shipped
+
+    result = materialise(reports, warehouse, journal, tmp_path / "out")
+
+    assert result.success
+    assert set(checks(result).values()) == {True}
+    assert "daily_pnl_reconciles_with_service" in checks(result)
+    rows = warehouse.query("SELECT * FROM daily_pnl ORDER BY account, symbol")
+    service = replayed_positions(journal.path, pd.Timestamp(DAY) + pd.Timedelta(days=1))
+    booked = service[service["quantity"] != 0].sort_values(["account", "symbol"])
+    assert rows[rows["end_quantity"] != 0]["end_quantity"].tolist() == booked["quantity"].tolist()
+    assert int(rows["fill_count"].sum()) == int(
+        warehouse.query("SELECT count(*) AS n FROM fills")["n"][0]
+    )
+
+
+def test_day_when_a_stored_fill_differs_from_the_journal_then_the_check_names_the_pair(
+    reports: ReportDefinitions, shipped: tuple[DuckDBWarehouse, JournalSource], tmp_path: Path
+) -> None:
+    warehouse, journal = shipped
+    target = warehouse.query("SELECT account, symbol, seq FROM fills ORDER BY seq LIMIT 1")
+    warehouse.close()
+    with duckdb.connect(warehouse.path) as con:
+        con.execute(f"UPDATE fills SET price = price + 0.05 WHERE seq = {int(target['seq'][0])}")
+
+    result = materialise(reports, warehouse, journal, tmp_path / "out")
+
+    evaluation = next(
+        e
+        for e in result.get_asset_check_evaluations()
+        if e.check_name == "daily_pnl_reconciles_with_service"
+    )
+    assert not evaluation.passed
+    pair = f"{target['account'][0]}/{target['symbol'][0]}"
+    assert pair in (evaluation.description or "")
+
+
+def test_day_when_nothing_traded_then_outputs_are_empty_and_checks_pass(
+    reports: ReportDefinitions, shipped: tuple[DuckDBWarehouse, JournalSource], tmp_path: Path
+) -> None:
+    warehouse, journal = shipped
+
+    result = materialise(reports, warehouse, journal, tmp_path / "out", day="2026-11-20")
+
+    assert result.success
+    assert set(checks(result).values()) == {True}
+    assert warehouse.query("SELECT count(*) AS n FROM daily_pnl")["n"][0] == 0
