@@ -170,7 +170,8 @@ class HotCachePublisher:
     def _offer(self, key: str, pending: _Pending) -> None:
         with self._lock:
             self._pending[key] = pending
-        self._wake.set()
+        if not self._wake.is_set():  # set() takes a condition lock; a set event needs none
+            self._wake.set()
 
     @property
     def pending_keys(self) -> int:
