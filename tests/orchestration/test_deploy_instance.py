@@ -257,7 +257,7 @@ def test_deploy_instance_when_on_postgres_then_another_process_sees_the_shipping
     with code_server(env, tmp_path / "code_server.log") as port:
         grpc = ("--grpc-host", "127.0.0.1", "--grpc-port", str(port))
         stopped = subprocess.run(
-            [DAGSTER, "schedule", "stop", "warehouse_job_schedule", *grpc],
+            [DAGSTER, "schedule", "stop", "execution_quality_job_schedule", *grpc],
             cwd=PROJECT_ROOT,
             env=env,
             capture_output=True,
@@ -268,7 +268,7 @@ def test_deploy_instance_when_on_postgres_then_another_process_sees_the_shipping
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
 
     # A third process reads the instance back.
-    shipped = ["orders", "fills", "quotes", "trades", "risk_events"]
+    shipped = ["orders", "fills", "quotes", "trades", "risk_control_changes"]
     read = subprocess.run(
         [sys.executable, "-c", READER, ",".join(shipped)],
         cwd=PROJECT_ROOT,
@@ -283,14 +283,14 @@ def test_deploy_instance_when_on_postgres_then_another_process_sees_the_shipping
     assert seen["storage"] == "PostgresRunStorage"
     assert seen["runs"] == [[result.run_id, "warehouse_job", "SUCCESS"]]
     assert seen["materialised_by"] == dict.fromkeys(shipped, result.run_id)
-    assert seen["schedules"]["warehouse_job_schedule"] == "STOPPED"
+    assert seen["schedules"]["execution_quality_job_schedule"] == "STOPPED"
     with psycopg.connect(f"host=127.0.0.1 user=postgres dbname={scratch_database}") as con:
         (events,) = con.execute(  # type: ignore[misc]
             "SELECT count(*) FROM event_logs WHERE run_id = %s", (result.run_id,)
         ).fetchone()
         schedules = con.execute(
             "SELECT status FROM instigators WHERE instigator_type = 'SCHEDULE'"
-            " AND instigator_body LIKE '%warehouse_job_schedule%'"
+            " AND instigator_body LIKE '%execution_quality_job_schedule%'"
         ).fetchall()
     assert events > 10
     assert schedules == [("STOPPED",)]
