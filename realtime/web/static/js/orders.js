@@ -151,6 +151,7 @@ export class Blotter {
     this.orders = new Map(); // order_id -> order, in arrival order
     this.fills = [];
     this.stale = new Set(); // order ids to refetch
+    this.fillsStale = false; // a fill arrived: refetch fills and P&L
     this.fetching = false;
     this.retryMs = 500;
     this.closed = false;
