@@ -23,7 +23,10 @@ ASSETS = {"orders", "fills", "quotes", "trades", "risk_events"} | {
     "alt_signals",
 }
 TCA_ASSETS = {"tca_orders", "tca_fills", "tca_daily", "tca_report"}
-REPORT_ASSETS = {"daily_pnl", "pnl_weekly", "tax_lots", "open_tax_lots", "wash_sales"}
+REPORT_ASSETS = {"daily_pnl", "pnl_weekly", "tax_lots", "open_tax_lots", "wash_sales"} | {
+    "exposure",
+    "compliance_findings",
+}
 
 
 def repository(tmp_path: Path, **overrides: object) -> dg.RepositoryDefinition:
