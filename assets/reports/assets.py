@@ -29,6 +29,7 @@ from dagster import AssetCheckExecutionContext, AssetExecutionContext
 
 from assets.catalogue import WAREHOUSE_POOL
 from assets.metadata import markdown_preview, table_definition_metadata
+from assets.reports.compliance import findings as compliance_findings_of
 from assets.reports.config import ReportsConfig
 from assets.reports.days import (
     ReportDay,
@@ -38,20 +39,30 @@ from assets.reports.days import (
     rollup_partitions,
     run_day,
 )
-from assets.reports.inputs import fills_before, last_mids, literal
+from assets.reports.exposure import TOTAL
+from assets.reports.exposure import exposure as compute_exposure
+from assets.reports.inputs import (
+    fills_before,
+    last_mids,
+    literal,
+    order_events_between,
+    quotes_between,
+)
 from assets.reports.pnl import daily_pnl as compute_daily_pnl
 from assets.reports.pnl import marks_at
 from assets.reports.relief import relief_reconciliation, relief_violations
 from assets.reports.replay import reconciliation_differences, replayed_positions
 from assets.reports.tables import (
+    COMPLIANCE_FINDINGS,
     DAILY_PNL,
+    EXPOSURE,
     OPEN_TAX_LOTS,
     TAX_LOTS,
     WASH_SALES,
     rollup_table,
 )
 from assets.reports.tax_lots import compute_lots
-from assets.warehouse.tables import FILLS, QUOTES
+from assets.warehouse.tables import FILLS, ORDERS, QUOTES
 from orchestration.resources import JournalSource, TableSpec, Warehouse
 
 GROUP: Final = "reports"
@@ -343,10 +354,138 @@ def build_report_definitions(config: ReportsConfig) -> ReportDefinitions:
             },
         )
 
+    @dg.asset(
+        name=EXPOSURE.name,
+        group_name=GROUP,
+        partitions_def=daily,
+        pool=WAREHOUSE_POOL,
+        deps=[FILLS.name, QUOTES.name],
+        description=(
+            f"{EXPOSURE.description} Definitions in assets.reports.exposure; equity is "
+            f"sampled every {config.exposure.equity_sample_seconds:g} s and at every fill."
+        ),
+        metadata=table_definition_metadata(EXPOSURE),
+    )
+    def exposure(context: AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+        day = day_of(daily, context.partition_key)
+        fills = fills_before(warehouse, day.end)
+        start_marks, _ = marks_at(last_mids(warehouse, day.start), fills, day.start)
+        end_marks, _ = marks_at(last_mids(warehouse, day.end), fills, day.end)
+        symbols = sorted(set(fills["symbol"]))
+        quotes = quotes_between(warehouse, day.start, day.end, symbols)
+        rows = compute_exposure(
+            fills,
+            day.start,
+            day.end,
+            start_marks,
+            end_marks,
+            quotes,
+            config.exposure.equity_sample_seconds,
+        )
+        write_day(warehouse, EXPOSURE, day, rows)
+        totals = rows[rows["symbol"] == TOTAL]
+        return dg.MaterializeResult(
+            metadata={
+                "trading_day": dg.MetadataValue.text(day.key),
+                "dagster/row_count": dg.MetadataValue.int(len(rows)),
+                "accounts": dg.MetadataValue.int(len(totals)),
+                "gross": figure(totals["gross"].sum()),
+                "net": figure(totals["market_value"].sum()),
+                "largest_concentration": figure(
+                    totals["concentration"].max() if len(totals) else 0.0
+                ),
+                "max_drawdown": figure(totals["max_drawdown"].max() if len(totals) else 0.0),
+                "accounts_preview": markdown_preview(
+                    totals[
+                        [
+                            "account",
+                            "gross",
+                            "market_value",
+                            "concentration",
+                            "equity_high_water",
+                            "max_drawdown",
+                        ]
+                    ],
+                    rows=50,
+                ),
+            }
+        )
+
+    @dg.asset(
+        name=COMPLIANCE_FINDINGS.name,
+        group_name=GROUP,
+        partitions_def=daily,
+        pool=WAREHOUSE_POOL,
+        deps=[ORDERS.name, FILLS.name, QUOTES.name],
+        description=(
+            f"{COMPLIANCE_FINDINGS.description} The rules and their thresholds are in "
+            "assets.reports.compliance and config/reports.toml [compliance]."
+        ),
+        metadata=table_definition_metadata(COMPLIANCE_FINDINGS),
+    )
+    def compliance_findings(
+        context: AssetExecutionContext, warehouse: Warehouse
+    ) -> dg.MaterializeResult:
+        day = day_of(daily, context.partition_key)
+        events = order_events_between(warehouse, day.start, day.end)
+        fills = fills_before(warehouse, day.end)
+        fills = fills[fills["ts"] >= day.start]
+        symbols = sorted(set(events["symbol"].dropna()) | set(fills["symbol"]))
+        quotes = quotes_between(warehouse, day.start, day.end, symbols)
+        rows = compliance_findings_of(events, fills, quotes, config.compliance)
+        write_day(warehouse, COMPLIANCE_FINDINGS, day, rows)
+        by_rule = rows.groupby(["rule_id", "severity"]).size().rename("findings").reset_index()
+        return dg.MaterializeResult(
+            metadata={
+                "trading_day": dg.MetadataValue.text(day.key),
+                "dagster/row_count": dg.MetadataValue.int(len(rows)),
+                "errors": dg.MetadataValue.int(int((rows["severity"] == "ERROR").sum())),
+                "warnings": dg.MetadataValue.int(int((rows["severity"] == "WARNING").sum())),
+                "by_rule": markdown_preview(by_rule, rows=20),
+                "preview": markdown_preview(
+                    rows[["rule_id", "severity", "account", "symbol", "order_ids"]], rows=10
+                ),
+            }
+        )
+
+    @dg.asset_check(
+        asset=COMPLIANCE_FINDINGS.name,
+        name="compliance_findings_no_restricted_trade",
+        pool=WAREHOUSE_POOL,
+        description="No fill of the day is in a restricted symbol (RESTRICTED_TRADE must be 0).",
+    )
+    def compliance_findings_no_restricted_trade(
+        context: AssetCheckExecutionContext, warehouse: Warehouse
+    ) -> dg.AssetCheckResult:
+        day = day_or_newest(context, warehouse, COMPLIANCE_FINDINGS)
+        if day is None:
+            return dg.AssetCheckResult(passed=True, description="no compliance findings yet")
+        rows = read_day(warehouse, COMPLIANCE_FINDINGS, day)
+        bad = rows[rows["rule_id"] == "RESTRICTED_TRADE"]
+        return dg.AssetCheckResult(
+            passed=bad.empty,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description="no restricted trade"
+            if bad.empty
+            else f"{len(bad)} restricted trades: "
+            + ", ".join(f"{a}/{s}" for a, s in zip(bad["account"], bad["symbol"], strict=True)),
+            metadata={
+                "trading_day": day.key,
+                "offending_rows": markdown_preview(bad, rows=20),
+            },
+        )
+
     return ReportDefinitions(
-        assets=[daily_pnl, pnl_rollup, tax_lots_and_wash_sales],
-        checks=[daily_pnl_reconciles_with_service],
-        daily_asset_names=[DAILY_PNL.name, TAX_LOTS.name, OPEN_TAX_LOTS.name, WASH_SALES.name],
+        assets=[daily_pnl, pnl_rollup, tax_lots_and_wash_sales, exposure, compliance_findings],
+        checks=[daily_pnl_reconciles_with_service, compliance_findings_no_restricted_trade],
+        daily_asset_names=[
+            DAILY_PNL.name,
+            TAX_LOTS.name,
+            OPEN_TAX_LOTS.name,
+            WASH_SALES.name,
+            EXPOSURE.name,
+            COMPLIANCE_FINDINGS.name,
+        ],
         rollup_asset_names=[rollup.name],
     )
 

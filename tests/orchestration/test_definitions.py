@@ -25,7 +25,10 @@ ASSETS = {"orders", "fills", "quotes", "trades", "risk_control_changes", "risk_r
     "ship_log",
 }
 TCA_ASSETS = {"tca_orders", "tca_fills", "tca_daily", "tca_report"}
-REPORT_ASSETS = {"daily_pnl", "pnl_weekly", "tax_lots", "open_tax_lots", "wash_sales"}
+REPORT_ASSETS = {"daily_pnl", "pnl_weekly", "tax_lots", "open_tax_lots", "wash_sales"} | {
+    "exposure",
+    "compliance_findings",
+}
 
 
 def repository(tmp_path: Path, **overrides: object) -> dg.RepositoryDefinition:
