@@ -218,7 +218,7 @@ class EngineState:
         `reference_price` (the latest mid) and `throttle_ok` come from the engine,
         which owns the hot cache and the rate buckets. `exclude` is an open order
         being replaced: its own open quantity is taken out of the aggregates."""
-        limits, restricted = self.account_limits(account)
+        limits, restricted = self._risk_limits.get(account) or self.account_limits(account)
         symbol = req.symbol
         trading_state = self.global_state
         book = self.accounts.get(account)
