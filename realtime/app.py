@@ -16,7 +16,7 @@ from realtime.api import admin, market, ops, trading
 from realtime.api.errors import HANDLED, problem_for
 from realtime.api.fastpath import FastPath
 from realtime.api.middleware import ASGIApp, RequestContext
-from realtime.api.problems import problem_response
+from realtime.api.problems import internal_error, problem_response
 from realtime.api.schemas import openapi_components
 from realtime.clock import Clock
 from realtime.service import TradingService
@@ -52,8 +52,14 @@ def _install_error_handlers(app: FastAPI) -> None:
             headers=exc.headers,
         )
 
+    async def unexpected(_: Request, exc: Exception) -> Response:
+        # Starlette's ServerErrorMiddleware sends this and re-raises; RequestContext then
+        # logs the traceback (once, for every stack) and sees the answer already sent.
+        return internal_error()
+
     for exception_type in HANDLED:
         app.add_exception_handler(exception_type, known)
+    app.add_exception_handler(Exception, unexpected)
     app.add_exception_handler(RequestValidationError, invalid_query)
     app.add_exception_handler(StarletteHTTPException, http_error)
 
@@ -98,8 +104,17 @@ def _document_parameter_errors(document: dict[str, Any]) -> None:
     schemas.pop("ValidationError", None)
 
 
-def create_app(settings: ServiceSettings | None = None, clock: Clock | None = None) -> ASGIApp:
+def create_app(
+    settings: ServiceSettings | None = None,
+    clock: Clock | None = None,
+    *,
+    fast_path: bool | None = None,
+) -> ASGIApp:
+    """The service's ASGI app. `fast_path` (default: the TRADEPIPE_FAST_PATH setting)
+    serves the hottest routes from `realtime.api.fastpath`; off, FastAPI serves all."""
     settings = settings or ServiceSettings.from_env()
+    if fast_path is None:
+        fast_path = settings.fast_path
     service = TradingService(settings, clock)
 
     @asynccontextmanager
@@ -122,7 +137,7 @@ def create_app(settings: ServiceSettings | None = None, clock: Clock | None = No
     _install_error_handlers(app)
     _install_openapi(app)
     return RequestContext(
-        FastPath(app, service),
+        FastPath(app, service) if fast_path else app,
         max_body_bytes=settings.max_body_bytes,
         requests=service.metrics.http,
         log_requests=settings.access_log,

@@ -60,15 +60,19 @@ class ExitStatus(IntEnum):
 def run_uvicorn(settings: ServiceSettings, sock: socket.socket) -> ExitStatus:
     import uvicorn
 
+    from realtime.api.http_protocol import ConnectionGuard, guarded_protocol
     from realtime.app import create_app
 
     app = StartupWatch(create_app(settings))
+    # Slow or half-sent requests are cut off and open connections capped below the app
+    # (realtime/api/http_protocol.py): httptools, with one deadline sweep for the server.
+    guard = ConnectionGuard(settings.http_read_timeout_s, settings.http_max_connections)
     config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
         loop="uvloop",
-        http="httptools",
+        http=guarded_protocol(guard),
         ws="websockets",
         lifespan="on",
         interface="asgi3",  # said, not guessed: StartupWatch.__call__ is a plain def

@@ -6,12 +6,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from realtime import queries
 from realtime.config import load_checked_limits
 from realtime.limits import LimitsError
 
-from .deps import Admin, Service, body_spec, json_response, responses
+from .bodies import decode_body
+from .deps import Admin, Service, body_of, body_spec, json_response, responses
 from .problems import ApiError, Problem
-from .schemas import LimitsReloaded, TradingStateUpdate, TradingStateView, decode_body
+from .schemas import LimitsReloaded, TradingStateUpdate, TradingStateView
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -21,21 +23,13 @@ ADMIN_ERRORS = {
 }
 
 
-def _view(service: Service) -> TradingStateView:
-    state = service.engine.state
-    return TradingStateView(
-        global_state=state.global_state,
-        accounts={a: b.trading_state for a, b in sorted(state.accounts.items())},
-    )
-
-
 @router.get(
     "/trading-state",
     summary="The kill switch: global and per-account trading state",
     responses=responses(_200=("Trading states", TradingStateView), **ADMIN_ERRORS),
 )
 async def get_trading_state(admin: Admin, service: Service) -> Response:
-    return json_response(_view(service))
+    return json_response(queries.trading_states(service.engine.state))
 
 
 @router.put(
@@ -44,20 +38,21 @@ async def get_trading_state(admin: Admin, service: Service) -> Response:
     openapi_extra=body_spec(TradingStateUpdate),
     responses=responses(
         _200=("Trading states after the change", TradingStateView),
-        _400=("Malformed JSON", Problem),
+        _400=("Malformed JSON (MALFORMED_JSON)", Problem),
+        _415=("The body is not declared as JSON (UNSUPPORTED_MEDIA_TYPE)", Problem),
         _404=("Unknown account (UNKNOWN_ACCOUNT)", Problem),
         _422=("Invalid field", Problem),
         **ADMIN_ERRORS,
     ),
 )
 async def set_trading_state(request: Request, admin: Admin, service: Service) -> Response:
-    update = decode_body(await request.body(), TradingStateUpdate)
+    update = decode_body(await body_of(request), TradingStateUpdate)
     if update.account is not None and update.account not in service.accounts.accounts:
         raise ApiError(404, "UNKNOWN_ACCOUNT", f"unknown account {update.account!r}")
     await service.engine.set_trading_state(
         update.state, account=update.account, actor=admin, reason=update.reason
     )
-    return json_response(_view(service))
+    return json_response(queries.trading_states(service.engine.state))
 
 
 @router.post(

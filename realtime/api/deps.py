@@ -12,6 +12,7 @@ from starlette.responses import Response
 from realtime.accounts import Principal
 from realtime.service import TradingService
 
+from .bodies import Body
 from .problems import ApiError
 
 api_key_header = APIKeyHeader(
@@ -79,6 +80,10 @@ Account = Annotated[str, Depends(require_account)]
 Admin = Annotated[str, Depends(require_admin)]
 AnyPrincipal = Annotated[Principal, Depends(require_principal)]
 Service = Annotated[TradingService, Depends(get_service)]
+
+
+async def body_of(request: Request) -> Body:
+    return Body(await request.body(), request.headers.get("content-type", ""))
 
 
 def json_response(value: object, status: int = 200) -> Response:

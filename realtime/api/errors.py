@@ -6,6 +6,7 @@ import math
 
 from starlette.responses import Response
 
+from realtime.altdata import AltBodyRefused
 from realtime.engine import EngineFailed, InvalidReplace, OrderNotFound, ReplaceRefused
 from realtime.limits import LimitsError
 from realtime.oms import IllegalTransition
@@ -23,6 +24,7 @@ HANDLED: tuple[type[Exception], ...] = (
     EngineFailed,
     LimitsError,
     BodyTooLarge,
+    AltBodyRefused,
 )
 
 
@@ -48,6 +50,8 @@ def problem_for(exc: Exception) -> Response | None:
             return problem_response(503, exc.code, str(exc), headers={"Retry-After": "5"})
         case LimitsError():
             return problem_response(422, exc.code, str(exc))
+        case AltBodyRefused():
+            return problem_response(exc.status, exc.code, str(exc))
         case BodyTooLarge():
             return problem_response(
                 413, "BODY_TOO_LARGE", str(exc), headers={"Connection": "close"}

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import uuid
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Annotated, Any
 
 import msgspec
 from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
 from starlette.responses import Response
 
-from realtime.altdata import record_problem
+from realtime.altdata import parse_alt_body, write_inbox_file
 from realtime.market import Ticker
 from realtime.service import TradingService
 
-from .deps import AnyPrincipal, Service, json_response, responses
+from .bodies import NDJSON_TYPES, Body, media_type, require_media_type
+from .deps import AnyPrincipal, Service, body_of, json_response, responses
 from .problems import ApiError, Problem
 from .schemas import AltAccepted, TickerSubscribe
 
@@ -140,52 +139,6 @@ def _parse_subscribe(message: Mapping[str, Any], service: TradingService) -> Tic
 # --- alternative data in ---------------------------------------------------------------
 
 
-def _records(body: bytes, content_type: str) -> list[Any]:
-    """A JSON object, a JSON array of objects, or JSON lines, each a valid AltRecord.
-
-    All or nothing: one bad record refuses the request, so the client learns at once
-    and nothing half-delivered reaches the inbox. Files dropped in the inbox by other
-    means are checked by the `alt_signals` asset, which quarantines bad records."""
-    if not body.strip():
-        raise ApiError(400, "MALFORMED_JSON", "the request body is empty")
-    try:
-        if "ndjson" in content_type or "jsonl" in content_type:
-            records = [msgspec.json.decode(line) for line in body.splitlines() if line.strip()]
-        else:
-            decoded = msgspec.json.decode(body)
-            records = decoded if isinstance(decoded, list) else [decoded]
-    except msgspec.DecodeError as exc:
-        raise ApiError(400, "MALFORMED_JSON", f"the body is not valid JSON: {exc}") from None
-    if not records:
-        raise ApiError(422, "INVALID_ALT_RECORD", "no records in the body")
-    problems = [
-        f"record {n}: {problem}"
-        for n, problem in ((n, record_problem(r)) for n, r in enumerate(records))
-        if problem is not None
-    ]
-    if problems:
-        shown = "; ".join(problems[:5]) + (
-            f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
-        )
-        raise ApiError(422, "INVALID_ALT_RECORD", f"nothing stored: {shown}")
-    return records
-
-
-def write_inbox_file(inbox: Path, stem: str, records: list[Any]) -> Path:
-    """Write atomically: the batch pipeline must never pick up a half-written file."""
-    inbox.mkdir(parents=True, exist_ok=True)
-    final = inbox / f"{stem}.jsonl"
-    temporary = inbox / f".{stem}.jsonl.tmp"
-    with temporary.open("wb") as fh:
-        for record in records:
-            fh.write(msgspec.json.encode(record))
-            fh.write(b"\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(temporary, final)
-    return final
-
-
 @router.post(
     "/alt",
     status_code=202,
@@ -221,13 +174,29 @@ def write_inbox_file(inbox: Path, stem: str, records: list[Any]) -> Path:
     },
     responses=responses(
         _202=("Stored in the inbox", AltAccepted),
-        _400=("Malformed JSON", Problem),
-        _401=("Missing or unknown API key", Problem),
-        _422=("A record is not a JSON object", Problem),
+        _400=("Malformed JSON (MALFORMED_JSON), with the record number", Problem),
+        _401=("Missing or unknown API key (UNAUTHENTICATED)", Problem),
+        _415=("Neither JSON nor JSON lines (UNSUPPORTED_MEDIA_TYPE)", Problem),
+        _422=(
+            "A record is not a valid alt record, is not UTF-8 or is nested too deeply "
+            "(INVALID_ALT_RECORD), with the record number; nothing is stored",
+            Problem,
+        ),
     ),
 )
 async def deliver_alt(request: Request, principal: AnyPrincipal, service: Service) -> Response:
-    records = _records(await request.body(), request.headers.get("content-type", ""))
-    stem = f"api-{service.clock.now_ns()}-{principal.name}-{uuid.uuid4().hex[:8]}"
+    return await deliver(service, principal.name, await body_of(request))
+
+
+async def deliver(service: TradingService, sender: str, body: Body) -> Response:
+    """POST /alt: the records of the body, all or nothing, as one file in the inbox."""
+    media = media_type(body.content_type)
+    if media in NDJSON_TYPES:
+        lines = True
+    else:
+        require_media_type(body.content_type, "application/json or application/x-ndjson")
+        lines = False
+    records = parse_alt_body(body.data, lines=lines)
+    stem = f"api-{service.clock.now_ns()}-{sender}-{uuid.uuid4().hex[:8]}"
     path = await asyncio.to_thread(write_inbox_file, service.settings.alt_inbox, stem, records)
     return json_response(AltAccepted(file=path.name, records=len(records)), 202)

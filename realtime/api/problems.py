@@ -76,3 +76,11 @@ def from_api_error(exc: ApiError) -> Response:
     return problem_response(
         exc.status, exc.code, exc.detail, headers=exc.headers or None, order=exc.order
     )
+
+
+def internal_error() -> Response:
+    """The answer to an unexpected exception, on every stack: no detail leaks, the request
+    id finds the logged traceback."""
+    return problem_response(
+        500, "INTERNAL_ERROR", "an unexpected error occurred; the request id is in the log"
+    )

@@ -7,7 +7,7 @@ schemas so /docs shows exactly what is enforced.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import msgspec
 
@@ -23,7 +23,13 @@ from realtime.domain import (
 )
 from realtime.market import Ticker
 
-from .problems import ApiError, Problem
+# The read models' views are declared with the queries that build them; re-exported here
+# so every API body type is in one place for the OpenAPI document.
+from realtime.queries import PnlView as PnlView
+from realtime.queries import PositionView as PositionView
+from realtime.queries import TradingStateView as TradingStateView
+
+from .problems import Problem
 
 ClientOrderId = Annotated[
     str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")
@@ -77,11 +83,6 @@ class TradingStateUpdate(msgspec.Struct, frozen=True, forbid_unknown_fields=True
     reason: Reason = ""
 
 
-class TradingStateView(msgspec.Struct):
-    global_state: TradingState
-    accounts: dict[str, TradingState]
-
-
 class LimitsReloaded(msgspec.Struct):
     digest: str
     changed: bool
@@ -103,32 +104,7 @@ class FillPage(msgspec.Struct):
     next_cursor: int | None
 
 
-class PositionView(msgspec.Struct):
-    """One position; `realized_pnl` is net of the fills' fees."""
-
-    symbol: str
-    quantity: int
-    average_cost: float
-    realized_pnl: float
-    mark: float | None
-    unrealized_pnl: float
-    market_value: float
-
-
 class PositionList(msgspec.Struct):
-    positions: list[PositionView]
-
-
-class PnlView(msgspec.Struct):
-    """An account's P&L; `realized_pnl` (and so `total_pnl` and `equity`) is net of fees."""
-
-    account: str
-    realized_pnl: float
-    unrealized_pnl: float
-    total_pnl: float
-    equity: float
-    gross_exposure: float
-    open_notional: float
     positions: list[PositionView]
 
 
@@ -171,20 +147,3 @@ def openapi_components() -> dict[str, Any]:
 
 def ref(struct: type) -> dict[str, str]:
     return {"$ref": REF.format(name=struct.__name__)}
-
-
-T = TypeVar("T")
-
-
-def decode_body(body: bytes, type_: type[T]) -> T:
-    """Decode and validate a JSON body; every failure is a 4xx with a stable code."""
-    if not body:
-        raise ApiError(400, "MALFORMED_JSON", "the request body is empty; expected JSON")
-    try:
-        return msgspec.json.decode(body, type=type_)
-    except msgspec.ValidationError as exc:
-        message = str(exc)
-        code = "UNKNOWN_FIELD" if "unknown field" in message else "INVALID_FIELD"
-        raise ApiError(422, code, message) from None
-    except msgspec.DecodeError as exc:
-        raise ApiError(400, "MALFORMED_JSON", f"the body is not valid JSON: {exc}") from None

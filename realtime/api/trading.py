@@ -5,21 +5,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Sequence
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import msgspec
 from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
 from starlette.responses import Response
 
 from realtime import events as ev
+from realtime import queries
 from realtime.domain import Order, OrderStatus
-from realtime.pnl import unrealized
 from realtime.risk import RejectReason
 from realtime.service import TradingService
 from realtime.venue import VenueQueueFull
 
-from .deps import Account, Service, authenticate, body_spec, json_response, responses
+from .bodies import Body, decode_body
+from .deps import Account, Service, authenticate, body_of, body_spec, json_response, responses
 from .problems import ApiError, Problem
 from .schemas import (
     FillPage,
@@ -27,10 +27,8 @@ from .schemas import (
     OrderPage,
     PnlView,
     PositionList,
-    PositionView,
     ReplaceOrder,
     RiskCheckResult,
-    decode_body,
 )
 
 router = APIRouter(tags=["trading"])
@@ -40,24 +38,9 @@ COMMON_ERRORS = {
     "_401": ("Missing or unknown API key (UNAUTHENTICATED)", Problem),
     "_403": ("An admin key cannot trade (ACCOUNT_KEY_REQUIRED)", Problem),
 }
-
-
-T = TypeVar("T")
-
-
-def page_of(
-    items: Sequence[T], cursor: int, limit: int, keep: Callable[[T], bool]
-) -> tuple[list[T], int | None]:
-    """Up to `limit` kept items from position `cursor` of an append-only list, and the
-    cursor of the next page (None at the end). Positions never move, so cursors stay valid."""
-    page: list[T] = []
-    index = cursor
-    while index < len(items) and len(page) < limit:
-        item = items[index]
-        index += 1
-        if keep(item):
-            page.append(item)
-    return page, index if index < len(items) else None
+BODY_ERRORS = {
+    "_415": ("The body is declared as something other than JSON (UNSUPPORTED_MEDIA_TYPE)", Problem),
+}
 
 
 @router.post(
@@ -79,16 +62,17 @@ def page_of(
         _201=("Accepted; status PENDING_NEW", Order),
         _200=("Idempotent retry: the existing order", Order),
         **COMMON_ERRORS,
+        **BODY_ERRORS,
         _422=("Invalid field, unknown symbol, or a risk rejection (code = reason)", Problem),
         _429=("The venue queue is full (VENUE_QUEUE_FULL); see Retry-After", Problem),
         _503=("The journal cannot commit (ENGINE_UNAVAILABLE)", Problem),
     ),
 )
 async def submit_order(request: Request, account: Account, service: Service) -> Response:
-    return await submit(service, account, await request.body())
+    return await submit(service, account, await body_of(request))
 
 
-async def submit(service: TradingService, account: str, body: bytes) -> Response:
+async def submit(service: TradingService, account: str, body: Body) -> Response:
     """POST /orders, shared by the FastAPI route and the fast path (api/fastpath.py)."""
     # An unknown symbol is a risk rejection (UNKNOWN_SYMBOL, journaled like the others).
     request = decode_body(body, NewOrder).to_request()
@@ -126,12 +110,8 @@ async def list_orders(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[int, Query(ge=0, description="next_cursor of the previous page")] = 0,
 ) -> Response:
-    book = service.engine.state.accounts.get(account)
-    orders, next_cursor = page_of(
-        book.orders if book is not None else [],
-        cursor,
-        limit,
-        lambda o: (status is None or o.status is status) and (symbol is None or o.symbol == symbol),
+    orders, next_cursor = queries.order_page(
+        service.engine.state, account, status=status, symbol=symbol, limit=limit, cursor=cursor
     )
     return json_response(OrderPage(orders, next_cursor))
 
@@ -177,12 +157,13 @@ async def cancel_order(order_id: str, account: Account, service: Service) -> Res
         _409=("The order cannot be replaced in its status (ILLEGAL_TRANSITION)", Problem),
         _422=("Invalid terms, or the new terms fail a risk check (code = reason)", Problem),
         **COMMON_ERRORS,
+        **BODY_ERRORS,
     ),
 )
 async def replace_order(
     order_id: str, request: Request, account: Account, service: Service
 ) -> Response:
-    amend = decode_body(await request.body(), ReplaceOrder)
+    amend = decode_body(await body_of(request), ReplaceOrder)
     order = await service.engine.replace(account, order_id, amend.quantity, amend.limit_price)
     return json_response(order, 202)
 
@@ -200,41 +181,10 @@ async def list_fills(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
-    book = service.engine.state.accounts.get(account)
-    fills, next_cursor = page_of(
-        book.fills if book is not None else [],
-        cursor,
-        limit,
-        lambda f: symbol is None or f.symbol == symbol,
+    fills, next_cursor = queries.fill_page(
+        service.engine.state, account, symbol=symbol, limit=limit, cursor=cursor
     )
     return json_response(FillPage(fills, next_cursor))
-
-
-def _positions(service: TradingService, account: str) -> list[PositionView]:
-    state = service.engine.state
-    book = state.accounts.get(account)
-    if book is None:
-        return []
-    views = []
-    for symbol, symbol_book in sorted(book.symbols.items()):
-        position = symbol_book.position
-        if not position.quantity and not position.realized_pnl:
-            continue
-        mark = state.marks.get(symbol)
-        views.append(
-            PositionView(
-                symbol=symbol,
-                quantity=position.quantity,
-                average_cost=position.average_cost,
-                realized_pnl=position.realized_pnl,
-                mark=mark,
-                unrealized_pnl=unrealized(position.quantity, position.average_cost, mark)
-                if mark is not None
-                else 0.0,
-                market_value=position.quantity * mark if mark is not None else 0.0,
-            )
-        )
-    return views
 
 
 @router.get(
@@ -244,7 +194,7 @@ def _positions(service: TradingService, account: str) -> list[PositionView]:
     responses=responses(_200=("Positions", PositionList), **COMMON_ERRORS),
 )
 async def positions(account: Account, service: Service) -> Response:
-    return json_response(PositionList(_positions(service, account)))
+    return json_response(PositionList(queries.positions(service.engine.state, account)))
 
 
 @router.get(
@@ -257,22 +207,7 @@ async def positions(account: Account, service: Service) -> Response:
     responses=responses(_200=("P&L", PnlView), **COMMON_ERRORS),
 )
 async def pnl(account: Account, service: Service) -> Response:
-    state = service.engine.state
-    book = state.accounts.get(account)
-    realized = book.realized_pnl if book else 0.0
-    unrealized_pnl = book.unrealized_pnl if book else 0.0
-    return json_response(
-        PnlView(
-            account=account,
-            realized_pnl=realized,
-            unrealized_pnl=unrealized_pnl,
-            total_pnl=realized + unrealized_pnl,
-            equity=state.equity(account),
-            gross_exposure=book.gross_exposure if book else 0.0,
-            open_notional=book.open_notional if book else 0.0,
-            positions=_positions(service, account),
-        )
-    )
+    return json_response(queries.pnl(service.engine.state, account))
 
 
 @router.post(
@@ -283,10 +218,11 @@ async def pnl(account: Account, service: Service) -> Response:
         _200=("The verdict", RiskCheckResult),
         _422=("Invalid field or unknown symbol", Problem),
         **COMMON_ERRORS,
+        **BODY_ERRORS,
     ),
 )
 async def risk_check(request: Request, account: Account, service: Service) -> Response:
-    order_request = decode_body(await request.body(), NewOrder).to_request()
+    order_request = decode_body(await body_of(request), NewOrder).to_request()
     rejection = service.engine.check(account, order_request)
     if rejection is not None and rejection.reason is RejectReason.UNKNOWN_SYMBOL:
         # Risk decides it, but a check of a symbol that does not exist is a bad request,
@@ -302,17 +238,6 @@ async def risk_check(request: Request, account: Account, service: Service) -> Re
 # --- the account's own order and fill events ------------------------------------------
 
 ORDER_STREAM_QUEUE = 10_000
-
-
-def _event_account(service: TradingService, event: ev.Event) -> str | None:
-    account = getattr(event, "account", None)
-    if isinstance(account, str):
-        return account
-    order_id = getattr(event, "order_id", None)
-    if isinstance(order_id, str):
-        order = service.engine.state.orders.get(order_id)
-        return order.account if order is not None else None
-    return None
 
 
 @router.websocket("/ws/orders")
@@ -338,7 +263,7 @@ async def order_stream(websocket: WebSocket) -> None:
     def on_event(seq: int, event: ev.Event) -> None:
         if type(event).__name__ not in ev.ORDER_EVENT_TYPES:
             return
-        if _event_account(service, event) != principal.name:
+        if queries.event_account(service.engine.state, event) != principal.name:
             return
         try:
             queue.put_nowait((seq, event))

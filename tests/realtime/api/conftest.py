@@ -9,13 +9,20 @@ import pytest
 
 from tests.realtime.api.support import HTTP_TIMEOUT, Server, copy_config, running_server
 
+# Every API test runs against both stacks: the ASGI fast path in front of FastAPI (the
+# default) and FastAPI alone, so a route served by both answers the same on both.
+STACKS = {"fast_path": "1", "fastapi": "0"}
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+
+@pytest.fixture(scope="module", params=list(STACKS))
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
     """A server shared by the tests of one module, on its own data dir and config copy."""
     base = tmp_path_factory.mktemp("server")
     config_dir = copy_config(base / "config")
-    with running_server(base / "data", config_dir, base / "server.log") as running:
+    env = {"TRADEPIPE_FAST_PATH": STACKS[request.param]}
+    with running_server(base / "data", config_dir, base / "server.log", env) as running:
         yield running
 
 

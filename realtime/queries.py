@@ -1,0 +1,166 @@
+"""Read models over the engine's state: what the API's GET routes and streams answer.
+
+Pure functions of `EngineState` (no I/O, no HTTP), so the routes stay a line or two
+and a new view is tested without a server. The view types are declared here and
+published as OpenAPI schemas by `realtime.api.schemas`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+import msgspec
+
+from realtime import events as ev
+from realtime.domain import Fill, Order, OrderStatus, TradingState
+from realtime.pnl import unrealized
+from realtime.state import EngineState
+
+T = TypeVar("T")
+
+
+def page_of(
+    items: Sequence[T], cursor: int, limit: int, keep: Callable[[T], bool]
+) -> tuple[list[T], int | None]:
+    """Up to `limit` kept items from position `cursor` of an append-only list, and the
+    cursor of the next page (None at the end). Positions never move, so cursors stay valid."""
+    page: list[T] = []
+    index = cursor
+    while index < len(items) and len(page) < limit:
+        item = items[index]
+        index += 1
+        if keep(item):
+            page.append(item)
+    return page, index if index < len(items) else None
+
+
+def order_page(
+    state: EngineState,
+    account: str,
+    *,
+    status: OrderStatus | None = None,
+    symbol: str | None = None,
+    limit: int = 100,
+    cursor: int = 0,
+) -> tuple[list[Order], int | None]:
+    """The account's orders, oldest first, optionally of one status and symbol."""
+    book = state.accounts.get(account)
+    return page_of(
+        book.orders if book is not None else [],
+        cursor,
+        limit,
+        lambda o: (status is None or o.status is status) and (symbol is None or o.symbol == symbol),
+    )
+
+
+def fill_page(
+    state: EngineState,
+    account: str,
+    *,
+    symbol: str | None = None,
+    limit: int = 100,
+    cursor: int = 0,
+) -> tuple[list[Fill], int | None]:
+    """The account's fills, oldest first, optionally of one symbol."""
+    book = state.accounts.get(account)
+    return page_of(
+        book.fills if book is not None else [],
+        cursor,
+        limit,
+        lambda f: symbol is None or f.symbol == symbol,
+    )
+
+
+class PositionView(msgspec.Struct):
+    """One position; `realized_pnl` is net of the fills' fees."""
+
+    symbol: str
+    quantity: int
+    average_cost: float
+    realized_pnl: float
+    mark: float | None
+    unrealized_pnl: float
+    market_value: float
+
+
+class PnlView(msgspec.Struct):
+    """An account's P&L; `realized_pnl` (and so `total_pnl` and `equity`) is net of fees."""
+
+    account: str
+    realized_pnl: float
+    unrealized_pnl: float
+    total_pnl: float
+    equity: float
+    gross_exposure: float
+    open_notional: float
+    positions: list[PositionView]
+
+
+class TradingStateView(msgspec.Struct):
+    global_state: TradingState
+    accounts: dict[str, TradingState]
+
+
+def positions(state: EngineState, account: str) -> list[PositionView]:
+    """Open (or P&L-carrying) positions, by symbol, marked to the latest sampled mid."""
+    book = state.accounts.get(account)
+    if book is None:
+        return []
+    views = []
+    for symbol, symbol_book in sorted(book.symbols.items()):
+        position = symbol_book.position
+        if not position.quantity and not position.realized_pnl:
+            continue
+        mark = state.marks.get(symbol)
+        views.append(
+            PositionView(
+                symbol=symbol,
+                quantity=position.quantity,
+                average_cost=position.average_cost,
+                realized_pnl=position.realized_pnl,
+                mark=mark,
+                unrealized_pnl=unrealized(position.quantity, position.average_cost, mark)
+                if mark is not None
+                else 0.0,
+                market_value=position.quantity * mark if mark is not None else 0.0,
+            )
+        )
+    return views
+
+
+def pnl(state: EngineState, account: str) -> PnlView:
+    """Realized and unrealized P&L, equity and exposure of one account."""
+    book = state.accounts.get(account)
+    realized = book.realized_pnl if book else 0.0
+    unrealized_pnl = book.unrealized_pnl if book else 0.0
+    return PnlView(
+        account=account,
+        realized_pnl=realized,
+        unrealized_pnl=unrealized_pnl,
+        total_pnl=realized + unrealized_pnl,
+        equity=state.equity(account),
+        gross_exposure=book.gross_exposure if book else 0.0,
+        open_notional=book.open_notional if book else 0.0,
+        positions=positions(state, account),
+    )
+
+
+def trading_states(state: EngineState) -> TradingStateView:
+    """The kill switch: the global state and every known account's own state."""
+    accounts: dict[str, TradingState] = {
+        a: b.trading_state for a, b in sorted(state.accounts.items())
+    }
+    return TradingStateView(global_state=state.global_state, accounts=accounts)
+
+
+def event_account(state: EngineState, event: ev.Event) -> str | None:
+    """The account an order or fill event belongs to (by its order when it names none)."""
+    account = getattr(event, "account", None)
+    if isinstance(account, str):
+        return account
+    order_id = getattr(event, "order_id", None)
+    if isinstance(order_id, str):
+        order = state.orders.get(order_id)
+        return order.account if order is not None else None
+    return None
