@@ -47,7 +47,7 @@ from realtime.risk import evaluate
 from realtime.venue import FixedBpsSlippage, SimulatedVenue, SimulatedVenueConfig
 
 ACCOUNT = "bench"
-TARGET_P50_US = 5.0
+TARGET_P50_US = 2.5  # issue 8: including building the risk context
 TARGET_P99_US = 25.0
 
 

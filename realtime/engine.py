@@ -502,10 +502,11 @@ class TradingEngine:
         consume: bool = True,
         exclude: Order | None = None,
     ) -> RiskContext:
-        state = self.state
-        limits = state.limits.for_account(account)
+        """The state's risk context, with what the engine owns: the latest mid from the
+        hot cache and the account's submit-rate bucket (taken from only if `consume`)."""
         bucket = self._buckets.get(account)
         if bucket is None:
+            limits = self.state.account_limits(account)[0]
             bucket = self._buckets[account] = TokenBucket(
                 limits.max_orders_per_second, limits.order_burst, now_ns
             )
@@ -515,40 +516,9 @@ class TradingEngine:
             throttle_ok = bucket.take(now_ns)
         else:
             throttle_ok = bucket.available(now_ns)
-        book = state.accounts.get(account)
-        position = open_buy = open_sell = 0
-        gross = open_notional = 0.0
-        trading_state = state.global_state
-        if book is not None:
-            if book.trading_state.severity > trading_state.severity:
-                trading_state = book.trading_state
-            gross, open_notional = book.gross_exposure, book.open_notional
-            symbol_book = book.symbols.get(req.symbol)
-            if symbol_book is not None:
-                position = symbol_book.position.quantity
-                open_buy, open_sell = symbol_book.open_buy, symbol_book.open_sell
-        if exclude is not None and exclude.is_open:
-            leaves = exclude.quantity - exclude.filled_quantity
-            if exclude.side.sign > 0:
-                open_buy -= leaves
-            else:
-                open_sell -= leaves
-            open_notional -= leaves * exclude.risk_price
         quote = self.quotes.get(req.symbol)
-        return RiskContext(
-            instrument=state.instruments.get(req.symbol),
-            limits=limits,
-            trading_state=trading_state,
-            reference_price=quote.mid if quote is not None else None,
-            position=position,
-            open_buy=open_buy,
-            open_sell=open_sell,
-            gross_exposure=gross,
-            open_notional=open_notional,
-            equity=state.equity(account),
-            throttle_ok=throttle_ok,
-            restricted=state.limits.is_restricted(account, req.symbol),
-        )
+        mid = None if quote is None else (quote.bid + quote.ask) / 2.0  # Quote.mid, inlined
+        return self.state.risk_context(account, req, mid, throttle_ok, exclude)
 
     # --- lifecycle ---------------------------------------------------------------
 

@@ -32,9 +32,14 @@ from realtime.domain import (
     Side,
     TradingState,
 )
-from realtime.limits import RiskLimits, limits_from_json
+from realtime.limits import AccountLimits, RiskLimits, limits_from_json
 from realtime.oms import Trigger, next_status
 from realtime.pnl import apply_fill, unrealized
+from realtime.risk import RiskContext
+
+_ACTIVE = TradingState.ACTIVE
+_REDUCING = TradingState.REDUCING
+_HALTED = TradingState.HALTED
 
 
 class SymbolBook:
@@ -125,6 +130,9 @@ def _ignore(_event: ev.Event) -> None:
 class EngineState:
     def __init__(self, instruments: dict[str, Instrument], limits: RiskLimits) -> None:
         self.instruments = instruments
+        # account -> (its limits, every symbol it may not trade): what risk_context reads,
+        # derived from `limits` once per account and dropped whenever limits change.
+        self._risk_limits: dict[str, tuple[AccountLimits, frozenset[str]]] = {}
         self.limits = limits
         # Digest of the last limits written to the journal; None until one is.
         self.limits_digest: str | None = None
@@ -160,6 +168,15 @@ class EngineState:
             ev.DuplicateOrderRejected: _ignore,  # an audit record; no order is created
         }
 
+    @property
+    def limits(self) -> RiskLimits:
+        return self._limits
+
+    @limits.setter
+    def limits(self, limits: RiskLimits) -> None:
+        self._limits = limits
+        self._risk_limits = {}
+
     # --- reading ---------------------------------------------------------
 
     def account(self, account: str) -> AccountBook:
@@ -178,6 +195,71 @@ class EngineState:
         cash = self.limits.for_account(account).starting_cash
         book = self.accounts.get(account)
         return cash if book is None else cash + book.realized_pnl + book.unrealized_pnl
+
+    def account_limits(self, account: str) -> tuple[AccountLimits, frozenset[str]]:
+        """The account's limits and restricted symbols (global and its own), cached."""
+        found = self._risk_limits.get(account)
+        if found is None:
+            limits = self._limits.for_account(account)
+            restricted = self._limits.restricted_symbols | limits.restricted_symbols
+            found = self._risk_limits[account] = (limits, restricted)
+        return found
+
+    def risk_context(
+        self,
+        account: str,
+        req: OrderRequest,
+        reference_price: float | None,
+        throttle_ok: bool,
+        exclude: Order | None = None,
+    ) -> RiskContext:
+        """What pre-trade risk reads for `req`, from the running aggregates in O(1).
+
+        `reference_price` (the latest mid) and `throttle_ok` come from the engine,
+        which owns the hot cache and the rate buckets. `exclude` is an open order
+        being replaced: its own open quantity is taken out of the aggregates."""
+        limits, restricted = self._risk_limits.get(account) or self.account_limits(account)
+        symbol = req.symbol
+        trading_state = self.global_state
+        book = self.accounts.get(account)
+        if book is None:
+            position = open_buy = open_sell = 0
+            gross = open_notional = realized = unrealized_pnl = 0.0
+        else:
+            own = book.trading_state
+            # The stricter switch wins: HALTED over REDUCING over ACTIVE.
+            if own is _HALTED or (own is _REDUCING and trading_state is _ACTIVE):
+                trading_state = own
+            gross, open_notional = book.gross_exposure, book.open_notional
+            realized, unrealized_pnl = book.realized_pnl, book.unrealized_pnl
+            symbol_book = book.symbols.get(symbol)
+            if symbol_book is None:
+                position = open_buy = open_sell = 0
+            else:
+                position = symbol_book.position.quantity
+                open_buy, open_sell = symbol_book.open_buy, symbol_book.open_sell
+        if exclude is not None and exclude.is_open:
+            leaves = exclude.quantity - exclude.filled_quantity
+            if exclude.side is Side.BUY:
+                open_buy -= leaves
+            else:
+                open_sell -= leaves
+            open_notional -= leaves * exclude.risk_price
+        # Positional: the field order of RiskContext (the cheapest way to build it).
+        return RiskContext(
+            self.instruments.get(symbol),
+            limits,
+            trading_state,
+            reference_price,
+            position,
+            open_buy,
+            open_sell,
+            gross,
+            open_notional,
+            limits.starting_cash + realized + unrealized_pnl,  # equity()
+            throttle_ok,
+            symbol in restricted,
+        )
 
     def next_order_id(self) -> str:
         return f"O{self.order_count + 1}"

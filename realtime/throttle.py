@@ -20,6 +20,9 @@ class TokenBucket:
             self.updated_ns = now_ns
 
     def available(self, now_ns: int) -> bool:
+        # Tokens only grow with time, so a whole one now is still there later.
+        if self.tokens >= 1.0:
+            return True
         self._refill(now_ns)
         return self.tokens >= 1.0
 

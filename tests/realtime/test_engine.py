@@ -491,3 +491,22 @@ def test_submit_when_symbol_unknown_then_risk_rejects_and_the_rejection_is_journ
     rejected = [e for _, _, e in journal.read() if isinstance(e, OrderRejected)]
     journal.close()
     assert [(e.reason, e.request.symbol) for e in rejected] == [("UNKNOWN_SYMBOL", "NOPE")]
+
+
+def test_check_when_limits_change_then_the_next_check_reads_the_new_limits(
+    tmp_path: Path,
+) -> None:
+    # The state caches each account's limits for risk: a change must drop the cache.
+    async def scenario() -> None:
+        async with open_engine(tmp_path / "j.db") as h:
+            h.quote("AAPL", 99.99, 100.01)
+            assert h.engine.check("alice", limit("c1", Side.BUY, 100, 99.50)) is None
+            restricted = make_limits(restricted_symbols=["AAPL"])
+            await h.engine.set_limits(restricted, source="test", actor="risk")
+            verdict = h.engine.check("alice", limit("c1", Side.BUY, 100, 99.50))
+            assert verdict is not None and verdict.reason is RejectReason.RESTRICTED_SYMBOL
+            await h.engine.set_limits(make_limits(max_order_quantity=50), source="t", actor="r")
+            verdict = h.engine.check("alice", limit("c1", Side.BUY, 100, 99.50))
+            assert verdict is not None and verdict.reason is RejectReason.MAX_ORDER_QUANTITY
+
+    run(scenario())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import msgspec
@@ -69,7 +68,7 @@ def req(**changes: Any) -> OrderRequest:
 
 
 def ctx(**changes: Any) -> RiskContext:
-    return dataclasses.replace(BASE_CTX, **changes)
+    return msgspec.structs.replace(BASE_CTX, **changes)
 
 
 CASES = [
@@ -126,6 +125,16 @@ def test_duplicate_client_order_id_when_built_then_stable_code_naming_the_id() -
     rejection = duplicate_client_order_id(BASE_REQ)
     assert rejection.reason is RejectReason.DUPLICATE_CLIENT_ORDER_ID
     assert repr(BASE_REQ.client_order_id) in rejection.detail
+
+
+@pytest.mark.parametrize(("reason", "request_", "context"), CASES)
+def test_evaluate_when_any_case_then_same_verdict_as_running_checks_in_order(
+    reason: RejectReason, request_: OrderRequest, context: RiskContext
+) -> None:
+    looped = next(
+        (r for r in (check(request_, context) for check in CHECKS) if r is not None), None
+    )
+    assert evaluate(request_, context) == looped
 
 
 def test_evaluate_when_order_valid_then_passes_every_check() -> None:
