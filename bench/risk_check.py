@@ -202,7 +202,7 @@ async def _run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             assert rejection is None, rejection
         now = engine.clock.now_ns()
         # The context exactly as submit builds it (without consuming a throttle token).
-        contexts = [engine._context(ACCOUNT, req, now, False, consume=False) for req in requests]
+        contexts = [engine._context(ACCOUNT, req, now, consume=False) for req in requests]
         for req, ctx in zip(requests, contexts, strict=True):
             assert evaluate(req, ctx) is None
 

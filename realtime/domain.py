@@ -109,6 +109,10 @@ class OrderRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=F
     order_type: OrderType = OrderType.LIMIT
     limit_price: float | None = None
     time_in_force: TimeInForce = TimeInForce.DAY
+    # The price when the trader decided (the implementation shortfall benchmark);
+    # None: the arrival mid, which the engine records on the order. Last, so that a
+    # request without one encodes as requests did before the field existed.
+    decision_price: float | None = None
 
 
 class Order(msgspec.Struct, kw_only=True, gc=False):
@@ -130,6 +134,9 @@ class Order(msgspec.Struct, kw_only=True, gc=False):
     reject_detail: str | None = None
     # Price used for risk notional of open quantity (limit price, else the reference).
     risk_price: float = 0.0
+    # The request's decision price, else the arrival mid (None: no quote at submit).
+    decision_price: float | None = None
+    fees: float = 0.0  # sum of the fills' fees
     created_ns: int
     updated_ns: int
 
@@ -154,6 +161,7 @@ class Fill(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     price: float
     liquidity: str  # "TAKER" or "MAKER"
     ts_ns: int
+    fee: float = 0.0  # charged by the venue; deducted from realized P&L
 
 
 class Position(msgspec.Struct, kw_only=True, gc=False):
@@ -161,7 +169,7 @@ class Position(msgspec.Struct, kw_only=True, gc=False):
     symbol: str
     quantity: int = 0  # signed: long > 0, short < 0
     average_cost: float = 0.0
-    realized_pnl: float = 0.0
+    realized_pnl: float = 0.0  # net of fees
 
 
 class Quote(msgspec.Struct, frozen=True, kw_only=True):

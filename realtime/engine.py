@@ -16,7 +16,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 from realtime import events as ev
 from realtime.clock import Clock
@@ -33,22 +33,17 @@ from realtime.domain import (
 from realtime.journal import Journal
 from realtime.limits import RiskLimits
 from realtime.oms import IllegalTransition, Trigger, can_transition
-from realtime.risk import Rejection, RejectReason, RiskContext, evaluate
+from realtime.risk import (
+    Rejection,
+    RejectReason,
+    RiskContext,
+    duplicate_client_order_id,
+    evaluate,
+)
 from realtime.state import EngineState, decode_snapshot, encode_snapshot, request_fingerprint
 from realtime.throttle import TokenBucket
-from realtime.venue import (
-    Acked,
-    Canceled,
-    CancelRejected,
-    ExecutionReport,
-    Expired,
-    Filled,
-    Rejected,
-    Replaced,
-    ReplaceRejected,
-    Venue,
-    VenueQueueFull,
-)
+from realtime.venue import ExecutionReport, Venue, VenueQueueFull
+from realtime.venue.translation import event_for
 
 log = logging.getLogger(__name__)
 
@@ -114,17 +109,6 @@ def rebuild_state(
     for seq, _ts, event in journal.read(after_seq=state.last_seq):
         apply(event, seq)
     return state
-
-
-_WORKING_TRIGGERS: Final = {
-    Acked: Trigger.ACK,
-    Canceled: Trigger.CANCELED,
-    CancelRejected: Trigger.CANCEL_REJECT,
-    Replaced: Trigger.REPLACED,
-    ReplaceRejected: Trigger.REPLACE_REJECT,
-    Expired: Trigger.EXPIRE,
-    Rejected: Trigger.VENUE_REJECT,
-}
 
 
 class TradingEngine:
@@ -208,9 +192,10 @@ class TradingEngine:
     def check(self, account: str, req: OrderRequest) -> Rejection | None:
         """Evaluate pre-trade risk without placing the order or using a throttle token."""
         known = self.state.client_ids.get((account, req.client_order_id))
-        duplicate = known is not None and known[1] != request_fingerprint(req)
+        if known is not None and known[1] != request_fingerprint(req):
+            return duplicate_client_order_id(req)
         now = self.clock.now_ns()
-        return evaluate(req, self._context(account, req, now, duplicate, consume=False))
+        return evaluate(req, self._context(account, req, now, consume=False))
 
     async def submit(self, account: str, req: OrderRequest) -> SubmitResult:
         self._ensure_healthy()
@@ -221,11 +206,17 @@ class TradingEngine:
             await self.journal.flush()
             order = state.orders[known[0]]
             return SubmitResult(order, created=False, rejection=_rejection_of(order))
+        if known is not None:
+            return await self._refuse_duplicate(account, req, state.orders[known[0]])
         self._ensure_venue_capacity()
         now = self.clock.now_ns()
-        ctx = self._context(account, req, now, known is not None, consume=True)
+        ctx = self._context(account, req, now, consume=True)
         rejection = evaluate(req, ctx)
         order_id = state.next_order_id()
+        # The benchmark of implementation shortfall: the trader's, else the arrival mid.
+        decision_price = (
+            req.decision_price if req.decision_price is not None else ctx.reference_price
+        )
         if rejection is not None:
             commit = self._emit(
                 ev.OrderRejected(
@@ -235,6 +226,7 @@ class TradingEngine:
                     request=req,
                     reason=rejection.reason.value,
                     detail=rejection.detail,
+                    decision_price=decision_price,
                 )
             )
             await commit
@@ -246,6 +238,7 @@ class TradingEngine:
                 account=account,
                 request=req,
                 reference_price=ctx.reference_price,
+                decision_price=decision_price,
             )
         )
         order = state.orders[order_id]
@@ -260,6 +253,24 @@ class TradingEngine:
         if waiter is not None:
             waiter.set_result(None)
         return SubmitResult(order, created=True, rejection=None)
+
+    async def _refuse_duplicate(
+        self, account: str, req: OrderRequest, existing: Order
+    ) -> SubmitResult:
+        """A conflicting retry: journaled for audit, answered with the order the
+        client_order_id names; no order is created and no throttle token is used."""
+        rejection = duplicate_client_order_id(req)
+        await self._emit(
+            ev.DuplicateOrderRejected(
+                ts_ns=self.clock.now_ns(),
+                order_id=existing.order_id,
+                account=account,
+                request=req,
+                reason=rejection.reason.value,
+                detail=rejection.detail,
+            )
+        )
+        return SubmitResult(existing, created=False, rejection=rejection)
 
     async def cancel(self, account: str, order_id: str) -> Order:
         self._ensure_healthy()
@@ -302,7 +313,7 @@ class TradingEngine:
             time_in_force=order.time_in_force,
         )
         now = self.clock.now_ns()
-        rejection = evaluate(amended, self._context(account, amended, now, False, exclude=order))
+        rejection = evaluate(amended, self._context(account, amended, now, exclude=order))
         if rejection is not None:
             await self._emit(
                 ev.ReplaceRiskRejected(
@@ -391,58 +402,12 @@ class TradingEngine:
 
     def _apply_reports(self, reports: Iterable[ExecutionReport]) -> None:
         for report in reports:
-            event = self._event_for(report)
+            event = event_for(report, self.state)
             if event is None:
                 self.venue_anomalies += 1
                 log.warning("venue report not applicable, dropped: %r", report)
             else:
                 self._emit_background(event)
-
-    def _event_for(self, report: ExecutionReport) -> ev.Event | None:
-        """The journal event for a venue report, or None if the lifecycle forbids it."""
-        order = self.state.orders.get(report.order_id)
-        if order is None:
-            return None
-        ts = report.ts_ns
-        if isinstance(report, Filled):
-            filled = order.filled_quantity + report.quantity
-            if report.quantity <= 0 or filled > order.quantity:
-                return None
-            trigger = Trigger.FILL if filled == order.quantity else Trigger.PARTIAL_FILL
-            if not can_transition(order.status, trigger):
-                return None
-            return ev.OrderFilled(
-                ts_ns=ts,
-                order_id=order.order_id,
-                fill_id=self.state.next_fill_id(),
-                account=order.account,
-                symbol=order.symbol,
-                side=order.side,
-                quantity=report.quantity,
-                price=report.price,
-                liquidity=report.liquidity,
-            )
-        if not can_transition(order.status, _WORKING_TRIGGERS[type(report)]):
-            return None
-        oid = order.order_id
-        match report:
-            case Acked():
-                return ev.OrderAcknowledged(ts_ns=ts, order_id=oid)
-            case Canceled(reason=reason):
-                return ev.OrderCanceled(ts_ns=ts, order_id=oid, reason=reason)
-            case CancelRejected(reason=reason):
-                return ev.CancelRejected(ts_ns=ts, order_id=oid, reason=reason)
-            case Replaced(quantity=quantity, limit_price=price):
-                return ev.OrderReplaced(
-                    ts_ns=ts, order_id=oid, quantity=quantity, limit_price=price
-                )
-            case ReplaceRejected(reason=reason):
-                return ev.ReplaceRejected(ts_ns=ts, order_id=oid, reason=reason)
-            case Expired():
-                return ev.OrderExpired(ts_ns=ts, order_id=oid)
-            case Rejected(reason=reason):
-                return ev.VenueRejected(ts_ns=ts, order_id=oid, reason=reason)
-        return None
 
     def _schedule_pump(self) -> None:
         if not self.config.auto_pump:
@@ -533,7 +498,6 @@ class TradingEngine:
         account: str,
         req: OrderRequest,
         now_ns: int,
-        duplicate: bool,
         *,
         consume: bool = True,
         exclude: Order | None = None,
@@ -583,7 +547,6 @@ class TradingEngine:
             open_notional=open_notional,
             equity=state.equity(account),
             throttle_ok=throttle_ok,
-            duplicate_client_order_id=duplicate,
             restricted=state.limits.is_restricted(account, req.symbol),
         )
 

@@ -30,6 +30,9 @@ class OrderAccepted(Event, frozen=True, kw_only=True, tag=True):
     account: str
     request: OrderRequest
     reference_price: float | None
+    # request.decision_price, else the arrival mid (reference_price); defaulted for
+    # journals written before decision prices were recorded.
+    decision_price: float | None = None
 
 
 class OrderRejected(Event, frozen=True, kw_only=True, tag=True):
@@ -39,6 +42,20 @@ class OrderRejected(Event, frozen=True, kw_only=True, tag=True):
     account: str
     request: OrderRequest
     reason: str
+    detail: str
+    decision_price: float | None = None  # as on OrderAccepted
+
+
+class DuplicateOrderRejected(Event, frozen=True, kw_only=True, tag=True):
+    """A request reusing a client_order_id with different terms: refused before risk.
+
+    Journaled for audit only. `order_id` is the order the client_order_id already
+    names; no order is created, so conflicting retries never grow the order list."""
+
+    order_id: str
+    account: str
+    request: OrderRequest
+    reason: str  # DUPLICATE_CLIENT_ORDER_ID
     detail: str
 
 
@@ -62,6 +79,7 @@ class OrderFilled(Event, frozen=True, kw_only=True, tag=True):
     quantity: int
     price: float
     liquidity: str
+    fee: float = 0.0  # the venue's charge; 0 in journals written before fees existed
 
 
 class CancelRequested(Event, frozen=True, kw_only=True, tag=True):
@@ -149,6 +167,7 @@ class TradePrinted(Event, frozen=True, kw_only=True, tag=True):
 AnyEvent = (
     OrderAccepted
     | OrderRejected
+    | DuplicateOrderRejected
     | OrderAcknowledged
     | VenueRejected
     | OrderFilled
@@ -170,6 +189,7 @@ ORDER_EVENT_TYPES: Final = frozenset(
     {
         "OrderAccepted",
         "OrderRejected",
+        "DuplicateOrderRejected",
         "OrderAcknowledged",
         "VenueRejected",
         "OrderFilled",

@@ -5,6 +5,10 @@ tick_size = 0.01
 lot_size = 1
 tradable = true
 reference_price = 190.0   # where the synthetic feed starts; optional
+
+[fees]                    # what the simulated venue charges per fill; optional
+taker_bps = 0.5           # every field of realtime.venue.fees.FeeSchedule, 0 by default
+min_per_fill = 0.01
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import msgspec
 
 from realtime.config_errors import ConfigError, ConfigProblem, check_table, read_toml
 from realtime.domain import Instrument
+from realtime.venue.fees import NO_FEES, FeeSchedule
 
 
 class InstrumentSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -27,6 +32,7 @@ class InstrumentSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 class Universe(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     instruments: dict[str, InstrumentSpec]
+    fees: FeeSchedule = NO_FEES
 
     def by_symbol(self) -> dict[str, Instrument]:
         return {
@@ -35,6 +41,9 @@ class Universe(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             )
             for symbol, s in self.instruments.items()
         }
+
+
+_TOP_LEVEL = frozenset({"instruments", "fees"})
 
 
 class InstrumentsError(ConfigError):
@@ -47,9 +56,11 @@ def load_universe(path: str | Path) -> Universe:
     source = str(path)
     document = read_toml(path, InstrumentsError)
     problems = [
-        ConfigProblem(source, name, "unknown top-level key (expected [instruments.SYMBOL])")
+        ConfigProblem(
+            source, name, "unknown top-level key (expected [instruments.SYMBOL] or [fees])"
+        )
         for name in document
-        if name != "instruments"
+        if name not in _TOP_LEVEL
     ]
     table = document.get("instruments")
     if not isinstance(table, dict) or not table:
@@ -63,6 +74,10 @@ def load_universe(path: str | Path) -> Universe:
         problems += found
         if spec is not None:
             instruments[symbol] = spec
-    if problems:
-        raise InstrumentsError(problems)
-    return Universe(instruments=instruments)
+    fees: FeeSchedule | None = NO_FEES
+    if "fees" in document:
+        fees, found = check_table(document["fees"], FeeSchedule, source=source, where="[fees]")
+        problems += found
+    if problems or fees is None:
+        raise InstrumentsError(problems or [ConfigProblem(source, "[fees]", "invalid")])
+    return Universe(instruments=instruments, fees=fees)

@@ -73,6 +73,8 @@ def fill_page(
 
 
 class PositionView(msgspec.Struct):
+    """One position; `realized_pnl` is net of the fills' fees."""
+
     symbol: str
     quantity: int
     average_cost: float
@@ -83,6 +85,8 @@ class PositionView(msgspec.Struct):
 
 
 class PnlView(msgspec.Struct):
+    """An account's P&L; `realized_pnl` (and so `total_pnl` and `equity`) is net of fees."""
+
     account: str
     realized_pnl: float
     unrealized_pnl: float

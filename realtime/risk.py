@@ -70,7 +70,6 @@ class RiskContext:
     open_notional: float  # account: sum leaves x risk price of open orders
     equity: float  # starting cash + realized + unrealized P&L
     throttle_ok: bool  # the account's submit-rate bucket has a token
-    duplicate_client_order_id: bool
     restricted: bool
 
 
@@ -144,6 +143,9 @@ def check_price(req: OrderRequest, ctx: RiskContext) -> Rejection | None:
             RejectReason.OFF_TICK_PRICE,
             f"limit price {price} is not a multiple of the tick size {ctx.instrument.tick_size}",
         )
+    decision = req.decision_price
+    if decision is not None and not (math.isfinite(decision) and decision > 0):
+        return Rejection(RejectReason.INVALID_PRICE, "decision price must be positive and finite")
     ref = ctx.reference_price
     if ref is None:
         return Rejection(RejectReason.NO_REFERENCE_PRICE, f"no market price for {req.symbol} yet")
@@ -221,13 +223,15 @@ def check_rate(req: OrderRequest, ctx: RiskContext) -> Rejection | None:
     return None
 
 
-def check_duplicate(req: OrderRequest, ctx: RiskContext) -> Rejection | None:
-    if ctx.duplicate_client_order_id:
-        return Rejection(
-            RejectReason.DUPLICATE_CLIENT_ORDER_ID,
-            f"client_order_id {req.client_order_id!r} was already used for a different order",
-        )
-    return None
+def duplicate_client_order_id(req: OrderRequest) -> Rejection:
+    """The rejection of a request that reuses a client_order_id with different terms.
+
+    Decided by the engine's idempotency lookup before any check runs (a conflicting
+    retry is not a new order), so it is not one of `CHECKS`."""
+    return Rejection(
+        RejectReason.DUPLICATE_CLIENT_ORDER_ID,
+        f"client_order_id {req.client_order_id!r} was already used for a different order",
+    )
 
 
 def check_restricted(req: OrderRequest, ctx: RiskContext) -> Rejection | None:
@@ -248,7 +252,6 @@ CHECKS: Final[Sequence[Check]] = (
     check_gross_exposure,
     check_buying_power,
     check_rate,
-    check_duplicate,
     check_restricted,
 )
 

@@ -110,6 +110,7 @@ class TradingService:
             for s, spec in universe.instruments.items()
             if spec.reference_price is not None
         }
+        self.fees = universe.fees
         self.limits: RiskLimits = config.limits
         self.accounts = config.accounts
         self.tickers = TickerCache(self.instruments)
@@ -137,6 +138,7 @@ class TradingService:
             SimulatedVenueConfig(
                 ack_latency_ns=settings.ack_latency_us * 1_000,
                 queue_capacity=settings.venue_queue_capacity,
+                fees=self.fees,
             ),
         )
         started = time.perf_counter()

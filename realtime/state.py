@@ -81,9 +81,18 @@ class AccountBook:
         return book
 
 
+_NO_DECISION_PRICE = b',"decision_price":null}'
+
+
 def request_fingerprint(req: OrderRequest) -> bytes:
-    """A stable digest of a request: the idempotency check compares retries by it."""
-    return hashlib.blake2b(msgspec.json.encode(req), digest_size=8).digest()
+    """A stable digest of a request: the idempotency check compares retries by it.
+
+    A request without a decision price is digested as it was encoded before the
+    field existed, so fingerprints kept in older snapshots still match a retry."""
+    encoded = msgspec.json.encode(req)
+    if req.decision_price is None and encoded.endswith(_NO_DECISION_PRICE):
+        encoded = encoded[: -len(_NO_DECISION_PRICE)] + b"}"
+    return hashlib.blake2b(encoded, digest_size=8).digest()
 
 
 class StateSnapshot(msgspec.Struct, kw_only=True):
@@ -148,6 +157,7 @@ class EngineState:
             ev.PriceSampled: self._on_price,
             ev.TradePrinted: _ignore,  # the tape is for the warehouse; it moves no state
             ev.ReplaceRiskRejected: _ignore,  # an audit record; the order is unchanged
+            ev.DuplicateOrderRejected: _ignore,  # an audit record; no order is created
         }
 
     # --- reading ---------------------------------------------------------
@@ -221,6 +231,7 @@ class EngineState:
             quantity=req.quantity,
             limit_price=req.limit_price,
             status=status,
+            decision_price=e.decision_price,
             created_ns=e.ts_ns,
             updated_ns=e.ts_ns,
         )
@@ -296,6 +307,7 @@ class EngineState:
         order.average_fill_price = (
             (order.average_fill_price or 0.0) * filled_before + e.price * e.quantity
         ) / order.filled_quantity
+        order.fees += e.fee
         complete = order.filled_quantity == order.quantity
         self._transition(order, Trigger.FILL if complete else Trigger.PARTIAL_FILL, e.ts_ns)
         if order.is_open:
@@ -310,6 +322,7 @@ class EngineState:
             price=e.price,
             liquidity=e.liquidity,
             ts_ns=e.ts_ns,
+            fee=e.fee,
         )
         self.fill_count += 1
         book = self.accounts[e.account]
@@ -324,8 +337,10 @@ class EngineState:
         old_qty, old_cost = position.quantity, position.average_cost
         change = apply_fill(old_qty, old_cost, fill.side.sign * fill.quantity, fill.price)
         position.quantity, position.average_cost = change.quantity, change.average_cost
-        position.realized_pnl += change.realized
-        book.realized_pnl += change.realized
+        # The fee is a realized cost the moment the fill happens, opening or closing.
+        realized = change.realized - fill.fee
+        position.realized_pnl += realized
+        book.realized_pnl += realized
         book.gross_exposure += (abs(change.quantity) - abs(old_qty)) * mark
         book.unrealized_pnl += unrealized(change.quantity, change.average_cost, mark) - unrealized(
             old_qty, old_cost, mark

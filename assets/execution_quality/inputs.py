@@ -15,10 +15,16 @@ cutoff):
                   OPEN      none of these before the cutoff
     end_time      ts of the event that ended it (the completing fill for FILLED)
 
-Columns the core does not ship yet are used as soon as it does, with no
-change here: `orders.decision_price` (read from the order's OrderAccepted or
-OrderRejected row) and `fills.fee`. Until then every order's decision price is
-its arrival mid and every fee is 0, as the library defines for missing values.
+    decision_price  the client's decision price from its OrderAccepted or
+                  OrderRejected row (`orders.decision_price` where
+                  `decision_price_source` is CLIENT); null otherwise, so the
+                  library uses its own arrival mid. The core records the live
+                  arrival mid when the client gives none (ARRIVAL_MID), but the
+                  library's M0 is the as-of mid of the *shipped* quotes (sampled
+                  by the service), so taking the core's figure would show the
+                  sampling gap as delay cost; both follow the same rule.
+    fee           `fills.fee`, the venue's charge per fill (0 where null, as in
+                  warehouses shipped before fees existed)
 
 Every read goes through the `Warehouse` resource's `query` verb with portable
 SQL (plain SELECT/JOIN/GROUP BY, ISO timestamp literals).
@@ -121,6 +127,8 @@ def orders_from_events(
         if "decision_price" in submissions.columns
         else pd.Series(np.nan, index=submissions.index)
     )
+    if "decision_price_source" in submissions.columns:
+        decision = decision.where(submissions["decision_price_source"] == "CLIENT")
     return pd.DataFrame(
         {
             "order_id": ids.to_numpy(dtype=object),

@@ -116,7 +116,7 @@ TCA_FILLS: Final = TableSpec(
         Column("fill_time", TS),
         Column("price", DOUBLE, "P"),
         Column("quantity", LONG),
-        Column("fee", DOUBLE, "currency; 0 until the core ships fees"),
+        Column("fee", DOUBLE, "currency: the venue's charge for the fill"),
         Column("notional", DOUBLE, "P * quantity"),
         Column("bid", DOUBLE),
         Column("ask", DOUBLE),

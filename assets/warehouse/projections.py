@@ -71,6 +71,7 @@ def _fill_columns(p: pd.DataFrame) -> dict[str, object]:
         "price": p["price"],
         "notional": p["quantity"] * p["price"],
         "liquidity": p["liquidity"],
+        "fee": p["fee"],
     }
 
 
@@ -95,17 +96,20 @@ def _or_none(values: pd.Series) -> pd.Series:
     return out
 
 
+SUBMISSION_TYPES: Final = _names(ev.OrderAccepted, ev.OrderRejected)
 _RISK_DECISION: Final = {
     "OrderAccepted": "ACCEPTED",
     "OrderRejected": "REJECTED",
     "ReplaceRiskRejected": "REJECTED",
+    "DuplicateOrderRejected": "REJECTED",
 }
 # Payload fields the order and risk columns read; a batch may lack the types carrying some.
 _ORDER_FIELDS: Final = frozenset(
     {"order_id", "account", "symbol", "side", "quantity", "price", "limit_price"}
-    | {"reference_price", "fill_id", "liquidity", "reason", "detail"}
+    | {"reference_price", "decision_price", "fill_id", "liquidity", "reason", "detail"}
     | {f"request.{f}" for f in ("client_order_id", "symbol", "side", "quantity")}
     | {f"request.{f}" for f in ("order_type", "time_in_force", "limit_price")}
+    | {"request.decision_price"}
 )
 _RISK_FIELDS: Final = frozenset(
     {"account", "state", "actor", "reason", "digest", "source", "limits_json"}
@@ -127,6 +131,8 @@ def _order_columns(p: pd.DataFrame) -> dict[str, object]:
         "quantity": _first(p, "request.quantity", "quantity").astype("Int64"),
         "limit_price": _first(p, "request.limit_price", "limit_price").astype("Float64"),
         "reference_price": p["reference_price"].astype("Float64"),
+        "decision_price": p["decision_price"].astype("Float64"),
+        "decision_price_source": _or_none(_decision_source(p)),
         "fill_id": _or_none(p["fill_id"]),
         "fill_price": p["price"].where(is_fill).astype("Float64"),
         "liquidity": _or_none(p["liquidity"]),
@@ -134,6 +140,17 @@ def _order_columns(p: pd.DataFrame) -> dict[str, object]:
         "reason": _or_none(p["reason"]),
         "detail": _or_none(p["detail"]),
     }
+
+
+def _decision_source(p: pd.DataFrame) -> pd.Series:
+    """CLIENT when the request named its decision price, ARRIVAL_MID when the engine
+    recorded the arrival mid instead (null on other events, and without any price)."""
+    submitted = p["event_type"].isin(list(SUBMISSION_TYPES)) & p["decision_price"].notna()
+    given = p["request.decision_price"].notna()
+    source = pd.Series(None, index=p.index, dtype=object)
+    source[(submitted & given).to_numpy()] = "CLIENT"
+    source[(submitted & ~given).to_numpy()] = "ARRIVAL_MID"
+    return source
 
 
 def _risk_columns(p: pd.DataFrame) -> dict[str, object]:
@@ -153,6 +170,7 @@ def _risk_columns(p: pd.DataFrame) -> dict[str, object]:
 ORDER_EVENT_TYPES: Final = _names(
     ev.OrderAccepted,
     ev.OrderRejected,
+    ev.DuplicateOrderRejected,
     ev.OrderAcknowledged,
     ev.VenueRejected,
     ev.OrderFilled,

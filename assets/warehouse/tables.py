@@ -40,6 +40,8 @@ ORDERS: Final = TableSpec(
         _c("quantity", LONG, "requested, replacement or filled quantity"),
         _c("limit_price", DOUBLE, "requested or replacement limit price"),
         _c("reference_price", DOUBLE, "market reference price used by risk"),
+        _c("decision_price", DOUBLE, "on submissions: the client's, else the arrival mid"),
+        _c("decision_price_source", SYM, "CLIENT or ARRIVAL_MID on submissions, else null"),
         _c("fill_id", STR),
         _c("fill_price", DOUBLE),
         _c("liquidity", SYM),
@@ -65,6 +67,7 @@ FILLS: Final = TableSpec(
         _c("price", DOUBLE),
         _c("notional", DOUBLE, "quantity x price"),
         _c("liquidity", SYM, "TAKER or MAKER"),
+        _c("fee", DOUBLE, "what the venue charged, price currency (in realized P&L)"),
     ),
     keys=("seq",),
 )

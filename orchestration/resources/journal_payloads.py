@@ -56,10 +56,42 @@ def _duckdb_type(info: mi.Type) -> Any:
 
 @functools.cache
 def payload_structure(type_name: str) -> dict[str, Any]:
-    """The JSON structure of one event type, as json_transform wants it."""
+    """The JSON structure of one event type, as json_transform wants it: the fields
+    every payload has (a field with a default is in `optional_fields` instead)."""
     info = mi.type_info(_EVENT_CLASSES[type_name])
     assert isinstance(info, mi.StructType)
-    return {_TAG: "VARCHAR", **{f.encode_name: _duckdb_type(f.type) for f in info.fields}}
+    return {_TAG: "VARCHAR", **_required(info)}
+
+
+def _required(info: mi.StructType) -> dict[str, Any]:
+    return {
+        f.encode_name: _required(f.type)
+        if isinstance(f.type, mi.StructType)
+        else _duckdb_type(f.type)
+        for f in info.fields
+        if f.required or isinstance(f.type, mi.StructType)
+    }
+
+
+@functools.cache
+def optional_fields(type_name: str) -> dict[str, tuple[Any, str]]:
+    """Fields added to an event later, with a default (`OrderFilled.fee`): path ->
+    (type, the default as JSON). Journals written before a field existed lack it, so
+    it is read as the default where absent, and still type-checked where present."""
+    info = mi.type_info(_EVENT_CLASSES[type_name])
+    assert isinstance(info, mi.StructType)
+    return dict(_optional(info, ""))
+
+
+def _optional(info: mi.StructType, prefix: str) -> list[tuple[str, tuple[Any, str]]]:
+    found: list[tuple[str, tuple[Any, str]]] = []
+    for f in info.fields:
+        if isinstance(f.type, mi.StructType):
+            found += _optional(f.type, f"{prefix}{f.encode_name}.")
+        elif not f.required:
+            default = json.dumps(f.default)
+            found.append((f"{prefix}{f.encode_name}", (_duckdb_type(f.type), default)))
+    return found
 
 
 def _paths(structure: dict[str, Any], prefix: str = "") -> list[str]:
@@ -105,10 +137,16 @@ def _decode_one(
     structure = payload_structure(type_name)
     fields = [p for p in _paths(structure) if p not in _SKIPPED]
     select = ", ".join(f'j.{_sql_path(p)} AS "{p}"' for p in fields)
+    for path, (duck_type, default) in optional_fields(type_name).items():
+        # A missing key reads as the default; a present one is transformed as strictly.
+        select += (
+            f", json_transform_strict(coalesce(json_extract(p, '$.{path}'), "
+            f"'{default}'::JSON), '\"{duck_type}\"') AS \"{path}\""
+        )
     # seq travels through the query with its payload so that the row order
     # can be checked rather than assumed.
     sql = (
-        f"SELECT seq, j.{_TAG} AS {_TAG}, {select} FROM (SELECT seq, "
+        f"SELECT seq, j.{_TAG} AS {_TAG}, {select} FROM (SELECT seq, p, "
         f"json_transform_strict(p, ?) AS j FROM payload_batch WHERE code = {int(code)})"
     )
     try:

@@ -55,6 +55,9 @@ class NewOrder(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     order_type: OrderType = OrderType.LIMIT
     limit_price: Price | None = None
     time_in_force: TimeInForce = TimeInForce.DAY
+    # The price when the trader decided (the implementation-shortfall benchmark);
+    # when absent the order records the arrival mid.
+    decision_price: Price | None = None
 
     def to_request(self) -> OrderRequest:
         return OrderRequest(
@@ -65,6 +68,7 @@ class NewOrder(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             order_type=self.order_type,
             limit_price=self.limit_price,
             time_in_force=self.time_in_force,
+            decision_price=self.decision_price,
         )
 
 

@@ -14,6 +14,7 @@ from starlette.responses import Response
 from realtime import events as ev
 from realtime import queries
 from realtime.domain import Order, OrderStatus
+from realtime.risk import RejectReason
 from realtime.service import TradingService
 from realtime.venue import VenueQueueFull
 
@@ -42,11 +43,6 @@ BODY_ERRORS = {
 }
 
 
-def _known_symbol(service: TradingService, symbol: str) -> None:
-    if symbol not in service.instruments:
-        raise ApiError(422, "UNKNOWN_SYMBOL", f"unknown symbol {symbol!r}")
-
-
 @router.post(
     "/orders",
     status_code=201,
@@ -54,8 +50,12 @@ def _known_symbol(service: TradingService, symbol: str) -> None:
     description=(
         "Answered only after the order's event is committed to the journal. "
         "`client_order_id` is the idempotency key: a retry with the same body answers 200 "
-        "with the existing order. A pre-trade risk rejection answers 422 with the reason "
-        "as `code` and the (journaled) rejected order."
+        "with the existing order; one with a different body answers 422 "
+        "`DUPLICATE_CLIENT_ORDER_ID` with the existing order as `order` (journaled for "
+        "audit; no order is created). A pre-trade risk rejection answers 422 with the reason "
+        "as `code` and the (journaled) rejected order. `decision_price` (optional) is the "
+        "price when the trader decided, the benchmark of implementation shortfall; without "
+        "it the order records the arrival mid."
     ),
     openapi_extra=body_spec(NewOrder),
     responses=responses(
@@ -74,8 +74,8 @@ async def submit_order(request: Request, account: Account, service: Service) -> 
 
 async def submit(service: TradingService, account: str, body: Body) -> Response:
     """POST /orders, shared by the FastAPI route and the fast path (api/fastpath.py)."""
+    # An unknown symbol is a risk rejection (UNKNOWN_SYMBOL, journaled like the others).
     request = decode_body(body, NewOrder).to_request()
-    _known_symbol(service, request.symbol)
     metrics = service.metrics
     started = time.perf_counter()
     try:
@@ -171,6 +171,7 @@ async def replace_order(
 @router.get(
     "/fills",
     summary="The account's fills, oldest first",
+    description="Each fill carries `fee`: what the venue charged for it (price currency).",
     responses=responses(_200=("A page of fills", FillPage), **COMMON_ERRORS),
 )
 async def list_fills(
@@ -189,6 +190,7 @@ async def list_fills(
 @router.get(
     "/positions",
     summary="The account's positions, marked to the latest sampled mid",
+    description="`realized_pnl` is net of fees: every fill's fee is deducted when it is booked.",
     responses=responses(_200=("Positions", PositionList), **COMMON_ERRORS),
 )
 async def positions(account: Account, service: Service) -> Response:
@@ -198,6 +200,10 @@ async def positions(account: Account, service: Service) -> Response:
 @router.get(
     "/pnl",
     summary="Realized and unrealized P&L, equity and exposure",
+    description=(
+        "`realized_pnl` is net of fees: every fill's fee (see `GET /fills`) is deducted "
+        "when the fill is booked, so equity and buying power are net of fees too."
+    ),
     responses=responses(_200=("P&L", PnlView), **COMMON_ERRORS),
 )
 async def pnl(account: Account, service: Service) -> Response:
@@ -217,8 +223,11 @@ async def pnl(account: Account, service: Service) -> Response:
 )
 async def risk_check(request: Request, account: Account, service: Service) -> Response:
     order_request = decode_body(await body_of(request), NewOrder).to_request()
-    _known_symbol(service, order_request.symbol)
     rejection = service.engine.check(account, order_request)
+    if rejection is not None and rejection.reason is RejectReason.UNKNOWN_SYMBOL:
+        # Risk decides it, but a check of a symbol that does not exist is a bad request,
+        # not a verdict: 422, as for any other field naming nothing.
+        raise ApiError(422, rejection.reason.value, rejection.detail)
     if rejection is None:
         return json_response(RiskCheckResult(accepted=True))
     return json_response(

@@ -7,20 +7,27 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
+import msgspec
+
 from realtime.domain import Side, Trade, TradingState
 from realtime.events import Event, PriceSampled, TradePrinted
 from realtime.journal import Journal
+from realtime.venue import FeeSchedule
 from tests.realtime.harness import T0, limit, make_limits, market, open_engine
+
+ENGINE_FEES = FeeSchedule(taker_bps=1.0, maker_per_share=0.001, min_per_fill=0.02)
+M1_DECISION_PRICE = 99.95
 
 
 def write_engine_journal(path: Path) -> None:
     """A trading session through the real engine (fake clock, simulated venue) that
     journals every event type the warehouse ships: quotes, trades, accepted,
     rejected, acknowledged, filled, canceled, replaced and expired orders, the
-    kill switch and a limits change."""
+    kill switch and a limits change. The venue charges `ENGINE_FEES`; order m1 names
+    its decision price (`M1_DECISION_PRICE`), the others record the arrival mid."""
 
     async def session() -> None:
-        async with open_engine(path) as h:
+        async with open_engine(path, fees=ENGINE_FEES) as h:
             for i in range(3):
                 h.quote("AAPL", 99.99 + i * 0.01, 100.01 + i * 0.01)
                 h.quote("MSFT", 199.99, 200.01)
@@ -28,7 +35,11 @@ def write_engine_journal(path: Path) -> None:
                     Trade(symbol="AAPL", price=100.0 + i * 0.01, size=100, ts_ns=h.clock.now_ns())
                 )
                 h.advance(1_000_000)
-            await h.submit(market("m1", Side.BUY, 100))
+            await h.submit(
+                msgspec.structs.replace(
+                    market("m1", Side.BUY, 100), decision_price=M1_DECISION_PRICE
+                )
+            )
             await h.submit(limit("far", Side.BUY, 100, 1.00))  # outside the price collar
             resting = (await h.submit(limit("r1", Side.BUY, 50, 99.00))).order
             moving = (await h.submit(limit("r2", Side.BUY, 30, 199.00, symbol="MSFT"))).order

@@ -7,8 +7,11 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pydantic
+import pytest
 
 from assets.warehouse.assets import WAREHOUSE_ASSETS
 from assets.warehouse.checks import WAREHOUSE_CHECKS
@@ -22,10 +25,18 @@ from orchestration.resources import (
     QuestDBWarehouse,
     TableSpec,
 )
+from orchestration.resources.journal_payloads import decode_payloads
 from realtime.domain import OrderRequest, Side
-from realtime.events import OrderAccepted, encode_event
+from realtime.events import OrderAccepted, OrderFilled, encode_event
+from realtime.journal import Journal, JournalDecodeError
 from tests.assets.conftest import journal_source
-from tests.assets.journals import append_events, journal_type_counts, tick_events
+from tests.assets.journals import (
+    ENGINE_FEES,
+    M1_DECISION_PRICE,
+    append_events,
+    journal_type_counts,
+    tick_events,
+)
 from tests.realtime.harness import T0
 
 TABLES = ("orders", "fills", "quotes", "trades", "risk_events")
@@ -132,6 +143,92 @@ def test_ship_when_fills_and_risk_changes_then_columns_carry_their_values(
     limits = risk[risk["event_type"] == "RiskLimitsChanged"]
     assert list(limits["limits_source"]) == ["startup", "test"]
     assert limits["limits_digest"].str.len().eq(64).all()
+
+
+def test_ship_when_fills_charged_fees_then_fee_column_holds_the_journaled_fee(
+    engine_journal: Path, warehouse: DuckDBWarehouse
+) -> None:
+    ship(journal_source(engine_journal), warehouse)
+
+    fills = warehouse.query("SELECT fill_id, price, quantity, liquidity, fee FROM fills")
+    journal = Journal.open(engine_journal)
+    try:
+        journaled = {e.fill_id: e.fee for _, _, e in journal.read() if isinstance(e, OrderFilled)}
+    finally:
+        journal.close()
+    assert dict(zip(fills["fill_id"], fills["fee"], strict=True)) == journaled
+    expected = [
+        ENGINE_FEES.fee(int(q), float(p), str(liq))
+        for q, p, liq in zip(fills["quantity"], fills["price"], fills["liquidity"], strict=True)
+    ]
+    assert list(fills["fee"]) == pytest.approx(expected, abs=1e-12)
+    assert (fills["fee"] > 0).all()
+
+
+def test_ship_when_orders_submitted_then_decision_price_and_its_source_are_kept(
+    engine_journal: Path, warehouse: DuckDBWarehouse
+) -> None:
+    ship(journal_source(engine_journal), warehouse)
+
+    orders = warehouse.query(
+        "SELECT client_order_id, event_type, reference_price, decision_price, "
+        "decision_price_source FROM orders ORDER BY seq"
+    )
+    submitted = orders[orders["event_type"].isin(["OrderAccepted", "OrderRejected"])]
+    by_client = submitted.set_index("client_order_id")
+    assert by_client.loc["m1", "decision_price"] == M1_DECISION_PRICE
+    assert by_client.loc["m1", "decision_price_source"] == "CLIENT"
+    others = by_client.drop("m1")
+    assert (others["decision_price_source"] == "ARRIVAL_MID").all()
+    accepted = others[others["event_type"] == "OrderAccepted"]
+    assert (accepted["decision_price"] == accepted["reference_price"]).all()
+    assert others["decision_price"].notna().all()  # the rejected ones had a quote too
+    lifecycle = orders[~orders["event_type"].isin(["OrderAccepted", "OrderRejected"])]
+    assert lifecycle["decision_price"].isna().all()
+    assert lifecycle["decision_price_source"].isna().all()
+
+
+def test_decode_when_payloads_predate_fees_and_decision_prices_then_defaults_are_read() -> None:
+    old_fill = (
+        '{"type":"OrderFilled","ts_ns":1,"order_id":"O1","fill_id":"F1","account":"a",'
+        '"symbol":"AAPL","side":"BUY","quantity":1,"price":1.0,"liquidity":"TAKER"}'
+    )
+    new_fill = old_fill[:-1] + ',"fee":0.25}'
+    old_accept = (
+        '{"type":"OrderAccepted","ts_ns":1,"order_id":"O2","account":"a","request":'
+        '{"client_order_id":"c","symbol":"AAPL","side":"BUY","quantity":1,'
+        '"order_type":"MARKET","limit_price":null,"time_in_force":"DAY"},"reference_price":1.5}'
+    )
+    names = ["OrderFilled", "OrderAccepted"]
+    frames = decode_payloads(
+        duckdb.connect(),
+        np.array([1, 2, 3]),
+        np.array([1, 1, 1]),
+        np.array([0, 0, 1]),
+        names,
+        pa.array([old_fill, new_fill, old_accept]),
+    )
+    assert list(frames["OrderFilled"]["fee"]) == [0.0, 0.25]
+    accepted = frames["OrderAccepted"]
+    assert accepted["decision_price"].isna().all()
+    assert accepted["request.decision_price"].isna().all()
+
+
+def test_decode_when_an_added_field_has_the_wrong_type_then_the_batch_fails() -> None:
+    bad = (
+        '{"type":"OrderFilled","ts_ns":1,"order_id":"O1","fill_id":"F1","account":"a",'
+        '"symbol":"AAPL","side":"BUY","quantity":1,"price":1.0,"liquidity":"TAKER",'
+        '"fee":"free"}'
+    )
+    with pytest.raises(JournalDecodeError):
+        decode_payloads(
+            duckdb.connect(),
+            np.array([1]),
+            np.array([1]),
+            np.array([0]),
+            ["OrderFilled"],
+            pa.array([bad]),
+        )
 
 
 def test_ship_when_materialised_then_metadata_reports_rows_range_times_and_lag(

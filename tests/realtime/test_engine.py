@@ -16,6 +16,7 @@ from realtime.engine import (
     rebuild_state,
 )
 from realtime.events import (
+    DuplicateOrderRejected,
     OrderAccepted,
     OrderRejected,
     ReplaceRiskRejected,
@@ -25,7 +26,14 @@ from realtime.journal import Journal
 from realtime.oms import IllegalTransition
 from realtime.risk import RejectReason
 from realtime.venue import VenueQueueFull
-from tests.realtime.harness import Harness, limit, make_limits, market, open_engine
+from tests.realtime.harness import (
+    INSTRUMENTS,
+    Harness,
+    limit,
+    make_limits,
+    market,
+    open_engine,
+)
 
 
 def run(coro: object) -> None:
@@ -76,6 +84,62 @@ def test_submit_when_risk_fails_then_rejection_is_journaled_with_reason(tmp_path
     rejected = [e for _, _, e in journal.read() if isinstance(e, OrderRejected)]
     journal.close()
     assert [e.reason for e in rejected] == ["PRICE_OUTSIDE_COLLAR"]
+
+
+def test_submit_when_client_order_id_reused_with_other_terms_then_duplicate_and_no_new_order(
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> None:
+        async with open_engine(tmp_path / "j.db") as h:
+            h.quote("AAPL", 99.99, 100.01)
+            first = await h.submit(limit("c1", Side.BUY, 100, 99.50))
+            book = h.engine.state.accounts["alice"]
+            orders_before, count_before = len(book.orders), h.engine.state.order_count
+            for quantity in range(101, 124):  # 23 conflicting retries, as the fuzzer sent
+                conflict = await h.submit(limit("c1", Side.BUY, quantity, 99.50))
+                assert conflict.rejection is not None
+                assert conflict.rejection.reason is RejectReason.DUPLICATE_CLIENT_ORDER_ID
+                assert conflict.order is first.order and not conflict.created
+            # Even terms that would fail another check are refused as the duplicate they are.
+            collar = await h.submit(limit("c1", Side.BUY, 100, 1.00))
+            assert collar.rejection is not None
+            assert collar.rejection.reason is RejectReason.DUPLICATE_CLIENT_ORDER_ID
+            assert len(book.orders) == orders_before
+            assert h.engine.state.order_count == count_before
+            assert first.order.status is OrderStatus.PENDING_NEW and first.order.quantity == 100
+            # The same body is still an idempotent retry.
+            retry = await h.submit(limit("c1", Side.BUY, 100, 99.50))
+            assert retry.rejection is None and retry.order is first.order
+
+    run(scenario())
+    journal = Journal.open(tmp_path / "j.db")
+    try:
+        events = [e for _, _, e in journal.read()]
+        rebuilt = rebuild_state(journal, INSTRUMENTS, make_limits())
+    finally:
+        journal.close()
+    audit = [e for e in events if isinstance(e, DuplicateOrderRejected)]
+    assert len(audit) == 24
+    assert {e.order_id for e in audit} == {"O1"}
+    assert {e.reason for e in audit} == {"DUPLICATE_CLIENT_ORDER_ID"}
+    assert [e.request.quantity for e in audit[:3]] == [101, 102, 103]
+    assert [type(e).__name__ for e in events].count("OrderRejected") == 0
+    assert len(rebuilt.accounts["alice"].orders) == 1
+
+
+def test_check_when_client_order_id_reused_with_other_terms_then_duplicate(
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> None:
+        async with open_engine(tmp_path / "j.db") as h:
+            h.quote("AAPL", 99.99, 100.01)
+            await h.submit(limit("c1", Side.BUY, 100, 99.50))
+            same = h.engine.check("alice", limit("c1", Side.BUY, 100, 99.50))
+            other = h.engine.check("alice", limit("c1", Side.BUY, 200, 99.50))
+            assert same is None
+            assert other is not None and other.reason is RejectReason.DUPLICATE_CLIENT_ORDER_ID
+
+    run(scenario())
 
 
 def test_submit_when_retried_with_same_client_order_id_then_returns_existing_order(
@@ -409,3 +473,21 @@ def test_close_when_events_since_last_snapshot_then_snapshots_so_restart_replays
         assert snapshot is not None and snapshot[0] == journal.last_seq
     finally:
         journal.close()
+
+
+def test_submit_when_symbol_unknown_then_risk_rejects_and_the_rejection_is_journaled(
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> None:
+        async with open_engine(tmp_path / "j.db") as h:
+            result = await h.submit(limit("c1", Side.BUY, 10, 1.00, symbol="NOPE"))
+            assert result.rejection is not None
+            assert result.rejection.reason is RejectReason.UNKNOWN_SYMBOL
+            assert result.order.status is OrderStatus.REJECTED
+            assert h.engine.state.accounts["alice"].orders == [result.order]
+
+    run(scenario())
+    journal = Journal.open(tmp_path / "j.db")
+    rejected = [e for _, _, e in journal.read() if isinstance(e, OrderRejected)]
+    journal.close()
+    assert [(e.reason, e.request.symbol) for e in rejected] == [("UNKNOWN_SYMBOL", "NOPE")]

@@ -85,6 +85,14 @@ def one_of_each() -> list[ev.AnyEvent]:
             reason="MAX_ORDER_QUANTITY",
             detail="quantity 900 exceeds the maximum 500",
         ),
+        ev.DuplicateOrderRejected(
+            ts_ns=18,
+            order_id="o-1",
+            account="acc",
+            request=REQUEST,
+            reason="DUPLICATE_CLIENT_ORDER_ID",
+            detail="client_order_id 'c-1' was already used for a different order",
+        ),
     ]
 
 

@@ -3,7 +3,8 @@
 For any sequence of orders and prices:
 - each position equals the signed sum of its fills;
 - realized + unrealized P&L equals the mark-to-market change in equity
-  (cash paid and received for fills, plus positions valued at the marks).
+  (cash paid and received for fills, less the fees the venue charged, plus
+  positions valued at the marks).
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ from hypothesis import strategies as st
 
 from realtime.domain import Side
 from realtime.pnl import apply_fill
+from realtime.venue import FeeSchedule
 from tests.realtime.harness import limit, market, open_engine
+
+FEES = FeeSchedule(taker_bps=0.5, maker_per_share=0.001, min_per_fill=0.01)
 
 SYMBOLS = ["AAPL", "MSFT"]
 
@@ -34,7 +38,7 @@ actions = st.lists(st.one_of(price_moves, orders), min_size=1, max_size=40)
 
 
 async def play(path: Path, script: list[tuple[object, ...]]) -> None:
-    async with open_engine(path) as h:
+    async with open_engine(path, fees=FEES) as h:
         mids = {"AAPL": 10_000, "MSFT": 20_000}  # in ticks of 0.01
         for symbol, mid in mids.items():
             h.quote(symbol, (mid - 1) / 100, (mid + 1) / 100, size=250)
@@ -56,9 +60,13 @@ async def play(path: Path, script: list[tuple[object, ...]]) -> None:
 
         state = h.engine.state
         book = state.accounts.get("alice")
+        submitted = any(action[0] != "quote" for action in script)
+        # Any submitted order, even a rejected one, gives the account a book.
+        assert (book is not None) == submitted
         if book is None:
+            assert state.orders == {} and state.fill_count == 0
             return
-        cash = 0.0
+        cash = -sum(f.fee for f in book.fills)
         for symbol in SYMBOLS:
             fills = [f for f in book.fills if f.symbol == symbol]
             signed = sum(f.side.sign * f.quantity for f in fills)

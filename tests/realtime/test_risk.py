@@ -18,7 +18,13 @@ from realtime.domain import (
     on_tick_grid,
 )
 from realtime.limits import AccountLimits
-from realtime.risk import CHECKS, RejectReason, RiskContext, evaluate
+from realtime.risk import (
+    CHECKS,
+    RejectReason,
+    RiskContext,
+    duplicate_client_order_id,
+    evaluate,
+)
 
 LIMITS = AccountLimits(
     max_order_quantity=1_000,
@@ -44,7 +50,6 @@ BASE_CTX = RiskContext(
     open_notional=0.0,
     equity=100_000.0,
     throttle_ok=True,
-    duplicate_client_order_id=False,
     restricted=False,
 )
 
@@ -97,7 +102,6 @@ CASES = [
     (RejectReason.GROSS_EXPOSURE_LIMIT, req(), ctx(open_notional=495_000.0)),
     (RejectReason.INSUFFICIENT_BUYING_POWER, req(), ctx(equity=2_000.0)),
     (RejectReason.RATE_LIMITED, req(), ctx(throttle_ok=False)),
-    (RejectReason.DUPLICATE_CLIENT_ORDER_ID, req(), ctx(duplicate_client_order_id=True)),
     (RejectReason.RESTRICTED_SYMBOL, req(), ctx(restricted=True)),
 ]
 
@@ -113,7 +117,15 @@ def test_evaluate_when_one_limit_breached_then_rejects_with_its_reason(
 
 
 def test_every_reason_code_has_a_table_row() -> None:
-    assert {case[0] for case in CASES} == set(RejectReason)
+    # A duplicate client_order_id is decided by the engine's idempotency lookup, first.
+    engine_decided = {RejectReason.DUPLICATE_CLIENT_ORDER_ID}
+    assert {case[0] for case in CASES} == set(RejectReason) - engine_decided
+
+
+def test_duplicate_client_order_id_when_built_then_stable_code_naming_the_id() -> None:
+    rejection = duplicate_client_order_id(BASE_REQ)
+    assert rejection.reason is RejectReason.DUPLICATE_CLIENT_ORDER_ID
+    assert repr(BASE_REQ.client_order_id) in rejection.detail
 
 
 def test_evaluate_when_order_valid_then_passes_every_check() -> None:

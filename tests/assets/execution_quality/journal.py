@@ -3,7 +3,8 @@
 Quotes move before and after the orders so that arrival, closing and markout
 mids differ; the orders end every way an order can: filled, partly filled
 then cancelled, IOC remainder cancelled, rejected by risk, expired at the
-session end, and a GTC order still open at the day's end.
+session end, and a GTC order still open at the day's end. The venue charges
+`FEES` per fill, and the first order names its decision price (`DECISION_O1`).
 """
 
 from __future__ import annotations
@@ -11,11 +12,17 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import msgspec
+
 from realtime.domain import Side, TimeInForce, Trade
+from realtime.venue import FeeSchedule
 from tests.realtime.harness import T0, Harness, limit, market, open_engine
 
 DAY = "2026-11-26"  # T0 is 14:30 UTC on it
 SECOND = 1_000_000_000
+# 1 bp of notional for takers, 0.1 cent a share for makers, at least 0.05 a fill.
+FEES = FeeSchedule(taker_bps=1.0, maker_per_share=0.001, min_per_fill=0.05)
+DECISION_O1 = 100.00
 
 
 def _tick(h: Harness, symbol: str, mid: float, spread: float = 0.02, size: int = 1_000) -> None:
@@ -28,14 +35,17 @@ def _print(h: Harness, symbol: str, price: float, size: int) -> None:
 
 def write_tca_journal(path: Path) -> None:
     async def session() -> None:
-        async with open_engine(path) as h:
+        async with open_engine(path, fees=FEES) as h:
             for i in range(5):
                 _tick(h, "AAPL", 100.00 + 0.01 * i)
                 _tick(h, "MSFT", 200.00 - 0.01 * i)
                 _print(h, "AAPL", 100.00 + 0.01 * i, 200)
                 _print(h, "MSFT", 200.00, 100)
                 h.advance(SECOND)
-            await h.submit(market("buy-all", Side.BUY, 100))
+            buy_all = msgspec.structs.replace(
+                market("buy-all", Side.BUY, 100), decision_price=DECISION_O1
+            )
+            await h.submit(buy_all)
             await h.settle()
             # Only 100 shown at the ask: 100 of 300 fill, the rest rests, then is cancelled.
             _tick(h, "MSFT", 199.96, size=100)
@@ -67,4 +77,4 @@ def write_tca_journal(path: Path) -> None:
     asyncio.run(session())
 
 
-__all__ = ["DAY", "T0", "write_tca_journal"]
+__all__ = ["DAY", "DECISION_O1", "FEES", "T0", "write_tca_journal"]

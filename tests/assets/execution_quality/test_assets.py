@@ -8,7 +8,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pandas as pd
 import pytest
 
@@ -19,7 +18,7 @@ from assets.execution_quality.tables import TCA_DAILY, TCA_FILLS, TCA_ORDERS
 from assets.warehouse.assets import WAREHOUSE_ASSETS
 from orchestration.resources import DuckDBWarehouse
 from tests.assets.conftest import journal_source
-from tests.assets.execution_quality.journal import DAY, write_tca_journal
+from tests.assets.execution_quality.journal import DAY, DECISION_O1, write_tca_journal
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -97,16 +96,33 @@ def test_day_when_engine_traded_then_every_order_and_fill_has_a_tca_row_and_chec
         "O7": 40,
     }
     assert (orders["trading_day"] == pd.Timestamp(DAY)).all()
-    assert (orders["fees"] == 0.0).all()  # the core ships no fees yet
-    assert (orders["decision_price_source"] == "ARRIVAL_MID").all()
-    # O1 bought at the 100.05 ask; the last AAPL quote before it had mid 100.04.
+    # The fills' fees, as the venue charged them, summed per order.
+    fills = rows(shipped, TCA_FILLS.name, "fill_time")
+    shipped_fills = rows(shipped, "fills", "seq")
+    assert (shipped_fills["fee"] > 0).all()
+    assert orders["fees"].to_dict() == pytest.approx(
+        shipped_fills.groupby("order_id")["fee"]
+        .sum()
+        .reindex(orders.index, fill_value=0.0)
+        .to_dict(),
+        abs=1e-12,
+    )
+    # O1 is the only order that named its decision price; the rest use the arrival mid.
+    sources = orders["decision_price_source"].to_dict()
+    assert sources.pop("O1") == "ORDER"
+    assert set(sources.values()) == {"ARRIVAL_MID"}
+    # O1 bought 100 at the 100.05 ask (a taker: 1 bp of 10,005 = 1.0005) with a decision
+    # price of 100.00; the last AAPL quote before it had mid 100.04.
     o1 = orders.loc["O1"]
+    assert o1["decision_price"] == DECISION_O1
+    assert o1["fees"] == pytest.approx(1.0005, abs=1e-12)
     assert o1["arrival_mid"] == pytest.approx(100.04, abs=1e-12)
     assert o1["arrival_slippage_bps"] == pytest.approx(0.01 / 100.04 * 1e4, abs=1e-9)
-    assert o1["implementation_shortfall"] == pytest.approx(100 * 0.01, abs=1e-9)
+    # fees 1.0005 + delay 100 x (100.04 - 100.00) + execution 100 x (100.05 - 100.04)
+    assert o1["is_delay"] == pytest.approx(4.0, abs=1e-9)
+    assert o1["implementation_shortfall"] == pytest.approx(1.0005 + 4.0 + 1.0, abs=1e-9)
     assert orders.loc["O6", "flags"] == "NO_FILLS,OPEN_AT_CUTOFF"
     assert orders.loc["O6", "opportunity_time"] == pd.Timestamp(DAY) + pd.Timedelta(days=1)
-    fills = rows(shipped, TCA_FILLS.name, "fill_time")
     assert len(fills) == 4 and fills["mid"].notna().all()
     assert fills["markout_bps_60s"].notna().all()
     daily = rows(shipped, TCA_DAILY.name, "group_by, group_value, metric")
@@ -213,32 +229,6 @@ def test_day_when_no_orders_then_assets_materialise_empty_and_report_says_so(
     page = Path(str(metadata["report_path"].value)).read_text(encoding="utf-8")
     assert "<th>orders</th><td class='num'>0</td>" in page
     assert shipped.query("SELECT count(*) AS n FROM tca_orders").iloc[0, 0] == 0
-
-
-def test_core_columns_when_shipped_later_then_fees_and_decision_price_are_used(
-    shipped: DuckDBWarehouse, reports: ReportFolder
-) -> None:
-    # What the core will ship (issue 10's first section): fills.fee, orders.decision_price.
-    shipped.close()
-    with duckdb.connect(shipped.path) as con:
-        con.execute("ALTER TABLE fills ADD COLUMN fee DOUBLE")
-        con.execute("UPDATE fills SET fee = 0.01 * quantity")
-        con.execute("ALTER TABLE orders ADD COLUMN decision_price DOUBLE")
-        con.execute(
-            "UPDATE orders SET decision_price = 100.00 "
-            "WHERE order_id = 'O1' AND event_type = 'OrderAccepted'"
-        )
-
-    materialise(shipped, reports)
-
-    orders = rows(shipped, TCA_ORDERS.name, "order_id").set_index("order_id")
-    o1 = orders.loc["O1"]
-    assert o1["fees"] == pytest.approx(1.0, abs=1e-12)
-    assert o1["decision_price_source"] == "ORDER" and o1["decision_price"] == 100.00
-    # fees 1.00 + delay 100 x (100.04 - 100.00) + execution 100 x (100.05 - 100.04)
-    assert o1["is_delay"] == pytest.approx(4.0, abs=1e-9)
-    assert o1["implementation_shortfall"] == pytest.approx(1.0 + 4.0 + 1.0, abs=1e-9)
-    assert orders.loc["O7", "decision_price_source"] == "ARRIVAL_MID"
 
 
 def test_is_identity_check_when_a_stored_row_breaks_it_then_the_check_fails(

@@ -62,7 +62,7 @@ def test_orders_when_derived_from_events_then_status_end_and_final_quantity_are_
     assert orders.loc["X", "end_time"] == orders.loc["X", "submit_time"] == at(14)
     assert pd.isna(orders.loc["O", "end_time"])
     assert orders.loc["R", "quantity"] == 80  # after the replace
-    assert orders["decision_price"].isna().all()  # not shipped yet
+    assert orders["decision_price"].isna().all()  # no decision_price column: none given
     assert orders.loc["R", "account"] == "bob" and orders.loc["R", "order_type"] == "LIMIT"
 
 
@@ -73,6 +73,20 @@ def test_orders_when_decision_price_shipped_then_taken_from_the_submission() -> 
     orders = orders_from_events(frame, DAY, END).set_index("order_id")
 
     assert orders.loc["F", "decision_price"] == 99.5
+    assert orders["decision_price"].drop("F").isna().all()
+
+
+def test_orders_when_decision_price_is_the_arrival_mid_then_left_to_the_library() -> None:
+    frame = events()
+    frame["decision_price"] = np.where(frame["order_id"].isin(["F", "R"]), 99.5, np.nan)
+    frame["decision_price_source"] = np.where(
+        frame["order_id"] == "F", "CLIENT", np.where(frame["order_id"] == "R", "ARRIVAL_MID", None)
+    )
+
+    orders = orders_from_events(frame, DAY, END).set_index("order_id")
+
+    assert orders.loc["F", "decision_price"] == 99.5
+    # The core's arrival mid is not the library's M0 (from the shipped quotes): null.
     assert orders["decision_price"].drop("F").isna().all()
 
 

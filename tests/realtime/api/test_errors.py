@@ -140,11 +140,15 @@ def test_post_orders_when_unknown_field_then_422_unknown_field(
 
 
 @pytest.mark.parametrize("symbol", ["ZZZZ", "AAPL.X", "ESZ7"])
-def test_post_orders_when_symbol_unknown_then_422_unknown_symbol(
-    client: httpx.Client, unchanged: None, symbol: str
+def test_post_orders_when_symbol_unknown_then_422_unknown_symbol_and_journaled_rejection(
+    client: httpx.Client, symbol: str
 ) -> None:
     response = client.post("/orders", headers=ALICE, content=order_json(symbol=symbol))
-    assert_problem(response, 422, "UNKNOWN_SYMBOL")
+    problem = assert_problem(response, 422, "UNKNOWN_SYMBOL")
+    # Decided by risk, so kept like every other risk rejection (issue 8).
+    assert problem["order"]["status"] == "REJECTED"
+    assert problem["order"]["reject_reason"] == "UNKNOWN_SYMBOL"
+    assert problem["order"]["symbol"] == symbol
 
 
 def test_post_orders_when_body_over_limit_then_413_body_too_large(

@@ -106,7 +106,8 @@ def test_post_orders_when_client_order_id_reused_with_other_terms_then_422_dupli
     original = place(client, ALICE, body)
     response = client.post("/orders", headers=ALICE, json={**body, "quantity": 3})
     problem = assert_problem(response, 422, "DUPLICATE_CLIENT_ORDER_ID")
-    assert problem["order"]["status"] == "REJECTED"
+    # No new order: the problem names the order the client_order_id already belongs to.
+    assert problem["order"]["order_id"] == original["order_id"]
     assert get_order(client, ALICE, original["order_id"])["quantity"] == 2
 
 

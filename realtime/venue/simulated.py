@@ -1,221 +1,47 @@
-"""Execution venue adapter interface and a simulated venue.
-
-The engine owns orders and journals events; a venue only reports what happens
-to the orders it was given. Venues are synchronous and driven entirely by the
-caller's timestamps (`now_ns`, `Quote.ts_ns`), never by the wall clock, so the
-engine can drive one from its event loop and tests are deterministic.
+"""A simulated venue that fills against the latest quote of each symbol.
 
 `SimulatedVenue` fills against the top of book it is fed, with an ack latency,
-fills bounded by displayed size, and a pluggable slippage model, so the whole
+fills bounded by displayed size and a pluggable slippage model, so the whole
 system runs on one machine with no outside connection.
 """
 
 from __future__ import annotations
 
 import heapq
-import math
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import time as dt_time
-from decimal import Decimal
-from typing import Final, Literal, Protocol, TypeAlias
+from typing import Final, TypeAlias
 
-import msgspec
-
-from realtime.domain import (
-    TICK_TOLERANCE,
-    Instrument,
-    Order,
-    OrderStatus,
-    OrderType,
-    Quote,
-    Side,
-    TimeInForce,
-    on_tick_grid,
+from realtime.domain import Instrument, Order, OrderStatus, Quote, Side, TimeInForce
+from realtime.venue.book import ExpiryEntry, SymbolBook, Top, VenueOrder, limit_allows
+from realtime.venue.fees import NO_FEES, FeeSchedule
+from realtime.venue.interface import (
+    CANCEL_FOK_UNFILLED,
+    CANCEL_IOC_REMAINDER,
+    CANCEL_NO_MARKET,
+    CANCEL_USER,
+    DUPLICATE_ORDER_ID,
+    INVALID_PRICE,
+    INVALID_QUANTITY,
+    NOT_TRADABLE,
+    QUANTITY_NOT_ABOVE_FILLED,
+    UNKNOWN_ORDER,
+    UNKNOWN_SYMBOL,
+    Acked,
+    Canceled,
+    CancelRejected,
+    ExecutionReport,
+    Expired,
+    Filled,
+    Liquidity,
+    Rejected,
+    Replaced,
+    ReplaceRejected,
+    VenueQueueFull,
 )
-
-__all__ = [
-    "CANCEL_FOK_UNFILLED",
-    "CANCEL_IOC_REMAINDER",
-    "CANCEL_NO_MARKET",
-    "CANCEL_USER",
-    "Acked",
-    "CancelRejected",
-    "Canceled",
-    "ExecutionReport",
-    "Expired",
-    "Filled",
-    "FixedBpsSlippage",
-    "Liquidity",
-    "Rejected",
-    "ReplaceRejected",
-    "Replaced",
-    "SimulatedVenue",
-    "SimulatedVenueConfig",
-    "SizeImpactSlippage",
-    "SlippageModel",
-    "Venue",
-    "VenueQueueFull",
-]
-
-# --- execution reports -------------------------------------------------------
-
-Liquidity: TypeAlias = Literal["TAKER", "MAKER"]
-
-CANCEL_USER: Final = "USER"
-CANCEL_IOC_REMAINDER: Final = "IOC_REMAINDER"
-CANCEL_FOK_UNFILLED: Final = "FOK_UNFILLED"
-CANCEL_NO_MARKET: Final = "NO_MARKET"
-
-UNKNOWN_ORDER: Final = "UNKNOWN_ORDER"
-UNKNOWN_SYMBOL: Final = "UNKNOWN_SYMBOL"
-NOT_TRADABLE: Final = "NOT_TRADABLE"
-INVALID_QUANTITY: Final = "INVALID_QUANTITY"
-INVALID_PRICE: Final = "INVALID_PRICE"
-DUPLICATE_ORDER_ID: Final = "DUPLICATE_ORDER_ID"
-QUANTITY_NOT_ABOVE_FILLED: Final = "QUANTITY_NOT_ABOVE_FILLED"
-
-
-class _Report(msgspec.Struct, frozen=True, kw_only=True, tag=True):
-    order_id: str
-    ts_ns: int
-
-
-class Acked(_Report, frozen=True, kw_only=True, tag=True):
-    pass
-
-
-class Filled(_Report, frozen=True, kw_only=True, tag=True):
-    quantity: int
-    price: float
-    liquidity: Liquidity
-
-
-class Canceled(_Report, frozen=True, kw_only=True, tag=True):
-    reason: str
-
-
-class CancelRejected(_Report, frozen=True, kw_only=True, tag=True):
-    reason: str
-
-
-class Replaced(_Report, frozen=True, kw_only=True, tag=True):
-    """The order's quantity and limit price after the replace took effect."""
-
-    quantity: int
-    limit_price: float | None
-
-
-class ReplaceRejected(_Report, frozen=True, kw_only=True, tag=True):
-    reason: str
-
-
-class Expired(_Report, frozen=True, kw_only=True, tag=True):
-    pass
-
-
-class Rejected(_Report, frozen=True, kw_only=True, tag=True):
-    reason: str
-
-
-ExecutionReport: TypeAlias = (
-    Acked | Filled | Canceled | CancelRejected | Replaced | ReplaceRejected | Expired | Rejected
-)
-
-
-class VenueQueueFull(Exception):
-    """The venue's outbound queue is full; nothing was queued or changed."""
-
-    def __init__(self, depth: int, capacity: int, retry_after_s: float) -> None:
-        super().__init__(
-            f"venue queue full ({depth}/{capacity} requests); retry after {retry_after_s:.6f} s"
-        )
-        self.depth = depth
-        self.capacity = capacity
-        self.retry_after_s = retry_after_s
-
-
-# --- the adapter interface ---------------------------------------------------
-
-
-class Venue(Protocol):
-    def submit(self, order: Order, now_ns: int) -> None:
-        """Queue a new order; raises VenueQueueFull."""
-        ...
-
-    def cancel(self, order_id: str, now_ns: int) -> None:
-        """Queue a cancel; raises VenueQueueFull."""
-        ...
-
-    def replace(self, order_id: str, quantity: int, limit_price: float | None, now_ns: int) -> None:
-        """Queue a replace (`limit_price=None` keeps the price); raises VenueQueueFull."""
-        ...
-
-    def on_quote(self, quote: Quote) -> list[ExecutionReport]: ...
-
-    def poll(self, now_ns: int) -> list[ExecutionReport]: ...
-
-    def next_wakeup_ns(self) -> int | None: ...
-
-    @property
-    def queue_depth(self) -> int: ...
-
-    @property
-    def queue_capacity(self) -> int: ...
-
-    def has_capacity(self, n: int = 1) -> bool: ...
-
-    @property
-    def retry_after_s(self) -> float:
-        """When a caller refused for a full queue should try again."""
-        ...
-
-    def restore(self, orders: Iterable[Order]) -> None: ...
-
-    @property
-    def open_order_count(self) -> int: ...
-
-
-# --- slippage models ---------------------------------------------------------
-
-
-class SlippageModel(Protocol):
-    def cost_bps(self, quantity: int, displayed_size: int) -> float:
-        """Adverse price move, in basis points, for taking `quantity` from a quote
-        that displayed `displayed_size` on the side taken."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class FixedBpsSlippage:
-    bps: float = 1.0
-
-    def __post_init__(self) -> None:
-        if not self.bps >= 0.0:
-            raise ValueError(f"slippage must be >= 0 bps, got {self.bps}")
-
-    def cost_bps(self, quantity: int, displayed_size: int) -> float:
-        return self.bps
-
-
-@dataclass(frozen=True, slots=True)
-class SizeImpactSlippage:
-    """`base_bps + impact_bps * quantity / displayed_size`: taking the whole
-    displayed size costs `base_bps + impact_bps`."""
-
-    base_bps: float = 1.0
-    impact_bps: float = 5.0
-
-    def __post_init__(self) -> None:
-        if not (self.base_bps >= 0.0 and self.impact_bps >= 0.0):
-            raise ValueError(f"slippage must be >= 0 bps, got {self}")
-
-    def cost_bps(self, quantity: int, displayed_size: int) -> float:
-        if displayed_size <= 0:
-            return self.base_bps + self.impact_bps
-        return self.base_bps + self.impact_bps * quantity / displayed_size
-
+from realtime.venue.slippage import FixedBpsSlippage, SlippageModel
 
 # --- configuration -----------------------------------------------------------
 
@@ -224,8 +50,9 @@ class SizeImpactSlippage:
 class SimulatedVenueConfig:
     ack_latency_ns: int = 200_000
     queue_capacity: int = 10_000
-    slippage: SlippageModel = FixedBpsSlippage(bps=1.0)
+    slippage: SlippageModel = FixedBpsSlippage(bps=1.0)  # noqa: RUF009 (a frozen dataclass)
     session_end_utc: dt_time = dt_time(21, 0)
+    fees: FeeSchedule = NO_FEES
 
     def __post_init__(self) -> None:
         if self.ack_latency_ns < 0:
@@ -253,214 +80,12 @@ def _next_session_end_ns(ts_ns: int, session_end: dt_time) -> int:
     return end if end > ts_ns else end + _NS_PER_DAY
 
 
-# --- price and size grid -----------------------------------------------------
-
-
-def _tick_decimals(tick: float) -> int:
-    exponent = Decimal(repr(tick)).normalize().as_tuple().exponent
-    if not isinstance(exponent, int):
-        raise ValueError(f"tick size must be finite, got {tick}")
-    return max(0, -exponent)
-
-
-@dataclass(frozen=True, slots=True)
-class _Grid:
-    tick: float
-    lot: int
-    decimals: int
-
-    @classmethod
-    def of(cls, instrument: Instrument) -> _Grid:
-        if not (instrument.tick_size > 0.0 and math.isfinite(instrument.tick_size)):
-            raise ValueError(f"{instrument.symbol}: tick size must be > 0")
-        if instrument.lot_size < 1:
-            raise ValueError(f"{instrument.symbol}: lot size must be >= 1")
-        return cls(instrument.tick_size, instrument.lot_size, _tick_decimals(instrument.tick_size))
-
-    @property
-    def epsilon(self) -> float:
-        return self.tick * TICK_TOLERANCE
-
-    def round_up(self, price: float) -> float:
-        # round() strips the float noise of n * tick so prices compare and print cleanly.
-        return round(math.ceil(price / self.tick - TICK_TOLERANCE) * self.tick, self.decimals)
-
-    def round_down(self, price: float) -> float:
-        return round(math.floor(price / self.tick + TICK_TOLERANCE) * self.tick, self.decimals)
-
-    def round_adverse(self, price: float, side: Side) -> float:
-        return self.round_up(price) if side is Side.BUY else self.round_down(price)
-
-    def is_valid_price(self, price: float) -> bool:
-        return price > 0.0 and math.isfinite(price) and on_tick_grid(price, self.tick)
-
-    def is_valid_quantity(self, quantity: int) -> bool:
-        return quantity > 0 and quantity % self.lot == 0
-
-    def floor_lot(self, quantity: int) -> int:
-        return quantity - quantity % self.lot
-
-
-# --- venue-side order state --------------------------------------------------
-
-
-class _VenueOrder(msgspec.Struct, eq=False, gc=False):
-    """The venue's own copy of an order: the engine's `Order` is never mutated."""
-
-    order_id: str
-    symbol: str
-    side: Side
-    order_type: OrderType
-    time_in_force: TimeInForce
-    quantity: int
-    limit_price: float | None
-    filled: int = 0
-    seq: int = 0  # time priority; a new seq means the order lost its place
-    expires_ns: int | None = None
-    resting: bool = False
-
-    @classmethod
-    def of(cls, order: Order) -> _VenueOrder:
-        is_limit = order.order_type is OrderType.LIMIT
-        return cls(
-            order_id=order.order_id,
-            symbol=order.symbol,
-            side=order.side,
-            order_type=order.order_type,
-            time_in_force=order.time_in_force,
-            quantity=order.quantity,
-            limit_price=order.limit_price if is_limit else None,
-            filled=order.filled_quantity,
-        )
-
-    @property
-    def leaves(self) -> int:
-        return self.quantity - self.filled
-
-    @property
-    def is_market(self) -> bool:
-        return self.order_type is OrderType.MARKET
-
-
-_HeapEntry: TypeAlias = tuple[float, int, _VenueOrder]
-_ExpiryEntry: TypeAlias = tuple[int, int, _VenueOrder]
-
-
-class _BookSide:
-    """Resting orders of one symbol and side, best price first, then time.
-
-    A heap with lazy deletion: removing an order only marks its entry stale, so
-    cancel is O(1); stale entries are dropped when they surface, or all at once
-    when they outnumber live ones, which bounds memory at about twice the live
-    orders. Matching reads only the heap key of the best entry until it finds a
-    crossing price, so a quote that crosses nothing touches no order at all.
-    """
-
-    _COMPACT_MIN_STALE: Final = 64
-
-    def __init__(self, side: Side) -> None:
-        self._side = side
-        self._heap: list[_HeapEntry] = []
-        self._stale = 0
-        self.examined = 0
-
-    def push(self, order: _VenueOrder) -> None:
-        heapq.heappush(self._heap, (self._key(order), order.seq, order))
-
-    def mark_stale(self) -> None:
-        self._stale += 1
-        if self._stale >= self._COMPACT_MIN_STALE and self._stale * 2 > len(self._heap):
-            self._heap = [entry for entry in self._heap if _is_live(entry)]
-            heapq.heapify(self._heap)
-            self._stale = 0
-
-    def best_crossing(self, price: float, epsilon: float) -> _VenueOrder | None:
-        """The highest-priority live order whose limit `price` satisfies, if any."""
-        while self._heap:
-            key, _, order = entry = self._heap[0]
-            if not self._key_crosses(key, price, epsilon):
-                return None
-            self.examined += 1
-            if _is_live(entry):
-                return order
-            heapq.heappop(self._heap)
-            self._stale -= 1
-        return None
-
-    def _key(self, order: _VenueOrder) -> float:
-        # Market orders sort ahead of every limit; buys sort by descending price.
-        if order.limit_price is None:
-            return -math.inf
-        return -order.limit_price if self._side is Side.BUY else order.limit_price
-
-    def _key_crosses(self, key: float, price: float, epsilon: float) -> bool:
-        if self._side is Side.BUY:
-            return price <= -key + epsilon
-        return price >= key - epsilon
-
-
-def _is_live(entry: _HeapEntry) -> bool:
-    _, seq, order = entry
-    return order.resting and order.seq == seq
-
-
-@dataclass(slots=True)
-class _Top:
-    """The latest quote and how much of its displayed size is still untaken."""
-
-    quote: Quote
-    bid_left: int
-    ask_left: int
-
-    @classmethod
-    def of(cls, quote: Quote) -> _Top:
-        return cls(quote, max(quote.bid_size, 0), max(quote.ask_size, 0))
-
-    def price_for(self, side: Side) -> float:
-        """The price an order on `side` trades against."""
-        return self.quote.ask if side is Side.BUY else self.quote.bid
-
-    def displayed_for(self, side: Side) -> int:
-        return self.quote.ask_size if side is Side.BUY else self.quote.bid_size
-
-    def left_for(self, side: Side) -> int:
-        return self.ask_left if side is Side.BUY else self.bid_left
-
-    def has_market_for(self, side: Side) -> bool:
-        price = self.price_for(side)
-        return price > 0.0 and math.isfinite(price) and self.displayed_for(side) > 0
-
-    def consume(self, side: Side, quantity: int) -> None:
-        if side is Side.BUY:
-            self.ask_left -= quantity
-        else:
-            self.bid_left -= quantity
-
-
-class _SymbolBook:
-    def __init__(self, instrument: Instrument) -> None:
-        self.instrument = instrument
-        self.grid = _Grid.of(instrument)
-        self.top: _Top | None = None
-        self._sides = {Side.BUY: _BookSide(Side.BUY), Side.SELL: _BookSide(Side.SELL)}
-
-    def side(self, side: Side) -> _BookSide:
-        return self._sides[side]
-
-    def has_market_for(self, side: Side) -> bool:
-        return self.top is not None and self.top.has_market_for(side)
-
-    @property
-    def examined(self) -> int:
-        return sum(book_side.examined for book_side in self._sides.values())
-
-
 # --- queued requests ---------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class _NewRequest:
-    order: _VenueOrder
+    order: VenueOrder
     due_ns: int
 
 
@@ -509,16 +134,16 @@ class SimulatedVenue:
         config: SimulatedVenueConfig | None = None,
     ) -> None:
         self._config = config or SimulatedVenueConfig()
-        self._books = {symbol: _SymbolBook(inst) for symbol, inst in instruments.items()}
-        self._orders: dict[str, _VenueOrder] = {}
+        self._books = {symbol: SymbolBook(inst) for symbol, inst in instruments.items()}
+        self._orders: dict[str, VenueOrder] = {}
         self._queue: deque[_Request] = deque()
-        self._expiries: list[_ExpiryEntry] = []
+        self._expiries: list[ExpiryEntry] = []
         self._next_seq = 0
 
     # --- sending requests ----------------------------------------------------
 
     def submit(self, order: Order, now_ns: int) -> None:
-        self._enqueue(_NewRequest(_VenueOrder.of(order), self._due(now_ns)))
+        self._enqueue(_NewRequest(VenueOrder.of(order), self._due(now_ns)))
 
     def cancel(self, order_id: str, now_ns: int) -> None:
         self._enqueue(_CancelRequest(order_id, self._due(now_ns)))
@@ -575,7 +200,7 @@ class SimulatedVenue:
         book = self._books.get(quote.symbol)
         if book is None:
             return reports
-        book.top = _Top.of(quote)
+        book.top = Top.of(quote)
         reports.extend(self._match_resting(book, Side.BUY, quote.ts_ns))
         reports.extend(self._match_resting(book, Side.SELL, quote.ts_ns))
         return reports
@@ -625,7 +250,7 @@ class SimulatedVenue:
             return [self._process_cancel(request)]
         return self._process_replace(request)
 
-    def _process_new(self, order: _VenueOrder, ts_ns: int) -> list[ExecutionReport]:
+    def _process_new(self, order: VenueOrder, ts_ns: int) -> list[ExecutionReport]:
         reason = self._rejection_reason(order)
         if reason is not None:
             return [Rejected(order_id=order.order_id, ts_ns=ts_ns, reason=reason)]
@@ -647,7 +272,7 @@ class SimulatedVenue:
             self._rest(order, book, expiry_from_ns=ts_ns)
         return reports
 
-    def _rejection_reason(self, order: _VenueOrder) -> str | None:
+    def _rejection_reason(self, order: VenueOrder) -> str | None:
         book = self._books.get(order.symbol)
         if book is None:
             return UNKNOWN_SYMBOL
@@ -702,7 +327,7 @@ class SimulatedVenue:
         reports.extend(self._take(order, book, ts_ns))
         return reports
 
-    def _replace_rejection_reason(self, order: _VenueOrder, request: _ReplaceRequest) -> str | None:
+    def _replace_rejection_reason(self, order: VenueOrder, request: _ReplaceRequest) -> str | None:
         grid = self._books[order.symbol].grid
         if not grid.is_valid_quantity(request.quantity):
             return INVALID_QUANTITY
@@ -716,19 +341,19 @@ class SimulatedVenue:
 
     # --- matching ------------------------------------------------------------
 
-    def _fillable(self, order: _VenueOrder, book: _SymbolBook) -> int:
+    def _fillable(self, order: VenueOrder, book: SymbolBook) -> int:
         """How much of `order` the current quote can fill right now."""
         top = book.top
         if top is None or not top.has_market_for(order.side):
             return 0
         price = top.price_for(order.side)
-        if order.limit_price is not None and not _limit_allows(
+        if order.limit_price is not None and not limit_allows(
             order.side, order.limit_price, price, book.grid.epsilon
         ):
             return 0
         return book.grid.floor_lot(min(order.leaves, top.left_for(order.side)))
 
-    def _take(self, order: _VenueOrder, book: _SymbolBook, ts_ns: int) -> list[Filled]:
+    def _take(self, order: VenueOrder, book: SymbolBook, ts_ns: int) -> list[Filled]:
         """Fill `order` as the aggressor (on arrival or after a replace)."""
         quantity = self._fillable(order, book)
         if quantity <= 0:
@@ -736,7 +361,7 @@ class SimulatedVenue:
         price = self._taker_price(order, book, quantity)
         return [self._fill(order, book, quantity, price, "TAKER", ts_ns)]
 
-    def _match_resting(self, book: _SymbolBook, side: Side, ts_ns: int) -> list[Filled]:
+    def _match_resting(self, book: SymbolBook, side: Side, ts_ns: int) -> list[Filled]:
         """Fill resting `side` orders that the book's new quote crosses."""
         top = book.top
         if top is None or not top.has_market_for(side):
@@ -759,7 +384,7 @@ class SimulatedVenue:
                 fills.append(self._fill(order, book, quantity, price, "MAKER", ts_ns))
         return fills
 
-    def _taker_price(self, order: _VenueOrder, book: _SymbolBook, quantity: int) -> float:
+    def _taker_price(self, order: VenueOrder, book: SymbolBook, quantity: int) -> float:
         assert book.top is not None  # callers only price against a live quote
         side = order.side
         bps = self._config.slippage.cost_bps(quantity, book.top.displayed_for(side))
@@ -772,8 +397,8 @@ class SimulatedVenue:
 
     def _fill(
         self,
-        order: _VenueOrder,
-        book: _SymbolBook,
+        order: VenueOrder,
+        book: SymbolBook,
         quantity: int,
         price: float,
         liquidity: Liquidity,
@@ -790,6 +415,7 @@ class SimulatedVenue:
             quantity=quantity,
             price=price,
             liquidity=liquidity,
+            fee=self._config.fees.fee(quantity, price, liquidity),
         )
 
     # --- the book ------------------------------------------------------------
@@ -798,7 +424,7 @@ class SimulatedVenue:
         self._next_seq += 1
         return self._next_seq
 
-    def _rest(self, order: _VenueOrder, book: _SymbolBook, expiry_from_ns: int) -> None:
+    def _rest(self, order: VenueOrder, book: SymbolBook, expiry_from_ns: int) -> None:
         order.seq = self._take_seq()
         order.resting = True
         self._orders[order.order_id] = order
@@ -807,7 +433,7 @@ class SimulatedVenue:
             order.expires_ns = _next_session_end_ns(expiry_from_ns, self._config.session_end_utc)
             heapq.heappush(self._expiries, (order.expires_ns, order.seq, order))
 
-    def _unrest(self, order: _VenueOrder) -> None:
+    def _unrest(self, order: VenueOrder) -> None:
         # The expiry heap entry goes stale with `resting`; _next_expiry_ns drops it.
         order.resting = False
         del self._orders[order.order_id]
@@ -826,7 +452,7 @@ class SimulatedVenue:
         """
         for order in sorted(orders, key=lambda o: o.created_ns):
             if order.status is OrderStatus.PENDING_NEW:
-                self._queue.append(_NewRequest(_VenueOrder.of(order), self._due(order.created_ns)))
+                self._queue.append(_NewRequest(VenueOrder.of(order), self._due(order.created_ns)))
             elif order.status in _ACKED_STATUSES and order.leaves_quantity > 0:
                 self._restore_acked(order)
 
@@ -836,7 +462,7 @@ class SimulatedVenue:
             raise ValueError(f"cannot restore {order.order_id}: unknown symbol {order.symbol}")
         if order.order_id in self._orders:
             raise ValueError(f"cannot restore {order.order_id}: already on the book")
-        venue_order = _VenueOrder.of(order)
+        venue_order = VenueOrder.of(order)
         self._rest(venue_order, book, expiry_from_ns=order.created_ns)
         if order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
             # An IOC/FOK can only be open if the restart cut its cancel off; finish it.
@@ -847,9 +473,3 @@ class SimulatedVenue:
             )
             request = _CancelRequest(order.order_id, self._due(order.created_ns), reason)
             self._queue.append(request)
-
-
-def _limit_allows(side: Side, limit_price: float, price: float, epsilon: float) -> bool:
-    if side is Side.BUY:
-        return price <= limit_price + epsilon
-    return price >= limit_price - epsilon
