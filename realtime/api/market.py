@@ -36,7 +36,10 @@ _ticker_list = msgspec.json.Encoder()
 async def tickers(
     service: Service,
     symbols: Annotated[
-        str | None, Query(description="Comma-separated symbols; all when absent")
+        str | None,
+        Query(
+            description="Comma-separated symbols, in that order; all when absent, none when empty"
+        ),
     ] = None,
 ) -> Response:
     return ticker_list(service, symbols)

@@ -415,3 +415,16 @@ def test_server_log_when_websocket_session_then_every_line_is_json(
         if line.strip():
             entry = json.loads(line)
             assert {"ts", "level", "logger", "msg"} <= set(entry)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [("?symbols=", []), ("?symbols=,", []), ("?symbols=MSFT,AAPL", ["MSFT", "AAPL"])],
+    ids=["empty", "only_commas", "two_in_order"],
+)
+def test_tickers_when_symbols_given_then_those_in_order_and_none_when_empty(
+    client: httpx.Client, query: str, expected: list[str]
+) -> None:
+    response = client.get(f"/tickers{query}")
+    assert response.status_code == 200, response.text
+    assert [t["symbol"] for t in response.json()] == expected
