@@ -16,8 +16,8 @@ Per (account, symbol) and trading day [start, end):
     unrealized_pnl      (end_mark - end_average_cost) * end_quantity
     net_pnl             realized_pnl + (unrealized_pnl - unrealized_start) - fees:
                         the day's mark-to-market P&L after fees
-    cumulative_realized realized P&L of every fill up to `end` (the service's
-                        `Position.realized_pnl` at `end`)
+    cumulative_realized realized P&L of every fill up to `end`, net of every fee
+                        (the service's `Position.realized_pnl` at `end`)
 
 A row exists for every (account, symbol) that held a position at `start` or
 traded in the day; a pair flat all day with no fill has none.
@@ -197,7 +197,8 @@ def _book(
         sign = SIDE_SIGN[side]
         change = apply_fill(int(book[0]), book[1], sign * quantity, price)
         book[0], book[1] = change.quantity, change.average_cost
-        book[2] += change.realized
+        # The service books a fill's fee as realized the moment it fills (realtime.state).
+        book[2] += change.realized - fee
         day = stats.get(key)
         if day is None:
             day = stats[key] = _DayStats()

@@ -41,7 +41,7 @@ def test_daily_pnl_when_a_day_adds_reduces_and_flips_then_numbers_are_hand_compu
     assert aapl["unrealized_start"] == pytest.approx(50.00)  # (10.50 - 10.00) * 100
     assert aapl["unrealized_pnl"] == pytest.approx(25.00)  # (12.00 - 12.50) * -50
     assert aapl["net_pnl"] == pytest.approx(201.50)  # 230 + (25 - 50) - 3.50
-    assert aapl["cumulative_realized"] == pytest.approx(230.00)
+    assert aapl["cumulative_realized"] == pytest.approx(225.50)  # net of all 4.50 of fees
     assert (aapl["fill_count"], aapl["bought_quantity"], aapl["sold_quantity"]) == (4, 100, 250)
     assert aapl["buy_notional"] == pytest.approx(1150.00)
     assert aapl["sell_notional"] == pytest.approx(3005.00)
