@@ -16,7 +16,7 @@ writes idempotently (see `assets.execution_quality.tables`).
 import base64
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 import dagster as dg
 import pandas as pd
@@ -31,6 +31,7 @@ from assets.execution_quality.summary import daily_summary, outlier_orders
 from assets.execution_quality.tables import HORIZONS_S, TCA_DAILY, TCA_FILLS, TCA_ORDERS
 from assets.execution_quality.tca import compute_tca
 from assets.metadata import markdown_preview, table_definition_metadata
+from assets.timestamps import naive_utc
 from assets.warehouse.tables import FILLS, ORDERS, QUOTES, TRADES
 from orchestration.resources import TableSpec, Warehouse, sql_string
 
@@ -76,11 +77,6 @@ def read_day(warehouse: Warehouse, table: TableSpec, day: TradingDay) -> pd.Data
         f"SELECT * FROM {table.name} WHERE trading_day = {day.literal}"
         f" ORDER BY {table.timestamp}, {', '.join(table.keys)}"
     )
-
-
-def naive_utc(stamp: Any) -> pd.Timestamp:
-    value = pd.Timestamp(stamp)
-    return value.tz_convert("UTC").tz_localize(None) if value.tzinfo is not None else value
 
 
 @dg.multi_asset(

@@ -17,11 +17,12 @@ import numpy as np
 import pandas as pd
 
 from assets.catalogue import WAREHOUSE_POOL
-from assets.execution_quality.assets import PARTITIONS, TradingDay, naive_utc, read_day
+from assets.execution_quality.assets import PARTITIONS, TradingDay, read_day
 from assets.execution_quality.inputs import SUBMITTED
 from assets.execution_quality.tables import HORIZONS_S, TCA_FILLS, TCA_ORDERS
 from assets.execution_quality.tca import Flag, horizon_label
 from assets.metadata import markdown_preview
+from assets.timestamps import naive_utc
 from assets.warehouse.tables import FILLS, ORDERS
 from orchestration.resources import Warehouse, sql_string
 

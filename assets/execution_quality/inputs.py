@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from assets.execution_quality.tca import CANCELED, EXPIRED, FILLED, OPEN, REJECTED
+from assets.timestamps import timestamp_literal
 from assets.warehouse.tables import FILLS, ORDERS, QUOTES, TRADES
 from orchestration.resources import Warehouse, sql_string
 
@@ -171,7 +172,7 @@ def load_window(
     metrics look at: the quotes from each symbol's last one before `start` to
     `end + lookahead` (the longest markout horizon) and the trades in [start, end]."""
     warehouse.ensure_schema([ORDERS, FILLS, QUOTES, TRADES])
-    since, until = _literal(start), _literal(end)
+    since, until = timestamp_literal(start), timestamp_literal(end)
     events = warehouse.query(f"SELECT * FROM {ORDERS.name} WHERE ts >= {since} AND ts < {until}")
     orders = orders_from_events(events, start, end)
     fills = fills_from_table(
@@ -182,11 +183,11 @@ def load_window(
     if not symbols:
         return TcaInputs(orders, fills, _empty_quotes(), _empty_trades(), end)
     wanted = ", ".join(sql_string(s) for s in symbols)
-    latest = _literal(end + lookahead)
+    latest = timestamp_literal(end + lookahead)
     before = warehouse.query(
         f"SELECT q.ts, q.seq, q.symbol, q.bid, q.ask FROM {QUOTES.name} q JOIN ("
         f"SELECT symbol, max(ts) AS last_ts FROM {QUOTES.name} "
-        f"WHERE ts >= {_literal(start - QUOTE_LOOKBACK)} AND ts < {since} "
+        f"WHERE ts >= {timestamp_literal(start - QUOTE_LOOKBACK)} AND ts < {since} "
         f"AND symbol IN ({wanted}) GROUP BY symbol"
         f") p ON q.symbol = p.symbol AND q.ts = p.last_ts"
     )
@@ -221,13 +222,6 @@ def load_window(
         ),
         end,
     )
-
-
-def _literal(stamp: pd.Timestamp) -> str:
-    """An ISO-8601 literal, which DuckDB and QuestDB both compare with a timestamp."""
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("UTC").tz_localize(None)
-    return sql_string(stamp.isoformat(timespec="microseconds"))
 
 
 def _empty_orders() -> pd.DataFrame:

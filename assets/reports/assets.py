@@ -35,7 +35,6 @@ from assets.reports.days import (
     ReportDay,
     daily_partitions,
     day_of,
-    naive_utc,
     rollup_partitions,
     run_day,
 )
@@ -44,7 +43,6 @@ from assets.reports.exposure import exposure as compute_exposure
 from assets.reports.inputs import (
     fills_before,
     last_mids,
-    literal,
     order_events_between,
     quotes_between,
 )
@@ -62,6 +60,7 @@ from assets.reports.tables import (
     rollup_table,
 )
 from assets.reports.tax_lots import compute_lots
+from assets.timestamps import naive_utc, timestamp_literal
 from assets.warehouse.tables import FILLS, ORDERS, QUOTES
 from orchestration.resources import JournalSource, TableSpec, Warehouse
 
@@ -80,8 +79,8 @@ def read_day(warehouse: Warehouse, table: TableSpec, day: ReportDay) -> pd.DataF
     """The table's rows of one trading day (or period)."""
     warehouse.ensure_schema([table])
     return warehouse.query(
-        f"SELECT * FROM {table.name} WHERE {table.timestamp} >= {literal(day.start)} "
-        f"AND {table.timestamp} < {literal(day.end)} ORDER BY {', '.join(table.keys)}"
+        f"SELECT * FROM {table.name} WHERE {table.timestamp} >= {timestamp_literal(day.start)} "
+        f"AND {table.timestamp} < {timestamp_literal(day.end)} ORDER BY {', '.join(table.keys)}"
     )
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import dagster as dg
 import pandas as pd
 
 from assets.reports.config import ReportsConfig
+from assets.timestamps import naive_utc
 
 
 @dataclass(frozen=True)
@@ -18,11 +18,6 @@ class ReportDay:
     key: str
     start: pd.Timestamp
     end: pd.Timestamp
-
-
-def naive_utc(stamp: Any) -> pd.Timestamp:
-    value = pd.Timestamp(stamp)
-    return value.tz_convert("UTC").tz_localize(None) if value.tzinfo is not None else value
 
 
 def daily_partitions(config: ReportsConfig) -> dg.DailyPartitionsDefinition:

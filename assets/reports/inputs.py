@@ -11,28 +11,22 @@ import numpy as np
 import pandas as pd
 
 from assets.reports.fills import canonical_fills
+from assets.timestamps import timestamp_literal
 from assets.warehouse.tables import FILLS, ORDERS, QUOTES
 from orchestration.resources import Warehouse, sql_string
-
-
-def literal(stamp: pd.Timestamp) -> str:
-    """An ISO-8601 literal, which DuckDB and QuestDB both compare with a timestamp."""
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("UTC").tz_localize(None)
-    return sql_string(stamp.isoformat(timespec="microseconds"))
 
 
 def fills_before(warehouse: Warehouse, cutoff: pd.Timestamp) -> pd.DataFrame:
     """Every fill before `cutoff`, canonical (fee 0 where the table has none)."""
     warehouse.ensure_schema([FILLS])
-    frame = warehouse.query(f"SELECT * FROM {FILLS.name} WHERE ts < {literal(cutoff)}")
+    frame = warehouse.query(f"SELECT * FROM {FILLS.name} WHERE ts < {timestamp_literal(cutoff)}")
     return canonical_fills(frame)
 
 
 def last_mids(warehouse: Warehouse, cutoff: pd.Timestamp) -> dict[str, float]:
     """Each symbol's mid at its last quote before `cutoff` (the newest seq wins a tie)."""
     warehouse.ensure_schema([QUOTES])
-    until = literal(cutoff)
+    until = timestamp_literal(cutoff)
     frame = warehouse.query(
         f"SELECT q.symbol, q.seq, q.bid, q.ask FROM {QUOTES.name} q JOIN ("
         f"SELECT symbol, max(ts) AS last_ts FROM {QUOTES.name} WHERE ts < {until} "
@@ -62,8 +56,9 @@ def quotes_between(
         )
     wanted = ", ".join(sql_string(s) for s in symbols)
     frame = warehouse.query(
-        f"SELECT ts, seq, symbol, bid, ask FROM {QUOTES.name} WHERE ts >= {literal(start)} "
-        f"AND ts < {literal(end)} AND symbol IN ({wanted})"
+        f"SELECT ts, seq, symbol, bid, ask FROM {QUOTES.name} "
+        f"WHERE ts >= {timestamp_literal(start)} AND ts < {timestamp_literal(end)} "
+        f"AND symbol IN ({wanted})"
     )
     frame["ts"] = frame["ts"].astype("datetime64[ns]")
     return frame.sort_values(["ts", "seq"], kind="stable").reset_index(drop=True)
@@ -75,7 +70,8 @@ def order_events_between(
     """Rows of the warehouse `orders` table (one per order event) in [start, end)."""
     warehouse.ensure_schema([ORDERS])
     frame = warehouse.query(
-        f"SELECT * FROM {ORDERS.name} WHERE ts >= {literal(start)} AND ts < {literal(end)}"
+        f"SELECT * FROM {ORDERS.name} "
+        f"WHERE ts >= {timestamp_literal(start)} AND ts < {timestamp_literal(end)}"
     )
     frame["ts"] = frame["ts"].astype("datetime64[ns]")
     return frame.sort_values("seq", kind="stable").reset_index(drop=True)
