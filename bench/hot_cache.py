@@ -17,7 +17,6 @@ import argparse
 import contextlib
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -31,14 +30,9 @@ import redis
 from bench._stats import emit, percentile, timer_overhead_ns
 from realtime.hot_cache import HotCachePublisher
 from realtime.market import Ticker
+from realtime.service_process import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextlib.contextmanager

@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -31,6 +30,7 @@ from assets.sinks.assets import SINK_ASSETS
 from orchestration.definitions import build_definitions
 from orchestration.resources import DuckDBWarehouse, Inbox
 from orchestration.settings import PROJECT_ROOT, Settings
+from realtime.service_process import free_port
 from tests.assets.journals import write_engine_journal
 
 DEPLOY_YAML = PROJECT_ROOT / "deploy" / "dagster.yaml"
@@ -165,12 +165,6 @@ print(json.dumps({
     },
 }))
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def dagster_env(home: Path, data: Path, database: str) -> dict[str, str]:

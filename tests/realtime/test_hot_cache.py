@@ -33,6 +33,7 @@ from realtime.hot_cache import (
 )
 from realtime.market import Ticker
 from realtime.service import TradingService
+from realtime.service_process import free_port
 from realtime.settings import ServiceSettings, SettingsError
 from tests.realtime.api.support import start_server, stop_server
 
@@ -40,12 +41,6 @@ ROOT = Path(__file__).resolve().parents[2]
 REDIS_SERVER = shutil.which("redis-server")
 needs_redis_server = pytest.mark.skipif(REDIS_SERVER is None, reason="no redis-server binary")
 WAIT_S = 10.0  # upper bound for awaited events; they normally take milliseconds
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
