@@ -17,6 +17,7 @@ from tests.realtime.api.support import (
     market_order,
     orders_unchanged,
     place,
+    quote,
     wait_for_status,
 )
 
@@ -85,6 +86,7 @@ def test_put_trading_state_when_one_account_halted_then_only_that_account_reject
 def test_put_trading_state_when_reducing_then_position_increase_rejected_reduce_only(
     client: httpx.Client, active_again: None
 ) -> None:
+    quote(client, "JPM")  # a market order needs a reference price: wait for JPM's first quote
     bought = place(client, ALICE, market_order("BUY", 5, symbol="JPM"))
     wait_for_status(client, ALICE, bought["order_id"], {"FILLED"})
     client.put(
