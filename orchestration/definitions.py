@@ -16,6 +16,7 @@ from assets.reports.assets import build_report_definitions
 from assets.reports.config import load_reports_config
 from assets.sinks.assets import SINK_ASSETS
 from assets.warehouse.assets import WAREHOUSE_ASSETS
+from orchestration.features import build_feature_definitions
 from orchestration.jobs import build_daily_jobs, build_jobs, build_report_jobs
 from orchestration.resources import DuckDBWarehouse, build_resources
 from orchestration.schedules import build_daily_schedules
@@ -37,11 +38,20 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         reports.rollup_asset_names,
         single_writer_warehouse=single_writer,
     )
+    # features (issue 9): sources, Feast registry and online store, on a schedule
+    features = build_feature_definitions(settings, single_writer_warehouse=single_writer)
+    resources.update(features.resources)
     return dg.Definitions(
-        assets=[*WAREHOUSE_ASSETS, *SINK_ASSETS, *EXECUTION_QUALITY_ASSETS, *reports.assets],
-        asset_checks=[*EXECUTION_QUALITY_CHECKS, *reports.checks],
-        jobs=[*jobs, *daily_jobs],
-        schedules=build_daily_schedules(daily_jobs),
+        assets=[
+            *WAREHOUSE_ASSETS,
+            *SINK_ASSETS,
+            *EXECUTION_QUALITY_ASSETS,
+            *reports.assets,
+            *features.assets,
+        ],
+        asset_checks=[*EXECUTION_QUALITY_CHECKS, *reports.checks, *features.checks],
+        jobs=[*jobs, *daily_jobs, features.job],
+        schedules=[*build_daily_schedules(daily_jobs), features.schedule],
         sensors=build_sensors(jobs),
         resources=resources,
     )
