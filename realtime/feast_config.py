@@ -83,7 +83,7 @@ class FeastLocation:
         return self.features_dir / "sources"
 
     def raw_config(self) -> dict[str, Any]:
-        import yaml
+        import yaml  # type: ignore[import-untyped]
 
         text = (self.repo_dir / STORE_YAML).read_text()
         raw: dict[str, Any] = yaml.safe_load(

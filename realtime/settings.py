@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Final, TypeVar
 
 from realtime.config_errors import ConfigError, ConfigProblem
+from realtime.feast_config import redis_connection_string
 from realtime.hot_cache import validate_url as _redis_url
 from realtime.journal import Durability
 from realtime.layout import ConfigFiles, DataLayout, resolve
@@ -72,6 +73,11 @@ class ServiceSettings:
     # Production hot cache (realtime/hot_cache.py): a Redis URL to publish the latest
     # tickers and positions to; None (the default) publishes nothing.
     hot_cache_url: str | None = None
+    # Online features into risk (issue 9): how often risk_features_v1 is read for every
+    # symbol (0: never, static limits), and Feast's online store (None: SQLite under
+    # $DATA/features; redis://host:port/db: Redis).
+    features_refresh_s: float = 30.0
+    feast_online_url: str | None = None
     instance_id: str = field(default_factory=new_instance_id)
 
     @property
@@ -107,6 +113,10 @@ class ServiceSettings:
             "TRADEPIPE_HTTP_MAX_CONNECTIONS", 2_000, whole_number(1, 1_000_000)
         )
         hot_cache = values.get("TRADEPIPE_HOT_CACHE", None, _redis_url)
+        features_refresh = values.get(
+            "TRADEPIPE_FEATURES_REFRESH_S", 30.0, number_over(0.0, inclusive=True)
+        )
+        feast_online = values.get("TRADEPIPE_FEAST_ONLINE", None, _feast_online)
         instance = values.get("TRADEPIPE_INSTANCE_ID", new_instance_id(), _instance_id)
         values.raise_if_bad()
         return cls(
@@ -131,6 +141,8 @@ class ServiceSettings:
             http_read_timeout_s=read_timeout,
             http_max_connections=max_connections,
             hot_cache_url=hot_cache,
+            features_refresh_s=features_refresh,
+            feast_online_url=feast_online,
             instance_id=instance,
         )
 
@@ -229,6 +241,11 @@ def _feed(text: str) -> str:
     if not path.is_file():
         raise ValueError(f"no such tick file: {path}")
     return str(path)
+
+
+def _feast_online(text: str) -> str:
+    redis_connection_string(text)  # ValueError says what is wrong
+    return text
 
 
 def _instance_id(text: str) -> str:

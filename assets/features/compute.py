@@ -48,7 +48,11 @@ def _sql(sql: str, **frames: pd.DataFrame) -> pd.DataFrame:
 
 
 def _finish(
-    frame: pd.DataFrame, view: View, start: pd.Timestamp, end: pd.Timestamp, computed_at: object
+    frame: pd.DataFrame,
+    view: View,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    computed_at: pd.Timestamp,
 ) -> pd.DataFrame:
     """Rows of (start, end] only, typed as the view declares, timestamps tz-aware UTC
     in microseconds (what Feast's DuckDB offline store reads reliably)."""
@@ -70,7 +74,7 @@ def market_features(
     trades: pd.DataFrame,
     start: pd.Timestamp,
     end: pd.Timestamp,
-    computed_at: object,
+    computed_at: pd.Timestamp,
 ) -> pd.DataFrame:
     """symbol_market_fv rows for the minutes in (start, end]. `quotes` and `trades`
     (warehouse columns, naive UTC) must reach back 31 minutes before `start` for the
@@ -142,7 +146,7 @@ def market_features(
 
 
 def alt_features(
-    signals: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, computed_at: object
+    signals: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, computed_at: pd.Timestamp
 ) -> pd.DataFrame:
     """symbol_alt_fv rows: at each minute (in (start, end]) a symbol got a new value of
     any listed signal, every signal's latest value as of then and its age. `signals`
@@ -196,7 +200,7 @@ def account_features(
     fills: pd.DataFrame,
     start: pd.Timestamp,
     end: pd.Timestamp,
-    computed_at: object,
+    computed_at: pd.Timestamp,
 ) -> pd.DataFrame:
     """account_activity_fv rows at each minute (in (start, end]) an account had an order
     event or a fill, cumulative since the start of that UTC day. `orders` must reach back

@@ -38,7 +38,7 @@ class SourceSpec:
     view: View
     tables: tuple[TableSpec, ...]  # the warehouse tables read; the first bounds the window
     lookback: pd.Timedelta  # inputs needed before a window's start
-    compute: Callable[[Warehouse, pd.Timestamp, pd.Timestamp, object], pd.DataFrame]
+    compute: Callable[[Warehouse, pd.Timestamp, pd.Timestamp, pd.Timestamp], pd.DataFrame]
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def _select(warehouse: Warehouse, table: str, since: pd.Timestamp, until: pd.Tim
     )
 
 
-def _market(warehouse: Warehouse, start: pd.Timestamp, end: pd.Timestamp, now: object):  # type: ignore[no-untyped-def]
+def _market(warehouse: Warehouse, start: pd.Timestamp, end: pd.Timestamp, now: pd.Timestamp):  # type: ignore[no-untyped-def]
     since = start - MARKET.lookback
     return compute.market_features(
         _select(warehouse, QUOTES.name, since, end),
@@ -69,13 +69,13 @@ def _market(warehouse: Warehouse, start: pd.Timestamp, end: pd.Timestamp, now: o
     )
 
 
-def _alt(warehouse: Warehouse, start: pd.Timestamp, end: pd.Timestamp, now: object):  # type: ignore[no-untyped-def]
+def _alt(warehouse: Warehouse, start: pd.Timestamp, end: pd.Timestamp, now: pd.Timestamp):  # type: ignore[no-untyped-def]
     return compute.alt_features(
         _select(warehouse, ALT_SIGNALS.name, start - ALT.lookback, end), start, end, now
     )
 
 
-def _accounts(warehouse: Warehouse, start: pd.Timestamp, end: pd.Timestamp, now: object):  # type: ignore[no-untyped-def]
+def _accounts(warehouse: Warehouse, start: pd.Timestamp, end: pd.Timestamp, now: pd.Timestamp):  # type: ignore[no-untyped-def]
     day = start.floor("D") - pd.Timedelta(microseconds=1)
     fills = warehouse.query(
         f"SELECT * FROM {FILLS.name} WHERE ts <= {timestamp_literal(end)}"
@@ -116,7 +116,7 @@ def refresh(
     warehouse: Warehouse,
     folder: Path,
     *,
-    computed_at: object,
+    computed_at: pd.Timestamp,
     full: bool = False,
 ) -> RefreshReport:
     """Recompute the source's rows since its newest hour file (all of them if `full`)
