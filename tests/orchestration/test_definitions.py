@@ -29,6 +29,11 @@ REPORT_ASSETS = {"daily_pnl", "pnl_weekly", "tax_lots", "open_tax_lots", "wash_s
     "exposure",
     "compliance_findings",
 }
+FEATURE_ASSETS = {"symbol_market", "symbol_alt", "account_activity"} | {
+    "feast_registry",
+    "online_features",
+    "order_features",
+}
 
 
 def repository(tmp_path: Path, **overrides: object) -> dg.RepositoryDefinition:
@@ -41,7 +46,7 @@ def test_definitions_when_built_then_groups_jobs_and_schedules_follow_the_conven
     repo = repository(tmp_path)
 
     assert {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()} == (
-        ASSETS | TCA_ASSETS | REPORT_ASSETS
+        ASSETS | TCA_ASSETS | REPORT_ASSETS | FEATURE_ASSETS
     )
     groups = {
         key.to_user_string(): repo.asset_graph.get(key).group_name
@@ -65,12 +70,14 @@ def test_definitions_when_built_then_groups_jobs_and_schedules_follow_the_conven
     }
     assert {a for a, g in groups.items() if g == "execution_quality"} == TCA_ASSETS
     assert {a for a, g in groups.items() if g == "reports"} == REPORT_ASSETS
+    assert {a for a, g in groups.items() if g == "features"} == FEATURE_ASSETS
     assert {j.name for j in repo.get_all_jobs() if not j.name.startswith("__")} == {
         "warehouse_job",
         "inboxes_job",
         "execution_quality_job",
         "reports_job",
         "reports_rollup_job",
+        "features_job",
     }
     schedules = {s.name for s in repo.schedule_defs}
     # Shipping runs on sensors (tests/orchestration/test_sensors.py), not on the clock.
@@ -78,6 +85,7 @@ def test_definitions_when_built_then_groups_jobs_and_schedules_follow_the_conven
         "execution_quality_job_schedule",
         "reports_job_schedule",
         "reports_rollup_job_schedule",
+        "features_job_schedule",
     } <= schedules
     assert not schedules & {"warehouse_job_schedule", "inboxes_job_schedule"}
     assert {"warehouse_job_sensor", "inboxes_job_sensor"} <= {s.name for s in repo.sensor_defs}
@@ -152,7 +160,14 @@ def test_definitions_when_built_then_every_warehouse_writer_is_in_the_duckdb_poo
         for key in repo.asset_graph.get_all_asset_keys()
     }
 
-    assert pools == {key: {"duckdb_warehouse"} for key in ASSETS | TCA_ASSETS | REPORT_ASSETS}
+    # the feature sources and order_features read the warehouse file; the registry and
+    # the online store are Feast's own files
+    readers = {"symbol_market", "symbol_alt", "account_activity", "order_features"}
+    assert pools == {
+        **{key: {"duckdb_warehouse"} for key in ASSETS | TCA_ASSETS | REPORT_ASSETS | readers},
+        "feast_registry": set(),
+        "online_features": set(),
+    }
 
 
 def test_launcher_instance_when_loaded_then_pools_are_limited_to_one() -> None:
