@@ -32,7 +32,14 @@ import pandas as pd
 from assets.features.registry import apply_if_changed
 from bench._stats import emit, environment, percentile
 from realtime.feast_config import FeastLocation
-from realtime.feature_schema import CREATED_TS, DATA_TS, EVENT_TS, RISK_FEATURES, SYMBOL_MARKET
+from realtime.feature_schema import (
+    CREATED_TS,
+    DATA_TS,
+    EVENT_TS,
+    RISK_FEATURES,
+    SYMBOL_MARKET,
+    SYMBOL_RISK,
+)
 from realtime.online_features import FeastReader
 
 REDIS_URL = "redis://127.0.0.1:6379/12"
@@ -64,7 +71,7 @@ def build_store(folder: Path, online_url: str | None, symbols: list[str]) -> Fea
     store.materialize(
         start_date=(stamp - pd.Timedelta(minutes=1)).to_pydatetime(),
         end_date=(stamp + pd.Timedelta(seconds=1)).to_pydatetime(),
-        feature_views=[SYMBOL_MARKET.name],
+        feature_views=[SYMBOL_MARKET.name, SYMBOL_RISK.name],
     )
     return location
 

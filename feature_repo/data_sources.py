@@ -18,12 +18,13 @@ def _source(view):
         file_format=ParquetFormat(),
         timestamp_field=EVENT_TS,
         created_timestamp_column=CREATED_TS,
-        description=f"Rows of {view.name}, written by the Dagster asset {view.folder}.",
+        description=f"Feature rows written by the Dagster asset {view.folder}.",
         tags={"owner": "features", "written_by": "dagster"},
     )
 
 
-SOURCES = {view.name: _source(view) for view in VIEWS}
-symbol_market_source = SOURCES["symbol_market_fv"]
-symbol_alt_source = SOURCES["symbol_alt_fv"]
-account_activity_source = SOURCES["account_activity_fv"]
+# by source name: two views may read one source (symbol_market_fv, symbol_risk_fv)
+SOURCES = {view.source: _source(view) for view in reversed(VIEWS)}
+symbol_market_source = SOURCES["symbol_market_source"]
+symbol_alt_source = SOURCES["symbol_alt_source"]
+account_activity_source = SOURCES["account_activity_source"]

@@ -20,7 +20,7 @@ def _view(view):
             Field(name=f.name, dtype=_TYPES[f.dtype], description=f.description)
             for f in view.features
         ],
-        source=SOURCES[view.name],
+        source=SOURCES[view.source],
         online=True,
         description=view.description,
         tags={"owner": "features", "entity": view.entity},
@@ -29,5 +29,6 @@ def _view(view):
 
 FEATURE_VIEWS = {view.name: _view(view) for view in VIEWS}
 symbol_market_fv = FEATURE_VIEWS["symbol_market_fv"]
+symbol_risk_fv = FEATURE_VIEWS["symbol_risk_fv"]
 symbol_alt_fv = FEATURE_VIEWS["symbol_alt_fv"]
 account_activity_fv = FEATURE_VIEWS["account_activity_fv"]

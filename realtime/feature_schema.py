@@ -88,6 +88,22 @@ SYMBOL_MARKET: Final = View(
     ),
 )
 
+# The risk engine reads this narrow view of the same source rather than four features of
+# symbol_market_fv: Feast's online read fetches every feature of a view, so a narrow
+# view is what keeps the refresh of thousands of symbols cheap.
+RISK_FEATURE_NAMES: Final = ("mid_price", "realized_vol_5m", "realized_vol_30m", "last_spread_bps")
+SYMBOL_RISK: Final = View(
+    name="symbol_risk_fv",
+    entity="symbol",
+    source=SYMBOL_MARKET.source,
+    ttl=SYMBOL_MARKET.ttl,
+    description=(
+        "What pre-trade risk reads per symbol (volatility scaling of its limits): the "
+        "same rows as symbol_market_fv, four of its features."
+    ),
+    features=tuple(f for f in SYMBOL_MARKET.features if f.name in RISK_FEATURE_NAMES),
+)
+
 SYMBOL_ALT: Final = View(
     name="symbol_alt_fv",
     entity="symbol",
@@ -135,7 +151,7 @@ ACCOUNT_ACTIVITY: Final = View(
     ),
 )
 
-VIEWS: Final = (SYMBOL_MARKET, SYMBOL_ALT, ACCOUNT_ACTIVITY)
+VIEWS: Final = (SYMBOL_MARKET, SYMBOL_RISK, SYMBOL_ALT, ACCOUNT_ACTIVITY)
 
 
 class Service(NamedTuple):
@@ -147,12 +163,7 @@ class Service(NamedTuple):
 RISK_FEATURES: Final = Service(
     name="risk_features_v1",
     description="What the realtime risk engine reads for every symbol on its refresh timer.",
-    features=(
-        (
-            SYMBOL_MARKET,
-            ("mid_price", "realized_vol_5m", "realized_vol_30m", "last_spread_bps"),
-        ),
-    ),
+    features=((SYMBOL_RISK, ()),),
 )
 
 EXECUTION_FEATURES: Final = Service(
