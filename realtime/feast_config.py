@@ -96,6 +96,11 @@ class FeastLocation:
             }
         return raw
 
+    @property
+    def registry_path(self) -> Path:
+        registry = self.raw_config()["registry"]
+        return Path(registry["path"] if isinstance(registry, dict) else registry)
+
     def repo_config(self) -> RepoConfig:
         from feast import RepoConfig
 

@@ -57,6 +57,13 @@ class FeastReader:
     def read(self, symbols: Sequence[str]) -> dict[str, FeatureReading]:
         """Blocking: call it from a worker thread."""
         if self._store is None:
+            # before the first features_job run there is nothing to read: say so without
+            # paying Feast's import
+            if not self.location.registry_path.exists():
+                raise FileNotFoundError(
+                    f"no feature registry at {self.location.registry_path} yet "
+                    "(features_job has not run)"
+                )
             self._store = self.location.store()
         try:
             if self._service is None:
