@@ -44,6 +44,7 @@ MILESTONES = (
 # From the first run's event log: when the run queue handed it to the code server
 # (which then starts a fresh Python process for it), and when its first step began.
 RUN_EVENTS = {"RUN_DEQUEUED": "first_run_dequeued", "STEP_START": "first_step_started"}
+# (by DagsterEventType name: some of their values are the older PIPELINE_* spellings)
 
 
 def _answers(url: str) -> bool:
@@ -136,8 +137,8 @@ def launch_once(timeout_s: float) -> dict[str, float]:
             assert instance is not None and record is not None
             for entry in instance.all_logs(record.dagster_run.run_id):
                 event = entry.dagster_event
-                if event is not None and event.event_type_value in RUN_EVENTS:
-                    seen.setdefault(RUN_EVENTS[event.event_type_value], entry.timestamp)
+                if event is not None and event.event_type.name in RUN_EVENTS:
+                    seen.setdefault(RUN_EVENTS[event.event_type.name], entry.timestamp)
             for key in ("first_run_created", *RUN_EVENTS.values(), "first_run_started"):
                 seen[key] = seen[key] - wall_start
             seen["first_data"] -= wall_start

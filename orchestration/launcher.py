@@ -114,10 +114,10 @@ def start(name: str, argv: Sequence[str], env: dict[str, str], log: Path | None)
     return Child(name, process)
 
 
-def copy_rotating(stream: IO[bytes], path: Path) -> None:
+def copy_rotating(stream: IO[bytes], path: Path, **rotation: int) -> None:
     """Copy a child's output into `path` line by line, rotating it by size (the same
-    rule as the service's own log file: `realtime.logs`)."""
-    handler = rotating_file_handler(path)
+    rule as the service's own log file: `realtime.logs`; `rotation`: its limits)."""
+    handler = rotating_file_handler(path, **rotation)
     handler.setFormatter(logging.Formatter("%(message)s"))
     try:
         for raw in stream:

@@ -3,6 +3,7 @@ stops every process it started."""
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import signal
@@ -22,6 +23,7 @@ from orchestration.launcher import (
     READINESS_QUERY,
     LocationLoadError,
     close_leftover_runs,
+    copy_rotating,
     dagster_home,
     dagster_not_ready,
 )
@@ -329,3 +331,21 @@ def test_launcher_when_the_journal_is_refused_after_dagster_started_then_exit_70
     # journal opens), and was stopped with the rest.
     assert (data / "logs" / "dagster.log").exists()
     assert processes_using(data) == []
+
+
+def test_copy_rotating_when_a_child_writes_past_the_size_then_its_log_rolls_over(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "logs" / "dagster.log"
+    path.parent.mkdir()
+    output = b"".join(f"line {i} of Dagster's output, padded\n".encode() for i in range(300))
+
+    copy_rotating(io.BytesIO(output), path, max_bytes=2_000, backups=2)
+
+    assert sorted(p.name for p in path.parent.iterdir()) == [
+        "dagster.log",
+        "dagster.log.1",
+        "dagster.log.2",
+    ]
+    assert all(p.stat().st_size <= 2_000 for p in path.parent.iterdir())
+    assert path.read_text().splitlines()[-1] == "line 299 of Dagster's output, padded"
