@@ -36,14 +36,15 @@ MILESTONES = (
     "dagster_ready",
     "up_printed",
     "first_run_created",
-    "first_run_dequeued",
+    "first_run_launched",
     "first_run_started",
     "first_step_started",
     "first_data",
 )
-# From the first run's event log: when the run queue handed it to the code server
-# (which then starts a fresh Python process for it), and when its first step began.
-RUN_EVENTS = {"RUN_DEQUEUED": "first_run_dequeued", "STEP_START": "first_step_started"}
+# From the first run's event log: when the run queue handed it to the run launcher
+# (the code server then starts a fresh Python process for it), and when its first
+# step began.
+RUN_EVENTS = {"RUN_STARTING": "first_run_launched", "STEP_START": "first_step_started"}
 # (by DagsterEventType name: some of their values are the older PIPELINE_* spellings)
 
 

@@ -1,14 +1,16 @@
 """`make run`: the whole platform on one machine, stopped together.
 
-Checks first that its ports are free, then starts the realtime service (and
-waits until what answers on the API port is that child: `realtime.service_process`),
-the demo trading client and `dagster dev` (webserver and daemon, so schedules and
-sensors run), each in its own process group, and says "up" only once every part
-answers: the service, the demo client still running, the Dagster webserver with
-its code location loaded and its daemons beating (`wait_for_dagster`). A child
-that exits during the launch stops it with that child's error
-(for the service, its own one-line messages and exit status, which the launcher
-exits with too).
+Checks first that its ports are free, then starts the realtime service, and
+`dagster dev` (webserver and daemon, so schedules and sensors run) as soon as the
+service has accepted its settings and config files and holds its port: Dagster's
+start, loading every asset module, is the longest part of the launch, so it runs
+while the service opens its journal. Once what answers on the API port is that
+child (`realtime.service_process`) the demo trading client starts. Each child has
+its own process group. It says "up" only once every part answers: the service,
+the demo client still running, the Dagster webserver with its code location loaded
+and its daemons beating (`wait_for_dagster`). A child that exits during the launch
+stops it, and the others, with that child's error (for the service, its own
+one-line messages and exit status, which the launcher exits with too).
 
 Ctrl-C or SIGTERM stops every process it started, in an order that leaves no
 queued or running Dagster run behind (`stop_in_order`): each group gets SIGTERM,
