@@ -143,6 +143,9 @@ def test_launcher_when_started_then_up_means_every_part_answers_and_sigterm_leav
         ).json()
         assert dagster_not_ready(answer) is None
         assert "enabled: false" in (home / "dagster.yaml").read_text().split("nux:")[1]
+        # Every inbox the README names exists from the start, before any file arrives.
+        inbox = tmp_path / "data" / "inbox"
+        assert (inbox / "ticks").is_dir() and (inbox / "alt").is_dir()
         # The sensor ships the demo's first events without waiting for a schedule.
         first_shipping_run(home, launcher, 60)
         first_data_after = time.monotonic() - launched
