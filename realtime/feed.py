@@ -99,7 +99,8 @@ class SyntheticFeed:
         return [quote, trade]
 
     def publish_slice(self, sink: FeedSink, ts_ns: int, messages: float) -> None:
-        """Publish `messages` quotes (a fraction carries over to the next slice)."""
+        """Publish `messages` feed messages (a quote, sometimes with a trade); a fraction
+        carries over to the next slice."""
         self._carry += messages
         count = int(self._carry)
         self._carry -= count
