@@ -113,13 +113,15 @@ def create_app(
     clock: Clock | None = None,
     *,
     fast_path: bool | None = None,
+    service: TradingService | None = None,
 ) -> ASGIApp:
     """The service's ASGI app. `fast_path` (default: the TRADEPIPE_FAST_PATH setting)
-    serves the hottest routes from `realtime.api.fastpath`; off, FastAPI serves all."""
-    settings = settings or ServiceSettings.from_env()
+    serves the hottest routes from `realtime.api.fastpath`; off, FastAPI serves all.
+    `service`: one built by the caller (a test driving its own clock and market)."""
+    settings = settings or (service.settings if service else ServiceSettings.from_env())
     if fast_path is None:
         fast_path = settings.fast_path
-    service = TradingService(settings, clock)
+    service = service or TradingService(settings, clock)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

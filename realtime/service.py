@@ -122,9 +122,20 @@ class ServiceMetrics:
 
 
 class TradingService:
-    def __init__(self, settings: ServiceSettings, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        clock: Clock | None = None,
+        *,
+        engine_config: EngineConfig | None = None,
+        own_feed: bool = True,
+    ) -> None:
+        """`own_feed=False` (with `EngineConfig(auto_pump=False)` and a fake clock): the
+        caller publishes market data and pumps the venue as its clock moves (tests)."""
         self.settings = settings
         self.clock = clock or SystemClock()
+        self.engine_config = engine_config or EngineConfig()
+        self.own_feed = own_feed
         config = load_service_config(
             settings.instruments_path, settings.limits_path, settings.accounts_path
         )
@@ -170,7 +181,7 @@ class TradingService:
         )
         started = time.perf_counter()
         self._engine = await TradingEngine.open(
-            journal, self.instruments, self.limits, venue, self.clock, EngineConfig()
+            journal, self.instruments, self.limits, venue, self.clock, self.engine_config
         )
         log.info(
             "engine started",
@@ -197,7 +208,8 @@ class TradingService:
                 interval_s=settings.features_refresh_s,
             )
             self.features.start()
-        self._feed_task = asyncio.create_task(self._run_feed(), name="feed")
+        if self.own_feed:
+            self._feed_task = asyncio.create_task(self._run_feed(), name="feed")
 
     async def _run_feed(self) -> None:
         settings = self.settings

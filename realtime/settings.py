@@ -19,9 +19,9 @@ from typing import Final, TypeVar
 
 from realtime.config_errors import ConfigError, ConfigProblem
 from realtime.feast_config import redis_connection_string
-from realtime.hot_cache import validate_url as _redis_url
 from realtime.journal import Durability
 from realtime.layout import ConfigFiles, DataLayout, resolve
+from realtime.redis_url import validate_url as _redis_url
 
 T = TypeVar("T")
 
