@@ -9,7 +9,6 @@ alert sensor.
   ERROR), once; not again until a PASS re-arms it.
 """
 
-
 import json
 from dataclasses import dataclass
 from typing import Any, Final

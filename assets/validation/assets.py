@@ -13,7 +13,6 @@ Dagster runs them one at a time with shipping. The integration probe is not: it 
 for shipping to carry its order into the warehouse.
 """
 
-
 from collections.abc import Callable, Iterator, Sequence
 
 import dagster as dg

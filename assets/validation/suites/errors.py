@@ -12,8 +12,15 @@ import httpx
 from assets.validation.config import ValidationConfig
 from assets.validation.platform import Platform, ProbeError, client_order_id
 from assets.validation.results import CheckResult, outcome
+from assets.warehouse.projections import PROJECTIONS
 
-MAX_BODY = 64 * 1024  # realtime.settings.ServiceSettings.max_body_bytes' default
+MARKET_DATA = frozenset({"PriceSampled", "TradePrinted"})
+
+MAX_BODY = 64 * 1024
+# The journal's order, fill and risk events (every shipped type but market data).
+STATE_EVENTS = (
+    frozenset().union(*(p.event_types for p in PROJECTIONS)) - MARKET_DATA
+)  # realtime.settings.ServiceSettings.max_body_bytes' default
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +120,9 @@ def error_handling(platform: Platform, config: ValidationConfig) -> list[CheckRe
         outcome(
             unchanged,
             not changed,
-            f"changed: {changed}" if changed else "orders, positions and journal length unchanged",
+            f"changed: {changed}"
+            if changed
+            else "orders, positions and the journal's order and risk events unchanged",
             extra={
                 "journal_head_before": before["journal_head"],
                 "journal_head_after": after["journal_head"],
@@ -135,7 +144,10 @@ def _state(platform: Platform, probe: str, peer: str) -> dict[str, object]:
         "probe_orders": platform.all_orders(probe),
         "peer_orders": platform.all_orders(peer),
         "probe_positions": _positions(platform, probe),
-        "journal_head": platform.journal.head_seq(),
+        # market data is journaled all the time: count what a request could have added
+        "journal_events": platform.journal.count(
+            STATE_EVENTS, upto_seq=platform.journal.head_seq()
+        ),
     }
 
 

@@ -66,22 +66,6 @@ def integration(platform: Platform, config: ValidationConfig) -> list[CheckResul
             extra={"order_id": order_id},
         )
     )
-    try:
-        shipped = wait_for(
-            f"order {order_id} and its fills in the warehouse",
-            lambda: _shipped(platform, order_id, len(fill_ids)),
-            timeout,
-            interval_s=1.0,
-        )
-    except ProbeError as exc:
-        return fail_rest(f"{exc} (is the shipping sensor running?)")
-    results.append(
-        outcome(
-            config["integration_order_shipped"],
-            sorted(shipped) == fill_ids,
-            f"warehouse fills of {order_id}: {sorted(shipped)}",
-        )
-    )
     after = _position(platform, key)
     moved = after - before
     expected = order["filled_quantity"] if side == "BUY" else -order["filled_quantity"]
@@ -94,8 +78,25 @@ def integration(platform: Platform, config: ValidationConfig) -> list[CheckResul
             f"/pnl {'answers' if pnl_ok else 'does not answer'}",
         )
     )
-    results.append(_in_tca(platform, config))
-    return results
+    try:
+        shipped = wait_for(
+            f"order {order_id} and its fills in the warehouse",
+            lambda: _shipped(platform, order_id, len(fill_ids)),
+            timeout,
+            interval_s=1.0,
+        )
+    except ProbeError as exc:
+        reason = f"{exc} (is the shipping sensor running?)"
+        results.append(outcome(config["integration_order_shipped"], False, reason))
+        return [*results, _in_tca(platform, config)]
+    results.append(
+        outcome(
+            config["integration_order_shipped"],
+            sorted(shipped) == fill_ids,
+            f"warehouse fills of {order_id}: {sorted(shipped)}",
+        )
+    )
+    return [*results, _in_tca(platform, config)]
 
 
 def _position(platform: Platform, key: str) -> int:
