@@ -36,10 +36,11 @@ def integration(platform: Platform, config: ValidationConfig) -> list[CheckResul
 
     try:
         before = _position(platform, key)
+        _, end = _fills(platform, key, 0)  # the account's fills so far: read past them
         side = _flat_side(platform, key)
         order_id = platform.market_order(key, side)["order_id"]
         order = _wait_filled(platform, key, order_id, timeout)
-        fills = [f for f in _fills(platform, key) if f.get("order_id") == order_id]
+        fills = [f for f in _fills(platform, key, end)[0] if f.get("order_id") == order_id]
     except (httpx.HTTPError, ProbeError) as exc:
         return fail_rest(f"the probe order did not fill: {exc}")
     fill_ids = sorted(str(f["fill_id"]) for f in fills)
@@ -105,9 +106,15 @@ def _position(platform: Platform, key: str) -> int:
     return int(sum(p.get("quantity") or 0 for p in rows if p.get("symbol") == "AAPL"))
 
 
-def _fills(platform: Platform, key: str) -> list[dict[str, Any]]:
-    data = platform.get_json("/fills", key)
-    return list(data.get("fills", []) if isinstance(data, dict) else data)
+def _fills(platform: Platform, key: str, cursor: int) -> tuple[list[dict[str, Any]], int]:
+    """The account's fills from `cursor` on, and the cursor past the last one."""
+    fills: list[dict[str, Any]] = []
+    while True:
+        page = platform.get_json(f"/fills?limit=1000&cursor={cursor}", key)
+        fills += page["fills"]
+        if page.get("next_cursor") is None:
+            return fills, cursor + len(page["fills"])
+        cursor = int(page["next_cursor"])
 
 
 def _pnl_answers(platform: Platform, key: str) -> bool:
