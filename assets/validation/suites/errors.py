@@ -123,10 +123,7 @@ def error_handling(platform: Platform, config: ValidationConfig) -> list[CheckRe
             f"changed: {changed}"
             if changed
             else "orders, positions and the journal's order and risk events unchanged",
-            extra={
-                "journal_head_before": before["journal_head"],
-                "journal_head_after": after["journal_head"],
-            },
+            extra={"journal_events": [before["journal_events"], after["journal_events"]]},
         ),
     ]
 

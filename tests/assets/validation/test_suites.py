@@ -22,17 +22,11 @@ from assets.validation.suites.integration import integration
 from assets.validation.suites.performance import performance
 from assets.validation.suites.resilience import resilience
 from realtime.service_process import free_port, running_service
-from tests.assets.validation.support import Running, config, running_platform
+from tests.assets.validation.support import Running, config
 
 pytestmark = pytest.mark.slow
 
 SHOULD_RUN = ["warehouse_job_sensor", "validation_job_schedule"]
-
-
-@pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    with running_platform(tmp_path_factory.mktemp("validation")) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")
