@@ -82,8 +82,9 @@ def validation_verdict_alert_sensor(
     context: dg.SensorEvaluationContext,
 ) -> dg.RunRequest | dg.SkipReason:
     cursor = _Cursor.parse(context.cursor)
-    event = context.instance.get_latest_materialization_event(dg.AssetKey(VERDICT))
-    if event is None or event.storage_id is None or event.storage_id <= cursor.storage_id:
+    records = context.instance.fetch_materializations(dg.AssetKey(VERDICT), limit=1).records
+    event = records[0] if records else None
+    if event is None or event.storage_id <= cursor.storage_id:
         return dg.SkipReason("no new verdict")
     materialization = event.asset_materialization
     metadata: dict[str, Any] = dict(materialization.metadata) if materialization else {}

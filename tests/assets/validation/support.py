@@ -142,6 +142,12 @@ def running_platform(base: Path, extra_env: dict[str, str] | None = None) -> Ite
         "DAGSTER_HOME": str(home),
         **(extra_env or {}),
     }
+    # Create the instance's SQLite storages before the daemon starts: two processes
+    # creating them at once race on their schema tables.
+    instance = dg.DagsterInstance.from_config(str(home))
+    instance.get_runs(limit=1)
+    instance.get_daemon_heartbeats()
+    instance.all_instigator_state()
     service = start_service(env, base / "service.log")
     daemon = subprocess.Popen(
         [sys.executable, "-m", "dagster._daemon", "run", "--empty-workspace"],
@@ -153,7 +159,6 @@ def running_platform(base: Path, extra_env: dict[str, str] | None = None) -> Ite
     )
     try:
         service.wait_ready(60)
-        instance = dg.DagsterInstance.from_config(str(home))
         wait_for_heartbeats(instance)
         running = Running(base, env, service, home, instance)
         running.ship()
