@@ -14,6 +14,7 @@ import argparse
 import sys
 from enum import IntEnum
 from pathlib import Path
+from typing import Any
 
 from assets.validation.catalogue import Suite
 from realtime.config_errors import ConfigError
@@ -69,7 +70,7 @@ def run(suites: list[str]) -> int:
     resources["validation"].config()  # refuses a bad config file before any probe
     home = dagster_home(DataLayout.from_env())
     instance = dg.DagsterInstance.from_config(str(home))
-    assets = list(definitions.assets or [])
+    assets: list[Any] = list(definitions.assets or [])
     selection = dg.AssetSelection.assets(*suites, VERDICT)
     result = dg.materialize(
         assets,

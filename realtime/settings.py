@@ -110,7 +110,8 @@ class ServiceSettings:
         )
         hot_cache = values.get("TRADEPIPE_HOT_CACHE", None, _redis_url)
         instance = values.get("TRADEPIPE_INSTANCE_ID", new_instance_id(), _instance_id)
-        faults = values.get("TRADEPIPE_TEST_FAULT_500", (), parse_fault_paths)
+        no_faults: tuple[str, ...] = ()
+        faults = values.get("TRADEPIPE_TEST_FAULT_500", no_faults, parse_fault_paths)
         if faults and env.get("TRADEPIPE_BUILD", "").strip() == PRODUCTION_BUILD:
             values.problems.append(
                 ConfigProblem(

@@ -14,6 +14,7 @@ for shipping to carry its order into the warehouse.
 """
 
 from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -21,7 +22,7 @@ from dagster import AssetExecutionContext
 
 from assets.catalogue import ALL_TABLES, WAREHOUSE_POOL
 from assets.validation.catalogue import CHECKS, Suite, checks_of
-from assets.validation.config import Severity
+from assets.validation.config import Severity, ValidationConfig
 from assets.validation.platform import Platform
 from assets.validation.report import (
     SCORE,
@@ -118,7 +119,9 @@ def _run_suite(
         )
 
 
-def _complete(suite: Suite, results: list[CheckResult], config) -> list[CheckResult]:
+def _complete(
+    suite: Suite, results: list[CheckResult], config: ValidationConfig
+) -> list[CheckResult]:
     """Every declared check answers once: one the suite did not report is failed."""
     by_name = {r.name: r for r in results}
     out = []
@@ -136,8 +139,8 @@ def _figures(results: Sequence[CheckResult]) -> dict[str, float]:
     return {r.name: float(r.measured) for r in results if r.measured is not None}
 
 
-def _check_metadata(r: CheckResult) -> dict[str, object]:
-    meta: dict[str, object] = {"severity": str(r.severity)}
+def _check_metadata(r: CheckResult) -> dict[str, Any]:
+    meta: dict[str, Any] = {"severity": str(r.severity)}
     if r.measured is not None:
         meta["measured"] = float(r.measured)
     if r.threshold is not None:

@@ -75,7 +75,11 @@ class ValidationConfig:
         return value
 
 
-_SECTIONS: Final = {"probe": Probe, "performance": Performance, "integration": Integration}
+_SECTIONS: Final[dict[str, type[msgspec.Struct]]] = {
+    "probe": Probe,
+    "performance": Performance,
+    "integration": Integration,
+}
 
 
 def load_validation_config(path: Path = DEFAULT_PATH) -> ValidationConfig:

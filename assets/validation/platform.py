@@ -107,15 +107,15 @@ def histogram_quantile(metrics: Mapping[str, float], name: str, q: float) -> flo
     buckets = []
     for key, value in metrics.items():
         if key.startswith(f"{name}_bucket{{"):
-            bound = key.split('le="', 1)[1].split('"', 1)[0]
-            buckets.append((float("inf") if bound == "+Inf" else float(bound), value))
+            label = key.split('le="', 1)[1].split('"', 1)[0]
+            buckets.append((float("inf") if label == "+Inf" else float(label), value))
     buckets.sort()
     total = buckets[-1][1] if buckets else 0
     if not total:
         return None
-    for bound, cumulative in buckets:
+    for upper, cumulative in buckets:
         if cumulative >= q * total:
-            return bound
+            return upper
     return buckets[-1][0]
 
 
