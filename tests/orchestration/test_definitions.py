@@ -29,6 +29,14 @@ REPORT_ASSETS = {"daily_pnl", "pnl_weekly", "tax_lots", "open_tax_lots", "wash_s
     "exposure",
     "compliance_findings",
 }
+# the validation programme (issue 15): one asset per suite, and the verdict
+VALIDATION_ASSETS = {"service_health", "data_pipeline", "performance", "integration"} | {
+    "resilience",
+    "error_handling",
+    "validation_verdict",
+}
+# the validation assets that write the warehouse file (the rest only read it or the API)
+VALIDATION_WRITERS = {"data_pipeline", "resilience", "validation_verdict"}
 
 
 def repository(tmp_path: Path, **overrides: object) -> dg.RepositoryDefinition:
@@ -41,7 +49,7 @@ def test_definitions_when_built_then_groups_jobs_and_schedules_follow_the_conven
     repo = repository(tmp_path)
 
     assert {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()} == (
-        ASSETS | TCA_ASSETS | REPORT_ASSETS
+        ASSETS | TCA_ASSETS | REPORT_ASSETS | VALIDATION_ASSETS
     )
     groups = {
         key.to_user_string(): repo.asset_graph.get(key).group_name
@@ -65,12 +73,16 @@ def test_definitions_when_built_then_groups_jobs_and_schedules_follow_the_conven
     }
     assert {a for a, g in groups.items() if g == "execution_quality"} == TCA_ASSETS
     assert {a for a, g in groups.items() if g == "reports"} == REPORT_ASSETS
+    assert {a for a, g in groups.items() if g == "validation"} == VALIDATION_ASSETS
     assert {j.name for j in repo.get_all_jobs() if not j.name.startswith("__")} == {
         "warehouse_job",
         "inboxes_job",
         "execution_quality_job",
         "reports_job",
         "reports_rollup_job",
+        "validation_health_job",
+        "validation_job",
+        "validation_alert_job",
     }
     schedules = {s.name for s in repo.schedule_defs}
     # Shipping runs on sensors (tests/orchestration/test_sensors.py), not on the clock.
@@ -152,7 +164,11 @@ def test_definitions_when_built_then_every_warehouse_writer_is_in_the_duckdb_poo
         for key in repo.asset_graph.get_all_asset_keys()
     }
 
-    assert pools == {key: {"duckdb_warehouse"} for key in ASSETS | TCA_ASSETS | REPORT_ASSETS}
+    writers = ASSETS | TCA_ASSETS | REPORT_ASSETS | VALIDATION_WRITERS
+    assert pools == {
+        **{key: {"duckdb_warehouse"} for key in writers},
+        **{key: set() for key in VALIDATION_ASSETS - VALIDATION_WRITERS},
+    }
 
 
 def test_launcher_instance_when_loaded_then_pools_are_limited_to_one() -> None:
