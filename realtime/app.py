@@ -145,12 +145,17 @@ def create_app(
     install_web(app)  # the trading page at / and the offline /docs (realtime/web)
     _install_error_handlers(app)
     _install_openapi(app)
-    return RequestContext(
+    served = RequestContext(
         FastPath(app, service) if fast_path else app,
         max_body_bytes=settings.max_body_bytes,
         requests=service.metrics.http,
         log_requests=settings.access_log,
     )
+    if settings.fault_500_paths:  # test-only: realtime/test_faults.py
+        from realtime.test_faults import FaultSwitch
+
+        return FaultSwitch(served, settings.fault_500_paths)
+    return served
 
 
 def create_app_from_env() -> ASGIApp:

@@ -79,6 +79,8 @@ class ServiceSettings:
     features_refresh_s: float = 30.0
     feast_online_url: str | None = None
     instance_id: str = field(default_factory=new_instance_id)
+    # Test-only (realtime/test_faults.py): paths answered 500; a production build refuses it.
+    fault_500_paths: tuple[str, ...] = ()
 
     @property
     def layout(self) -> DataLayout:
@@ -118,6 +120,16 @@ class ServiceSettings:
         )
         feast_online = values.get("TRADEPIPE_FEAST_ONLINE", None, _feast_online)
         instance = values.get("TRADEPIPE_INSTANCE_ID", new_instance_id(), _instance_id)
+        no_faults: tuple[str, ...] = ()
+        faults = values.get("TRADEPIPE_TEST_FAULT_500", no_faults, parse_fault_paths)
+        if faults and env.get("TRADEPIPE_BUILD", "").strip() == PRODUCTION_BUILD:
+            values.problems.append(
+                ConfigProblem(
+                    "environment",
+                    "TRADEPIPE_TEST_FAULT_500",
+                    "a test-only fault switch, refused by a production build (TRADEPIPE_BUILD)",
+                )
+            )
         values.raise_if_bad()
         return cls(
             data_dir=layout.data_dir,
@@ -144,6 +156,7 @@ class ServiceSettings:
             features_refresh_s=features_refresh,
             feast_online_url=feast_online,
             instance_id=instance,
+            fault_500_paths=faults,
         )
 
 
@@ -178,6 +191,19 @@ class EnvReader:
     def raise_if_bad(self) -> None:
         if self.problems:
             raise SettingsError(self.problems)
+
+
+# What deploy/Dockerfile sets TRADEPIPE_BUILD to: such a build refuses test-only switches.
+PRODUCTION_BUILD: Final = "production"
+
+
+def parse_fault_paths(text: str) -> tuple[str, ...]:
+    """TRADEPIPE_TEST_FAULT_500: comma-separated paths (realtime/test_faults.py)."""
+    paths = tuple(p.strip() for p in text.split(",") if p.strip())
+    bad = [p for p in paths if not p.startswith("/")]
+    if bad:
+        raise ValueError(f"expected comma-separated paths starting with /, got {bad}")
+    return paths
 
 
 def whole_number(low: int, high: int) -> Callable[[str], int]:

@@ -35,6 +35,14 @@ FEATURE_ASSETS = {"symbol_market", "symbol_alt", "account_activity"} | {
     "online_features",
     "order_features",
 }
+# the validation programme (issue 15): one asset per suite, and the verdict
+VALIDATION_ASSETS = {"service_health", "data_pipeline", "performance", "integration"} | {
+    "resilience",
+    "error_handling",
+    "validation_verdict",
+}
+# the validation assets that write the warehouse file (the rest only read it or the API)
+VALIDATION_WRITERS = {"data_pipeline", "resilience", "validation_verdict"}
 
 
 def repository(tmp_path: Path, **overrides: object) -> dg.RepositoryDefinition:
@@ -47,7 +55,7 @@ def test_definitions_when_built_then_groups_jobs_and_schedules_follow_the_conven
     repo = repository(tmp_path)
 
     assert {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()} == (
-        ASSETS | TCA_ASSETS | REPORT_ASSETS | FEATURE_ASSETS
+        ASSETS | TCA_ASSETS | REPORT_ASSETS | FEATURE_ASSETS | VALIDATION_ASSETS
     )
     groups = {
         key.to_user_string(): repo.asset_graph.get(key).group_name
@@ -72,6 +80,7 @@ def test_definitions_when_built_then_groups_jobs_and_schedules_follow_the_conven
     assert {a for a, g in groups.items() if g == "execution_quality"} == TCA_ASSETS
     assert {a for a, g in groups.items() if g == "reports"} == REPORT_ASSETS
     assert {a for a, g in groups.items() if g == "features"} == FEATURE_ASSETS
+    assert {a for a, g in groups.items() if g == "validation"} == VALIDATION_ASSETS
     assert {j.name for j in repo.get_all_jobs() if not j.name.startswith("__")} == {
         "warehouse_job",
         "inboxes_job",
@@ -79,6 +88,9 @@ def test_definitions_when_built_then_groups_jobs_and_schedules_follow_the_conven
         "reports_job",
         "reports_rollup_job",
         "features_job",
+        "validation_health_job",
+        "validation_job",
+        "validation_alert_job",
     }
     schedules = {s.name for s in repo.schedule_defs}
     # Shipping runs on sensors (tests/orchestration/test_sensors.py), not on the clock.
@@ -164,8 +176,10 @@ def test_definitions_when_built_then_every_warehouse_writer_is_in_the_duckdb_poo
     # the feature sources and order_features read the warehouse file; the registry and
     # the online store are Feast's own files
     readers = {"symbol_market", "symbol_alt", "account_activity", "order_features"}
+    writers = ASSETS | TCA_ASSETS | REPORT_ASSETS | VALIDATION_WRITERS | readers
     assert pools == {
-        **{key: {"duckdb_warehouse"} for key in ASSETS | TCA_ASSETS | REPORT_ASSETS | readers},
+        **{key: {"duckdb_warehouse"} for key in writers},
+        **{key: set() for key in VALIDATION_ASSETS - VALIDATION_WRITERS},
         "feast_registry": set(),
         "online_features": set(),
     }
