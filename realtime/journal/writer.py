@@ -1,56 +1,7 @@
-"""Durable, append-only event journal on SQLite (WAL mode) with group commit.
+"""Writing a journal: `Journal`, with group commit on one writer thread.
 
-Every state change of the trading core is appended here before the response is
-sent; start-up replays it (from the latest snapshot) to rebuild state.
-
-Ordering and acknowledgement
-----------------------------
-`Journal.append` runs on the event-loop thread. It assigns the next sequence
-number (global, starting at 1, contiguous), encodes the event and hands the row
-to one dedicated writer thread, which owns the write connection. The writer
-takes everything buffered, writes it with one `executemany` in one transaction
-and commits; appends that arrive while a commit is in progress share the next
-commit (group commit). The future returned by `append` resolves to the seq only
-after the transaction holding the row has committed: an event is *acknowledged*
-when its future has resolved. An event whose future has not resolved may or may
-not survive a crash, but never partially: a transaction is all or nothing.
-
-Durability: which failures an acknowledged event survives
----------------------------------------------------------
-`Durability.PROCESS` (default; WAL + `synchronous=NORMAL`)
-    A commit is a `write(2)` of the transaction's WAL frames into the operating
-    system's page cache, with no fsync. Survives: an exception or crash of the
-    Python process, SIGKILL, the OOM killer, a container/process restart on a
-    host that keeps running. Does NOT survive: a kernel panic, power loss, a
-    VM/host crash or hard reset. After such a failure the database is still
-    consistent (SQLite's WAL checksums reject torn frames) but the most recent
-    acknowledged transactions, those since the last checkpoint (the WAL is
-    fsynced before every checkpoint), may be missing.
-`Durability.FSYNC` (WAL + `synchronous=FULL`)
-    Every group commit fsyncs the WAL before the futures resolve. Survives
-    everything PROCESS does plus an OS crash and power loss, provided the
-    storage honours fsync (no volatile write cache that lies about flushing).
-    Costs one fsync per group commit; concurrent appenders share it.
-
-Neither setting survives: loss or failure of the disk, deleting the files,
-copying the database file without its `-wal` file (committed events may live
-only in the WAL until a checkpoint: copy both, or use SQLite's backup API),
-or a network filesystem without working POSIX locks and shared memory.
-
-Integrity
----------
-Each row carries a CRC-32 over (seq, ts_ns, type, payload), so a row that was
-altered, moved to another seq or bit-rotted is detected. `Journal.open`
-verifies the last `tail_check_rows` rows: a bad *suffix* (a torn or damaged
-tail) is moved to the `quarantine` table and the journal resumes after the
-last good event, reported in `Journal.recovery`; a bad row followed by good
-ones, or a gap in the sequence, raises `JournalCorruptError`. `read` and
-`read_raw` verify every row they return. Nothing is ever read past a bad row,
-and a damaged file is never silently replaced by an empty journal.
-
-A journal file has one writer at a time (an exclusive lock on `<path>.lock`);
-any number of `JournalReader`s, in this or other processes, may read it while
-it is written.
+See the package docstring (`realtime.journal`) for ordering, acknowledgement
+and what each `Durability` survives.
 """
 
 from __future__ import annotations
@@ -63,37 +14,40 @@ import os
 import sqlite3
 import threading
 import time
-import zlib
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
-from typing import Any, ClassVar, Final, Self, get_args
+from typing import Any, Final, Self
 
-import msgspec
+from realtime.events import AnyEvent, Event, encode_event, event_type
+from realtime.journal.errors import (
+    JournalClosedError,
+    JournalError,
+    JournalLockedError,
+    JournalSchemaError,
+    JournalUsageError,
+    JournalWriteError,
+    classify_sqlite_error,
+)
+from realtime.journal.format import (
+    BUSY_TIMEOUT_MS,
+    EVENT_CLASSES,
+    EVENT_COLUMNS,
+    INSERT_EVENT,
+    INSERT_SNAPSHOT,
+    PRUNE_SNAPSHOTS,
+    SCHEMA,
+    SCHEMA_VERSION,
+    SELECT_SCHEMA_VERSION,
+    check_schema_version,
+    event_crc,
+    snapshot_crc,
+)
+from realtime.journal.reader import JournalReader
+from realtime.journal.recovery import RecoveryReport, recover
 
-from realtime.events import AnyEvent, Event, decode_event, encode_event, event_type
-
-__all__ = [
-    "EVENT_TYPES",
-    "Durability",
-    "Journal",
-    "JournalClosedError",
-    "JournalCorruptError",
-    "JournalDecodeError",
-    "JournalError",
-    "JournalLockedError",
-    "JournalNotFoundError",
-    "JournalReader",
-    "JournalSchemaError",
-    "JournalSettings",
-    "JournalUsageError",
-    "JournalWriteError",
-    "RecoveryReport",
-]
-
-SCHEMA_VERSION: Final = 1
 DEFAULT_TAIL_CHECK_ROWS: Final = 10_000
 DEFAULT_SNAPSHOTS_KEPT: Final = 3
 
@@ -104,13 +58,6 @@ _WAL_AUTOCHECKPOINT_PAGES: Final = 1000
 # The WAL file is reused, not shrunk, after a checkpoint; after a burst (e.g. a
 # bulk import) truncate it back so one burst does not pin disk space forever.
 _JOURNAL_SIZE_LIMIT_BYTES: Final = 64 * 1024 * 1024
-# Readers in other processes can briefly see SQLITE_BUSY while a connection
-# recovers the WAL index after a crash, and the writer can while a checkpoint
-# from a reader process holds a lock; wait rather than fail on such blips.
-_BUSY_TIMEOUT_MS: Final = 5000
-# Rows per fetch when reading: large enough to amortise the per-query cost,
-# small enough that no read holds a snapshot open for long.
-_READ_CHUNK: Final = 4096
 # Once the writer thread runs, WAL checkpoints move to their own thread and
 # connection (PASSIVE, so they never block a commit): run inline, a checkpoint
 # and its fsyncs stalled whichever commit crossed the autocheckpoint threshold,
@@ -118,121 +65,17 @@ _READ_CHUNK: Final = 4096
 _CHECKPOINT_INTERVAL_S: Final = 0.1
 _SYNC_BATCH: Final = 100_000
 
-_EVENT_CLASSES: Final[frozenset[type[Any]]] = frozenset(get_args(AnyEvent))
-EVENT_TYPES: Final[frozenset[str]] = frozenset(cls.__name__ for cls in _EVENT_CLASSES)
-
-_SCHEMA: Final = (
-    """CREATE TABLE IF NOT EXISTS events(
-        seq INTEGER PRIMARY KEY,
-        ts_ns INTEGER NOT NULL,
-        type TEXT NOT NULL,
-        payload BLOB NOT NULL,
-        crc INTEGER NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS snapshots(
-        seq INTEGER PRIMARY KEY,
-        created_ns INTEGER NOT NULL,
-        payload BLOB NOT NULL,
-        crc INTEGER NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS quarantine(
-        seq INTEGER,
-        type TEXT,
-        payload BLOB,
-        crc INTEGER,
-        reason TEXT NOT NULL,
-        found_ns INTEGER NOT NULL)""",
-    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT)",
-)
-_EVENT_COLUMNS: Final = ("seq", "ts_ns", "type", "payload", "crc")
-_INSERT_EVENT: Final = "INSERT INTO events(seq, ts_ns, type, payload, crc) VALUES (?, ?, ?, ?, ?)"
-_INSERT_SNAPSHOT: Final = (
-    "INSERT OR REPLACE INTO snapshots(seq, created_ns, payload, crc) VALUES (?, ?, ?, ?)"
-)
-_PRUNE_SNAPSHOTS: Final = (
-    "DELETE FROM snapshots WHERE seq NOT IN (SELECT seq FROM snapshots ORDER BY seq DESC LIMIT ?)"
-)
-_INSERT_QUARANTINE: Final = (
-    "INSERT INTO quarantine(seq, type, payload, crc, reason, found_ns) VALUES (?, ?, ?, ?, ?, ?)"
-)
-_SNAPSHOT_QUARANTINE_TYPE: Final = "__snapshot__"
-
 _SYNCHRONOUS_NAMES: Final = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
 
-
-# --- errors -------------------------------------------------------------------
-
-
-class JournalError(Exception):
-    """Base of all journal errors; `code` is stable and safe to show to clients."""
-
-    code: ClassVar[str] = "JOURNAL_ERROR"
-
-
-class JournalCorruptError(JournalError):
-    """The file is not a journal database, or a row fails verification."""
-
-    code: ClassVar[str] = "JOURNAL_CORRUPT"
-
-    def __init__(self, message: str, *, seq: int | None = None) -> None:
-        super().__init__(message)
-        self.seq = seq
-
-
-class JournalWriteError(JournalError):
-    """A commit failed; the journal refuses further writes until reopened."""
-
-    code: ClassVar[str] = "JOURNAL_WRITE_FAILED"
-
-
-class JournalClosedError(JournalError):
-    code: ClassVar[str] = "JOURNAL_CLOSED"
-
-
-class JournalLockedError(JournalError):
-    """Another `Journal` (in this or another process) has the file open for writing."""
-
-    code: ClassVar[str] = "JOURNAL_LOCKED"
-
-
-class JournalNotFoundError(JournalError):
-    code: ClassVar[str] = "JOURNAL_NOT_FOUND"
-
-
-class JournalSchemaError(JournalError):
-    """A SQLite database that is not a journal, or one of an unsupported version."""
-
-    code: ClassVar[str] = "JOURNAL_SCHEMA"
-
-
-class JournalDecodeError(JournalError):
-    """A row passes its checksum but does not decode as a known event type."""
-
-    code: ClassVar[str] = "JOURNAL_UNDECODABLE"
-
-
-class JournalUsageError(JournalError):
-    """The journal was used against its threading or lifecycle rules."""
-
-    code: ClassVar[str] = "JOURNAL_MISUSE"
-
-
-# --- value types ----------------------------------------------------------------
+# A set, not the name map: `type(event) in _EVENT_CLASSES` is the hot-path check.
+_EVENT_CLASSES: Final[frozenset[type[Any]]] = frozenset(EVENT_CLASSES.values())
 
 
 class Durability(StrEnum):
-    """What an acknowledged append survives; see the module docstring."""
+    """What an acknowledged append survives; see the package docstring."""
 
     PROCESS = "PROCESS"
     FSYNC = "FSYNC"
-
-
-@dataclass(frozen=True, slots=True)
-class RecoveryReport:
-    """Outcome of the tail verification run by `Journal.open`."""
-
-    last_seq: int
-    quarantined: int
-    detail: str
-    checked: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,239 +89,6 @@ class JournalSettings:
     journal_size_limit: int
     busy_timeout_ms: int
 
-
-# --- checksums ------------------------------------------------------------------
-
-
-# What a row's checksum covers before the payload: b"seq:ts_ns:type:". Batch readers
-# that verify many rows at once format it with this same template.
-EVENT_CRC_PREFIX: Final = b"%d:%d:%b:"
-
-
-def event_crc(seq: int, ts_ns: int, type_: str, payload: bytes) -> int:
-    """The row checksum stored with every event."""
-    return zlib.crc32(payload, zlib.crc32(EVENT_CRC_PREFIX % (seq, ts_ns, type_.encode())))
-
-
-def _snapshot_crc(seq: int, created_ns: int, payload: bytes) -> int:
-    return zlib.crc32(payload, zlib.crc32(f"snapshot:{seq}:{created_ns}:".encode()))
-
-
-def _event_row_problem(row: tuple[Any, ...]) -> str | None:
-    """Why a stored events row is not trustworthy, or None if it verifies."""
-    seq, ts_ns, type_, payload, crc = row
-    if type(ts_ns) is not int or type(type_) is not str or type(payload) is not bytes:
-        return "column of the wrong type"
-    if type(crc) is not int:
-        return "checksum column of the wrong type"
-    actual = event_crc(seq, ts_ns, type_, payload)
-    if actual != crc:
-        return f"checksum mismatch (stored {crc}, computed {actual})"
-    return None
-
-
-def _snapshot_ok(seq: Any, created_ns: Any, payload: Any, crc: Any) -> bool:
-    return (
-        type(created_ns) is int
-        and type(payload) is bytes
-        and type(crc) is int
-        and _snapshot_crc(seq, created_ns, payload) == crc
-    )
-
-
-def _classify_sqlite_error(exc: sqlite3.Error, path: Path) -> JournalError:
-    name = str(getattr(exc, "sqlite_errorname", ""))
-    if name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")):
-        return JournalCorruptError(
-            f"{path} is not a readable journal database ({name}: {exc}); "
-            "refusing to open it (restore it or move it aside)"
-        )
-    return JournalError(f"cannot open journal {path}: {exc}")
-
-
-# --- reading --------------------------------------------------------------------
-
-
-class JournalReader:
-    """Read-only access to a journal file; never writes to it.
-
-    Safe to use from any thread or process while a `Journal` writes the same
-    file: every `read`/`read_raw`/`latest_snapshot` call opens its own
-    read-only connection and pages through the table by seq, so no read holds
-    a snapshot open for longer than one chunk and no call shares state.
-    """
-
-    def __init__(self, path: str | Path) -> None:
-        self._path = Path(path)
-        if not self._path.is_file():
-            raise JournalNotFoundError(f"no journal at {self._path}")
-        self._uri = f"{self._path.resolve().as_uri()}?mode=ro"
-        with contextlib.closing(self._connect()) as conn:
-            try:
-                version = conn.execute(
-                    "SELECT value FROM meta WHERE key = 'schema_version'"
-                ).fetchone()
-            except sqlite3.DatabaseError as exc:
-                if "no such table" in str(exc):
-                    raise JournalSchemaError(f"{self._path} is not a journal") from exc
-                raise _classify_sqlite_error(exc, self._path) from exc
-        if version is None or version[0] != str(SCHEMA_VERSION):
-            raise JournalSchemaError(
-                f"{self._path}: unsupported journal schema version "
-                f"{None if version is None else version[0]!r} (expected {SCHEMA_VERSION})"
-            )
-
-    @property
-    def path(self) -> Path:
-        return self._path
-
-    def _connect(self) -> sqlite3.Connection:
-        try:
-            conn = sqlite3.connect(self._uri, uri=True, isolation_level=None)
-            conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
-            # Belt and braces on top of mode=ro: this connection must never write.
-            conn.execute("PRAGMA query_only=1")
-        except sqlite3.DatabaseError as exc:
-            raise _classify_sqlite_error(exc, self._path) from exc
-        return conn
-
-    @property
-    def last_seq(self) -> int:
-        """Highest committed seq (0 for an empty journal)."""
-        with contextlib.closing(self._connect()) as conn:
-            try:
-                row = conn.execute("SELECT max(seq) FROM events").fetchone()
-            except sqlite3.DatabaseError as exc:
-                raise _classify_sqlite_error(exc, self._path) from exc
-        return int(row[0] or 0)
-
-    def read_raw(
-        self,
-        after_seq: int = 0,
-        *,
-        limit: int | None = None,
-        types: Collection[str] | None = None,
-    ) -> Iterator[tuple[int, int, str, bytes]]:
-        """Yield verified (seq, ts_ns, type, payload) rows with seq > after_seq, in order.
-
-        Without `types`, a gap in the sequence raises `JournalCorruptError`.
-        """
-        if after_seq < 0:
-            raise ValueError("after_seq must be >= 0")
-        if limit is not None and limit < 0:
-            raise ValueError("limit must be >= 0 or None")
-        type_list = _check_types(types)
-        return self._iter_raw(after_seq, limit, type_list)
-
-    def read(
-        self,
-        after_seq: int = 0,
-        *,
-        limit: int | None = None,
-        types: Collection[str] | None = None,
-    ) -> Iterator[tuple[int, int, AnyEvent]]:
-        """Yield verified, decoded (seq, ts_ns, event) with seq > after_seq, in seq order."""
-        raw = self.read_raw(after_seq, limit=limit, types=types)
-        return self._decode(raw)
-
-    def _decode(
-        self, raw: Iterator[tuple[int, int, str, bytes]]
-    ) -> Iterator[tuple[int, int, AnyEvent]]:
-        for seq, ts_ns, type_, payload in raw:
-            try:
-                event = decode_event(payload)
-            except msgspec.DecodeError as exc:
-                raise JournalDecodeError(
-                    f"{self._path}: event seq {seq} ({type_}) passes its checksum but "
-                    f"does not decode: {exc}"
-                ) from exc
-            if type(event).__name__ != type_:
-                raise JournalCorruptError(
-                    f"{self._path}: event seq {seq} is stored as {type_} but decodes as "
-                    f"{type(event).__name__}",
-                    seq=seq,
-                )
-            yield seq, ts_ns, event
-
-    def _iter_raw(
-        self, after_seq: int, limit: int | None, types: list[str] | None
-    ) -> Iterator[tuple[int, int, str, bytes]]:
-        if limit == 0 or (types is not None and not types):
-            return
-        sql = "SELECT seq, ts_ns, type, payload, crc FROM events WHERE seq > ?"
-        if types is not None:
-            sql += f" AND type IN ({', '.join('?' * len(types))})"
-        sql += " ORDER BY seq LIMIT ?"
-        extra = tuple(types or ())
-        expected = after_seq + 1 if types is None else None
-        remaining = limit
-        position = after_seq
-        conn = self._connect()
-        try:
-            while True:
-                n = _READ_CHUNK if remaining is None else min(_READ_CHUNK, remaining)
-                try:
-                    rows = conn.execute(sql, (position, *extra, n)).fetchall()
-                except sqlite3.DatabaseError as exc:
-                    raise _classify_sqlite_error(exc, self._path) from exc
-                for seq, ts_ns, type_, payload, crc in rows:
-                    try:
-                        good = event_crc(seq, ts_ns, type_, payload) == crc
-                    except TypeError:
-                        good = False
-                    if not good:
-                        raise JournalCorruptError(
-                            f"{self._path}: event seq {seq} fails its checksum", seq=seq
-                        )
-                    if expected is not None:
-                        if seq != expected:
-                            raise JournalCorruptError(
-                                f"{self._path}: events {expected}..{seq - 1} are missing",
-                                seq=expected,
-                            )
-                        expected = seq + 1
-                    yield seq, ts_ns, type_, payload
-                if len(rows) < n:
-                    return
-                position = rows[-1][0]
-                if remaining is not None:
-                    remaining -= n
-                    if remaining == 0:
-                        return
-        finally:
-            conn.close()
-
-    def latest_snapshot(self) -> tuple[int, bytes] | None:
-        """The newest snapshot whose checksum verifies, as (seq, payload); None if none.
-
-        A corrupt snapshot is skipped in favour of the previous one, never returned.
-        """
-        with contextlib.closing(self._connect()) as conn:
-            try:
-                rows = conn.execute(
-                    "SELECT seq, created_ns, payload, crc FROM snapshots ORDER BY seq DESC"
-                ).fetchall()
-            except sqlite3.DatabaseError as exc:
-                raise _classify_sqlite_error(exc, self._path) from exc
-        for seq, created_ns, payload, crc in rows:
-            if _snapshot_ok(seq, created_ns, payload, crc):
-                return int(seq), bytes(payload)
-        return None
-
-
-def _check_types(types: Collection[str] | None) -> list[str] | None:
-    if types is None:
-        return None
-    if isinstance(types, str):
-        raise TypeError("types must be a collection of type names, e.g. {'OrderFilled'}")
-    type_list = sorted(set(types))
-    unknown = [t for t in type_list if t not in EVENT_TYPES]
-    if unknown:
-        raise ValueError(f"unknown event types: {', '.join(unknown)}")
-    return type_list
-
-
-# --- writing --------------------------------------------------------------------
 
 _Row = tuple[int, int, str, bytes]
 _Snap = tuple[int, int, bytes, asyncio.Future[None]]
@@ -572,9 +182,9 @@ class Journal:
             try:
                 settings = _configure(conn, durability)
                 _ensure_schema(conn, path)
-                recovery = _recover(conn, path, tail_check_rows)
+                recovery = recover(conn, path, tail_check_rows)
             except sqlite3.DatabaseError as exc:
-                raise _classify_sqlite_error(exc, path) from exc
+                raise classify_sqlite_error(exc, path) from exc
             return cls(
                 path=path,
                 conn=conn,
@@ -729,7 +339,7 @@ class Journal:
     def _run_checkpointer(self) -> None:
         conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
         try:
-            conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             while not self._checkpoint_stop.wait(_CHECKPOINT_INTERVAL_S):
                 # A failed checkpoint only leaves the WAL longer; the next one catches up.
                 with contextlib.suppress(sqlite3.Error):
@@ -788,15 +398,15 @@ class Journal:
         try:
             if rows:
                 conn.executemany(
-                    _INSERT_EVENT, [(s, t, ty, p, event_crc(s, t, ty, p)) for s, t, ty, p in rows]
+                    INSERT_EVENT, [(s, t, ty, p, event_crc(s, t, ty, p)) for s, t, ty, p in rows]
                 )
             if snaps:
                 for seq, created_ns, payload, _ in snaps:
                     conn.execute(
-                        _INSERT_SNAPSHOT,
-                        (seq, created_ns, payload, _snapshot_crc(seq, created_ns, payload)),
+                        INSERT_SNAPSHOT,
+                        (seq, created_ns, payload, snapshot_crc(seq, created_ns, payload)),
                     )
-                conn.execute(_PRUNE_SNAPSHOTS, (self._snapshots_kept,))
+                conn.execute(PRUNE_SNAPSHOTS, (self._snapshots_kept,))
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -868,7 +478,6 @@ class Journal:
             raise ValueError("batch_size must be >= 1")
         conn = self._conn
         classes = _EVENT_CLASSES
-        crc32 = zlib.crc32
         iterator = iter(events)
         while chunk := list(itertools.islice(iterator, batch_size)):
             seq = self._next_seq
@@ -881,12 +490,11 @@ class Journal:
                 type_ = cls.__name__
                 payload = encode_event(event)
                 ts_ns = event.ts_ns
-                crc = crc32(payload, crc32(f"{seq}:{ts_ns}:{type_}:".encode()))
-                append_row((seq, ts_ns, type_, payload, crc))
+                append_row((seq, ts_ns, type_, payload, event_crc(seq, ts_ns, type_, payload)))
                 seq += 1
             try:
                 conn.execute("BEGIN")
-                conn.executemany(_INSERT_EVENT, rows)
+                conn.executemany(INSERT_EVENT, rows)
                 conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 if conn.in_transaction:
@@ -1041,7 +649,7 @@ def _acquire_writer_lock(path: Path) -> int:
 
 def _configure(conn: sqlite3.Connection, durability: Durability) -> JournalSettings:
     # First, so that the journal_mode switch below waits for a busy lock too.
-    conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     mode = str(conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]).lower()
     if mode != "wal":
         raise JournalError(f"could not switch the journal to WAL mode (got {mode!r})")
@@ -1067,7 +675,7 @@ def _configure(conn: sqlite3.Connection, durability: Durability) -> JournalSetti
 def _ensure_schema(conn: sqlite3.Connection, path: Path) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
-        for statement in _SCHEMA:
+        for statement in SCHEMA:
             conn.execute(statement)
         conn.execute(
             "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
@@ -1078,119 +686,7 @@ def _ensure_schema(conn: sqlite3.Connection, path: Path) -> None:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
-    version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    if version is None or version[0] != str(SCHEMA_VERSION):
-        raise JournalSchemaError(
-            f"{path}: unsupported journal schema version "
-            f"{None if version is None else version[0]!r} (expected {SCHEMA_VERSION})"
-        )
+    check_schema_version(conn.execute(SELECT_SCHEMA_VERSION).fetchone(), path)
     columns = tuple(row[1] for row in conn.execute("PRAGMA table_info(events)"))
-    if columns != _EVENT_COLUMNS:
+    if columns != EVENT_COLUMNS:
         raise JournalSchemaError(f"{path}: table events has columns {columns}, not a journal")
-
-
-def _recover(conn: sqlite3.Connection, path: Path, tail_check_rows: int) -> RecoveryReport:
-    """Verify the last rows; quarantine a bad suffix, refuse a bad middle."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        report = _verify_tail(conn, path, tail_check_rows)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    return report
-
-
-def _verify_tail(conn: sqlite3.Connection, path: Path, tail_check_rows: int) -> RecoveryReport:
-    rows: list[tuple[Any, ...]] = conn.execute(
-        "SELECT seq, ts_ns, type, payload, crc FROM events ORDER BY seq DESC LIMIT ?",
-        (tail_check_rows,),
-    ).fetchall()
-    rows.reverse()
-    whole_table = len(rows) < tail_check_rows
-    problems = [_event_row_problem(row) for row in rows]
-    first_bad = next((i for i, p in enumerate(problems) if p is not None), len(rows))
-    if first_bad < len(rows):
-        later_good = next(
-            (rows[i][0] for i in range(first_bad + 1, len(rows)) if problems[i] is None), None
-        )
-        bad_seq = rows[first_bad][0]
-        if later_good is not None:
-            raise JournalCorruptError(
-                f"{path}: event seq {bad_seq} is corrupt ({problems[first_bad]}) but later "
-                f"event seq {later_good} is intact; refusing to guess - restore from backup",
-                seq=bad_seq,
-            )
-        if first_bad == 0:
-            raise JournalCorruptError(
-                f"{path}: none of the last {len(rows)} events verifies (first bad seq "
-                f"{bad_seq}: {problems[0]}); refusing to guess - restore from backup",
-                seq=bad_seq,
-            )
-    good = rows[:first_bad]
-    if whole_table and good and good[0][0] != 1:
-        raise JournalCorruptError(
-            f"{path}: the journal starts at seq {good[0][0]}, events 1..{good[0][0] - 1} "
-            "are missing",
-            seq=1,
-        )
-    for previous, row in itertools.pairwise(good):
-        if row[0] != previous[0] + 1:
-            raise JournalCorruptError(
-                f"{path}: events {previous[0] + 1}..{row[0] - 1} are missing", seq=previous[0] + 1
-            )
-    last_seq = int(good[-1][0]) if good else 0
-    now = time.time_ns()
-    bad = rows[first_bad:]
-    details: list[str] = []
-    if bad:
-        conn.executemany(
-            _INSERT_QUARANTINE,
-            [
-                (
-                    seq,
-                    type_,
-                    payload,
-                    crc,
-                    f"tail verification on open: {problems[first_bad + i]}",
-                    now,
-                )
-                for i, (seq, _, type_, payload, crc) in enumerate(bad)
-            ],
-        )
-        conn.execute("DELETE FROM events WHERE seq > ?", (last_seq,))
-        details.append(
-            f"quarantined {len(bad)} corrupt tail event(s) seq {bad[0][0]}..{bad[-1][0]} "
-            f"({problems[first_bad]}); the journal resumes after seq {last_seq}"
-        )
-    stale = conn.execute(
-        "SELECT seq, created_ns, payload, crc FROM snapshots WHERE seq > ?", (last_seq,)
-    ).fetchall()
-    if stale:
-        conn.executemany(
-            _INSERT_QUARANTINE,
-            [
-                (
-                    seq,
-                    _SNAPSHOT_QUARANTINE_TYPE,
-                    payload,
-                    crc,
-                    f"snapshot covers seq {seq}, beyond the last good event {last_seq}",
-                    now,
-                )
-                for seq, _, payload, crc in stale
-            ],
-        )
-        conn.execute("DELETE FROM snapshots WHERE seq > ?", (last_seq,))
-        details.append(f"quarantined {len(stale)} snapshot(s) beyond seq {last_seq}")
-    if not details:
-        details.append(
-            f"verified the last {len(rows)} event(s); clean" if rows else "empty journal"
-        )
-    return RecoveryReport(
-        last_seq=last_seq,
-        quarantined=len(bad) + len(stale),
-        detail="; ".join(details),
-        checked=len(rows),
-    )
