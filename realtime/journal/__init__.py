@@ -53,6 +53,14 @@ ones, or a gap in the sequence, raises `JournalCorruptError`. `read` and
 `read_raw` verify every row they return. Nothing is ever read past a bad row,
 and a damaged file is never silently replaced by an empty journal.
 
+A journal is created only where no file exists: built under another name with
+SQLite's `application_id` set to `format.APPLICATION_ID` and renamed into
+place. An existing file that is empty (zero bytes), is not SQLite, or is a
+database without that mark is refused (`JournalCorruptError`,
+`JournalSchemaError`) and left untouched; the one exception is an unmarked
+file that has the journal's tables, which older versions wrote: it is read as
+a journal and the next writer stamps it.
+
 A journal file has one writer at a time (an exclusive lock on `<path>.lock`);
 any number of `JournalReader`s, in this or other processes, may read it while
 it is written.

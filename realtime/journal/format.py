@@ -17,9 +17,15 @@ from pathlib import Path
 from typing import Any, Final
 
 from realtime.events import EVENT_CLASSES, EVENT_TYPES
-from realtime.journal.errors import JournalSchemaError, classify_sqlite_error
+from realtime.journal.errors import (
+    JournalCorruptError,
+    JournalError,
+    JournalSchemaError,
+    classify_sqlite_error,
+)
 
 __all__ = [
+    "APPLICATION_ID",
     "BUSY_TIMEOUT_MS",
     "EVENT_CLASSES",
     "EVENT_COLUMNS",
@@ -38,12 +44,18 @@ __all__ = [
     "connect_read_only",
     "event_crc",
     "event_row_problem",
+    "identify",
     "read_only_uri",
+    "refuse_empty",
     "snapshot_crc",
     "snapshot_ok",
 ]
 
 SCHEMA_VERSION: Final = 1
+# SQLite's `PRAGMA application_id` (a 32-bit field of the database header): set when
+# the journal is created, checked on every open, so that an existing file which is
+# some other database is refused instead of being written into. b"TPJ1".
+APPLICATION_ID: Final = 0x54504A31
 
 # Readers in other processes can briefly see SQLITE_BUSY while a connection
 # recovers the WAL index after a crash, and the writer can while a checkpoint
@@ -83,6 +95,7 @@ INSERT_QUARANTINE: Final = (
     "INSERT INTO quarantine(seq, type, payload, crc, reason, found_ns) VALUES (?, ?, ?, ?, ?, ?)"
 )
 SNAPSHOT_QUARANTINE_TYPE: Final = "__snapshot__"
+_TABLES: Final = frozenset({"events", "snapshots", "quarantine", "meta"})
 SELECT_SCHEMA_VERSION: Final = "SELECT value FROM meta WHERE key = 'schema_version'"
 
 
@@ -176,3 +189,52 @@ def check_schema_version(version: tuple[Any, ...] | None, path: Path) -> None:
             f"{path}: unsupported journal schema version "
             f"{None if version is None else version[0]!r} (expected {SCHEMA_VERSION})"
         )
+
+
+def refuse_empty(path: Path) -> None:
+    """Refuse an existing zero-byte file: SQLite would take it for a new, empty database.
+
+    Every journal has at least one page (its creation writes the schema), so an
+    empty file is a truncated journal or a failed copy, never a journal to start on.
+    """
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise JournalError(f"cannot open journal {path}: {exc}") from exc
+    if size == 0:
+        raise JournalCorruptError(
+            f"{path} is empty (0 bytes), a truncated file or a failed copy, not a journal; "
+            "refusing to open it (restore it or move it aside: a new journal is created "
+            "only where no file exists)"
+        )
+
+
+def identify(conn: sqlite3.Connection, path: Path) -> bool:
+    """Refuse a database that is not a tradepipe journal; True if it is one from before
+    the mark (`APPLICATION_ID`), which the writer then stamps.
+
+    The rule for an unmarked file: it is a journal written by an older version if it
+    has the journal's tables with the events columns; anything else is refused.
+    """
+    try:
+        application_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
+        if application_id == APPLICATION_ID:
+            return False
+        if application_id != 0:
+            raise JournalSchemaError(
+                f"{path} is a SQLite database of another application (application_id "
+                f"{application_id:#010x}), not a tradepipe journal; refusing to open it"
+            )
+        tables = {
+            row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+        columns = tuple(row[1] for row in conn.execute("PRAGMA table_info(events)"))
+    except sqlite3.DatabaseError as exc:
+        raise classify_sqlite_error(exc, path) from exc
+    if not _TABLES.issubset(tables) or columns != EVENT_COLUMNS:
+        raise JournalSchemaError(
+            f"{path} is a SQLite database but not a tradepipe journal (no journal mark, "
+            f"tables {sorted(tables)}); refusing to open it (move it aside: a new journal is "
+            "created only where no file exists)"
+        )
+    return True

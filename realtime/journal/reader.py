@@ -24,7 +24,9 @@ from realtime.journal.format import (
     check_types,
     connect_read_only,
     event_crc,
+    identify,
     read_only_uri,
+    refuse_empty,
     snapshot_ok,
 )
 
@@ -46,8 +48,12 @@ class JournalReader:
         self._path = Path(path)
         if not self._path.is_file():
             raise JournalNotFoundError(f"no journal at {self._path}")
+        refuse_empty(self._path)
         self._uri = read_only_uri(self._path)
         with contextlib.closing(self._connect()) as conn:
+            # An unmarked journal of an older version is read as it is: a reader never
+            # writes, the next writer to open it stamps it.
+            identify(conn, self._path)
             try:
                 version = conn.execute(SELECT_SCHEMA_VERSION).fetchone()
             except sqlite3.DatabaseError as exc:

@@ -32,6 +32,7 @@ from realtime.journal.errors import (
     classify_sqlite_error,
 )
 from realtime.journal.format import (
+    APPLICATION_ID,
     BUSY_TIMEOUT_MS,
     EVENT_CLASSES,
     EVENT_COLUMNS,
@@ -43,6 +44,8 @@ from realtime.journal.format import (
     SELECT_SCHEMA_VERSION,
     check_schema_version,
     event_crc,
+    identify,
+    refuse_empty,
     snapshot_crc,
 )
 from realtime.journal.reader import JournalReader
@@ -161,10 +164,11 @@ class Journal:
         tail_check_rows: int = DEFAULT_TAIL_CHECK_ROWS,
         snapshots_kept: int = DEFAULT_SNAPSHOTS_KEPT,
     ) -> Journal:
-        """Open or create the journal at `path` and verify its tail.
+        """Open the journal at `path`, creating it only if no file exists, and verify its tail.
 
-        Raises `JournalCorruptError` for a file that is not a SQLite database or
-        whose tail cannot be repaired by quarantining a bad suffix,
+        Raises `JournalCorruptError` for a file that is empty or not a SQLite
+        database, or whose tail cannot be repaired by quarantining a bad suffix;
+        `JournalSchemaError` for a SQLite database that is not a tradepipe journal;
         `JournalLockedError` if another writer has it open.
         """
         durability = Durability(durability)
@@ -176,12 +180,17 @@ class Journal:
         lock_fd = _acquire_writer_lock(path)
         conn: sqlite3.Connection | None = None
         try:
+            if not path.exists():
+                _create(path)
+            refuse_empty(path)
             # check_same_thread=False: opened here, then used only by the writer
             # thread (or, before it exists, by append_many_sync) - never both.
-            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            conn = _connect_rw(path)
             try:
+                # Before anything writes: a foreign database must stay untouched.
+                unmarked = identify(conn, path)
                 settings = _configure(conn, durability)
-                _ensure_schema(conn, path)
+                _ensure_schema(conn, path, stamp=unmarked)
                 recovery = recover(conn, path, tail_check_rows)
             except sqlite3.DatabaseError as exc:
                 raise classify_sqlite_error(exc, path) from exc
@@ -337,7 +346,7 @@ class Journal:
     # -- the writer thread ------------------------------------------------------
 
     def _run_checkpointer(self) -> None:
-        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        conn = _connect_rw(self._path)
         try:
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             while not self._checkpoint_stop.wait(_CHECKPOINT_INTERVAL_S):
@@ -672,7 +681,54 @@ def _configure(conn: sqlite3.Connection, durability: Durability) -> JournalSetti
     )
 
 
-def _ensure_schema(conn: sqlite3.Connection, path: Path) -> None:
+def _connect_rw(path: Path) -> sqlite3.Connection:
+    """A write connection to an existing file; mode=rw, so SQLite never creates one."""
+    try:
+        return sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=rw",
+            uri=True,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+    except sqlite3.DatabaseError as exc:
+        raise classify_sqlite_error(exc, path) from exc
+
+
+def _create(path: Path) -> None:
+    """Create a marked, empty journal at `path`, atomically.
+
+    Built beside it under another name and renamed into place, so that a crash
+    half-way leaves no file at `path` (which would be refused as not a journal)
+    but a leftover `.new` file that the next creation replaces. The caller holds
+    the writer lock, so no one else creates or opens the journal meanwhile.
+    """
+    draft = path.with_name(f"{path.name}.new")
+    for leftover in (draft, *(Path(f"{draft}{s}") for s in ("-wal", "-shm", "-journal"))):
+        leftover.unlink(missing_ok=True)
+    try:
+        with contextlib.closing(sqlite3.connect(draft, isolation_level=None)) as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+            _write_schema(conn, stamp=True)
+        # Closing the last connection checkpointed and removed the WAL: the draft
+        # is one self-contained file. Make it and its name durable before use.
+        fd = os.open(draft, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.rename(draft, path)
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except sqlite3.DatabaseError as exc:
+        raise classify_sqlite_error(exc, draft) from exc
+    except OSError as exc:
+        raise JournalError(f"cannot create journal {path}: {exc}") from exc
+
+
+def _write_schema(conn: sqlite3.Connection, *, stamp: bool) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
         for statement in SCHEMA:
@@ -681,11 +737,18 @@ def _ensure_schema(conn: sqlite3.Connection, path: Path) -> None:
             "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
             (str(SCHEMA_VERSION),),
         )
+        if stamp:
+            # Transactional like the tables: a file has the mark only with its schema.
+            conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+
+
+def _ensure_schema(conn: sqlite3.Connection, path: Path, *, stamp: bool) -> None:
+    _write_schema(conn, stamp=stamp)
     check_schema_version(conn.execute(SELECT_SCHEMA_VERSION).fetchone(), path)
     columns = tuple(row[1] for row in conn.execute("PRAGMA table_info(events)"))
     if columns != EVENT_COLUMNS:

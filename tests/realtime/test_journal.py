@@ -26,9 +26,11 @@ from realtime.journal import (
     JournalLockedError,
     JournalNotFoundError,
     JournalReader,
+    JournalSchemaError,
     JournalUsageError,
     JournalWriteError,
 )
+from realtime.journal.format import APPLICATION_ID
 
 REQUEST = OrderRequest(
     client_order_id="c-1",
@@ -557,6 +559,94 @@ def test_open_when_file_is_not_a_database_then_raises_corrupt_error_and_leaves_i
         JournalReader(path)
     assert path.read_bytes() == garbage
     assert not Path(f"{path}-wal").exists()
+
+
+def test_open_when_file_is_empty_then_raises_corrupt_error_and_leaves_it_empty(
+    tmp_path: Path,
+) -> None:
+    """A zero-byte journal.db (a truncated file, a failed copy) was taken for a new journal."""
+    path = tmp_path / "j.db"
+    path.touch()
+
+    with pytest.raises(JournalCorruptError) as info:
+        Journal.open(path)
+    assert "is empty (0 bytes)" in str(info.value)
+    assert str(path) in str(info.value)
+    with pytest.raises(JournalCorruptError, match="is empty"):
+        JournalReader(path)
+    assert path.stat().st_size == 0
+    assert not Path(f"{path}-wal").exists()
+
+
+def test_open_when_file_is_another_sqlite_database_then_raises_schema_error_and_leaves_it(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "j.db"
+    with raw_db(path) as db:
+        db.execute("CREATE TABLE users(name TEXT)")
+        db.execute("INSERT INTO users VALUES ('ada')")
+    before = path.read_bytes()
+
+    with pytest.raises(JournalSchemaError) as info:
+        Journal.open(path)
+    assert info.value.code == "JOURNAL_SCHEMA"
+    assert "not a tradepipe journal" in str(info.value)
+    with pytest.raises(JournalSchemaError, match="not a tradepipe journal"):
+        JournalReader(path)
+    assert path.read_bytes() == before
+    with raw_db(path) as db:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
+    assert tables == {"users"}
+
+
+def test_open_when_journal_tables_but_another_application_id_then_raises_schema_error(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "j.db"
+    Journal.open(path).close()
+    with raw_db(path) as db:
+        db.execute("PRAGMA application_id=7")
+
+    with pytest.raises(JournalSchemaError, match="another application"):
+        Journal.open(path)
+    with pytest.raises(JournalSchemaError, match="another application"):
+        JournalReader(path)
+
+
+def test_open_when_new_then_the_file_carries_the_journal_mark_and_no_draft_is_left(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "j.db"
+    Path(f"{path}.new").write_bytes(b"a draft a crash left behind")
+    Journal.open(path).close()
+
+    with raw_db(path) as db:
+        assert db.execute("PRAGMA application_id").fetchone() == (APPLICATION_ID,)
+    assert not Path(f"{path}.new").exists()
+
+
+def test_open_when_journal_predates_the_mark_then_accepts_it_and_stamps_it(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "j.db"
+    journal = Journal.open(path)
+
+    async def main() -> None:
+        await append_all(journal, [ack(i) for i in range(3)])
+        await journal.aclose()
+
+    asyncio.run(main())
+    with raw_db(path) as db:
+        db.execute("PRAGMA application_id=0")  # as every journal before the mark
+
+    assert seqs_of(JournalReader(path)) == [1, 2, 3]  # a reader reads it as it is
+    with raw_db(path) as db:
+        assert db.execute("PRAGMA application_id").fetchone() == (0,)
+    reopened = Journal.open(path)
+    assert reopened.recovery.last_seq == 3
+    reopened.close()
+    with raw_db(path) as db:
+        assert db.execute("PRAGMA application_id").fetchone() == (APPLICATION_ID,)
 
 
 def test_open_when_already_open_for_writing_then_raises_locked_error(tmp_path: Path) -> None:
