@@ -11,14 +11,25 @@ sent; start-up replays it (from the latest snapshot) to rebuild state.
 Ordering and acknowledgement
 ----------------------------
 `Journal.append` runs on the event-loop thread. It assigns the next sequence
-number (global, starting at 1, contiguous), encodes the event and hands the row
-to one dedicated writer thread, which owns the write connection. The writer
-takes everything buffered, writes it with one `executemany` in one transaction
-and commits; appends that arrive while a commit is in progress share the next
-commit (group commit). The future returned by `append` resolves to the seq only
-after the transaction holding the row has committed: an event is *acknowledged*
-when its future has resolved. An event whose future has not resolved may or may
-not survive a crash, but never partially: a transaction is all or nothing.
+number (global, starting at 1, contiguous) and encodes the event; the row is
+then committed with everything appended alongside it in one transaction (one
+`executemany`, group commit):
+
+- `Durability.PROCESS`: on the loop thread, at the end of the loop iteration
+  (the first append of an iteration schedules the commit with `call_soon`,
+  so every append made by the callbacks already queued shares it). Such a
+  commit is a `write(2)` into the page cache, about as cheap as the hand-off
+  to a thread and back that it replaces. While the writer thread is busy
+  (a snapshot), rows queue behind it instead, so the loop never waits.
+- `Durability.FSYNC`: on one dedicated writer thread, so that an fsync never
+  blocks the loop; appends that arrive while a commit is in progress share
+  the next commit.
+
+Snapshots are always written by the writer thread. The future returned by
+`append` resolves to the seq only after the transaction holding the row has
+committed: an event is *acknowledged* when its future has resolved. An event
+whose future has not resolved may or may not survive a crash, but never
+partially: a transaction is all or nothing.
 
 Durability: which failures an acknowledged event survives
 ---------------------------------------------------------

@@ -102,7 +102,8 @@ class Journal:
 
     Threading: `append`, `write_snapshot`, `flush` and `aclose` are called on the
     event-loop thread (the journal binds to the loop of the first such call);
-    commits happen on one writer thread started at the first `append`/`start`.
+    appends commit on that thread (PROCESS) or on one writer thread (FSYNC), and
+    snapshots on the writer thread, started at the first `append`/`start`.
     `append_many_sync` is for tools with no event loop and writes on the
     caller's thread; it is refused once the writer thread runs.
     """
@@ -149,6 +150,22 @@ class Journal:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._exit_fut: asyncio.Future[None] | None = None
         self._inflight = 0  # loop side: appends/snapshots/barriers not yet resolved
+
+        # PROCESS durability commits appends on the loop thread (see the package
+        # docstring); FSYNC on the writer thread, where an fsync cannot stall the loop.
+        self._loop_commits = settings.durability is Durability.PROCESS
+        # Loop side: the rows appended since the last loop commit, and whether that
+        # commit is scheduled (once per loop iteration, whatever the number of appends).
+        self._pending_rows: list[_Row] = []
+        self._pending_futs: list[asyncio.Future[int]] = []
+        self._commit_scheduled = False
+        # Loop side: appended rows handed to the writer thread and not yet resolved.
+        # While there are any, later rows go the same way, so seqs commit in order.
+        self._writer_rows = 0
+        # Held by whichever thread runs a transaction on the write connection. The
+        # loop only ever tries it: if the writer thread is busy (a snapshot), the
+        # loop hands its rows over instead of waiting.
+        self._conn_lock = threading.Lock()
         self._error: JournalWriteError | None = None  # set by whichever thread writes
         self._closing = False
         self._released = False
@@ -270,8 +287,18 @@ class Journal:
         self._next_seq = seq + 1
         fut: asyncio.Future[int] = loop.create_future()
         self._inflight += 1
+        row = (seq, event.ts_ns, event_type(event), payload)
+        if self._loop_commits:
+            self._pending_rows.append(row)
+            self._pending_futs.append(fut)
+            if not self._commit_scheduled:
+                # call_soon runs after every callback already queued for this
+                # iteration: all their appends share this one transaction.
+                self._commit_scheduled = True
+                loop.call_soon(self._commit_on_loop)
+            return fut
         with self._mutex:
-            self._rows.append((seq, event.ts_ns, event_type(event), payload))
+            self._rows.append(row)
             self._futs.append(fut)
             if self._writer_idle:
                 self._writer_idle = False
@@ -289,6 +316,7 @@ class Journal:
             raise ValueError(f"snapshot seq {seq} is outside 0..{self.last_seq}")
         if not isinstance(payload, bytes | bytearray | memoryview):
             raise TypeError("snapshot payload must be bytes")
+        self._commit_on_loop()  # the events it covers commit first (or queue ahead of it)
         fut: asyncio.Future[None] = loop.create_future()
         self._inflight += 1
         with self._mutex:
@@ -303,6 +331,7 @@ class Journal:
         await self._barrier(loop)
 
     def _barrier(self, loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:
+        self._commit_on_loop()
         fut: asyncio.Future[None] = loop.create_future()
         self._inflight += 1
         with self._mutex:
@@ -323,6 +352,8 @@ class Journal:
             raise JournalWriteError(f"journal {self._path} has failed: {self._error}")
         if loop is self._loop:
             return
+        if self._loop is not None and self._loop.is_closed():
+            self._commit_leftovers()  # appends whose loop ended before its commit ran
         if self._loop is not None and self._inflight:
             raise JournalUsageError(
                 f"journal is bound to another event loop with {self._inflight} "
@@ -330,6 +361,8 @@ class Journal:
             )
         self._loop = loop
         if self._thread is None:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute("PRAGMA wal_autocheckpoint=0")  # _run_checkpointer does it
             thread = threading.Thread(
                 target=self._run_writer, name=f"journal-writer:{self._path.name}", daemon=True
             )
@@ -357,8 +390,6 @@ class Journal:
             conn.close()
 
     def _run_writer(self) -> None:
-        with contextlib.suppress(sqlite3.Error):
-            self._conn.execute("PRAGMA wal_autocheckpoint=0")  # _run_checkpointer does it
         try:
             while True:
                 with self._mutex:
@@ -380,7 +411,8 @@ class Journal:
                 error = self._error
                 if error is None and (rows or snaps):
                     try:
-                        self._commit(rows, snaps)
+                        with self._conn_lock:
+                            self._commit(rows, snaps)
                     except Exception as exc:
                         error = JournalWriteError(
                             f"commit of {len(rows)} event(s) from seq "
@@ -426,6 +458,59 @@ class Journal:
             self._committed_seq = rows[-1][0]
         self._commits += 1
 
+    # -- the loop-thread commit (PROCESS) -----------------------------------------
+
+    def _commit_on_loop(self) -> None:
+        """Commit the rows appended since the last call, on the loop thread, and resolve
+        their futures; or queue them behind the writer thread if it is busy."""
+        self._commit_scheduled = False
+        rows, futs = self._pending_rows, self._pending_futs
+        if not rows:
+            return
+        self._pending_rows, self._pending_futs = [], []
+        if self._writer_rows == 0 and self._error is None and self._conn_lock.acquire(False):
+            try:
+                error = self._try_commit(rows)
+            finally:
+                self._conn_lock.release()
+            self._inflight -= len(futs)
+            _resolve(futs, rows[0][0], error)
+            return
+        # The writer thread is committing (a snapshot, or rows handed over before) or
+        # the journal has failed: behind it, in seq order, rather than wait for it here.
+        self._writer_rows += len(rows)
+        with self._mutex:
+            self._rows.extend(rows)
+            self._futs.extend(futs)
+            self._wake_locked()
+
+    def _try_commit(self, rows: list[_Row]) -> JournalWriteError | None:
+        try:
+            self._commit(rows, [])
+        except Exception as exc:
+            error = JournalWriteError(
+                f"commit of {len(rows)} event(s) from seq {rows[0][0]} failed: {exc}"
+            )
+            error.__cause__ = exc
+            self._error = error
+            return error
+        return None
+
+    def _commit_leftovers(self) -> None:
+        """Commit rows whose loop commit never ran (their loop ended first), on this
+        thread; the writer thread has stopped or has nothing of theirs."""
+        rows, futs = self._pending_rows, self._pending_futs
+        if not rows:
+            return
+        self._pending_rows, self._pending_futs = [], []
+        self._commit_scheduled = False
+        with self._conn_lock:
+            error = self._error or self._try_commit(rows)
+        self._inflight -= len(futs)
+        # RuntimeError: the future's loop is closed, so nobody is left to await it.
+        with contextlib.suppress(RuntimeError):
+            _resolve(futs, rows[0][0], error)
+
     def _post(self, callback: Callable[..., object], *args: Any) -> None:
         loop = self._loop
         if loop is None:
@@ -443,6 +528,8 @@ class Journal:
         error: JournalWriteError | None,
     ) -> None:
         self._inflight -= len(futs) + len(snaps) + len(barriers)
+        if self._loop_commits:
+            self._writer_rows -= len(futs)
         if error is None:
             seq = first_seq
             for fut in futs:
@@ -574,6 +661,7 @@ class Journal:
             self._signal_stop()
             await exit_fut  # the writer has drained its buffer; the join below is instant
         self._stop_writer()
+        self._commit_leftovers()
         self._release()
 
     def close(self) -> None:
@@ -582,7 +670,8 @@ class Journal:
         if self._released:
             return
         self._closing = True
-        self._stop_writer()
+        self._stop_writer()  # first: rows handed to the writer precede the loop's leftovers
+        self._commit_leftovers()
         self._release()
 
     def _signal_stop(self) -> None:
@@ -631,6 +720,22 @@ class Journal:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+def _resolve(
+    futs: list[asyncio.Future[int]], first_seq: int, error: JournalWriteError | None
+) -> None:
+    """Resolve the futures of rows first_seq, first_seq + 1, ... committed together."""
+    if error is None:
+        for seq, fut in enumerate(futs, first_seq):
+            if not fut.done():
+                fut.set_result(seq)
+        return
+    for fut in futs:
+        if not fut.done():
+            exc = JournalWriteError(str(error))
+            exc.__cause__ = error.__cause__
+            fut.set_exception(exc)
 
 
 def _resolve_none(fut: asyncio.Future[None]) -> None:
