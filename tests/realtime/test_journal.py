@@ -186,6 +186,77 @@ def test_append_when_concurrent_callers_then_share_commits_and_seqs_are_contiguo
     assert [events[s] for s in seqs] == [ack(i) for i in range(1000)]
 
 
+def test_append_when_process_durability_then_one_loop_iteration_is_one_commit_on_the_loop(
+    tmp_path: Path,
+) -> None:
+    """PROCESS commits at the end of the loop iteration on the loop thread: appends made
+    in one iteration share one transaction, and each await is one commit, no thread hop."""
+    journal = Journal.open(tmp_path / "j.db")
+
+    async def main() -> tuple[int, int, list[int]]:
+        burst = [journal.append(ack(i)) for i in range(100)]
+        seqs = list(await asyncio.gather(*burst))
+        after_burst = journal.commits
+        seqs.extend([await journal.append(ack(i)) for i in range(100, 110)])  # one by one
+        await journal.aclose()
+        return after_burst, journal.commits, seqs
+
+    after_burst, commits, seqs = asyncio.run(main())
+    assert after_burst == 1
+    assert commits == 11
+    assert seqs == list(range(1, 111))
+    assert seqs_of(JournalReader(tmp_path / "j.db")) == list(range(1, 111))
+
+
+@pytest.mark.parametrize("durability", list(Durability))
+def test_append_when_writer_thread_holds_the_connection_then_rows_queue_behind_it_in_order(
+    tmp_path: Path, durability: Durability
+) -> None:
+    """While the writer thread runs a transaction (a snapshot), the loop does not wait for
+    the connection: its rows go behind the writer's, and seqs still commit in order."""
+    journal = Journal.open(tmp_path / "j.db", durability=durability)
+
+    async def main() -> tuple[int, list[int]]:
+        first = [journal.append(ack(i)) for i in range(5)]
+        await asyncio.gather(*first)
+        journal._conn_lock.acquire()  # as the writer thread does for a long snapshot
+        try:
+            held = [journal.append(ack(i)) for i in range(5, 10)]
+            await asyncio.sleep(0)  # the loop iteration ends: its commit runs, and must not block
+            await asyncio.sleep(0)
+            committed_while_held = journal.committed_seq
+        finally:
+            journal._conn_lock.release()
+        later = [journal.append(ack(i)) for i in range(10, 15)]
+        seqs = list(await asyncio.gather(*first, *held, *later))
+        await journal.aclose()
+        return committed_while_held, seqs
+
+    committed_while_held, seqs = asyncio.run(main())
+    assert committed_while_held == 5
+    assert seqs == list(range(1, 16))
+    events = [e for _, _, e in JournalReader(tmp_path / "j.db").read()]
+    assert events == [ack(i) for i in range(15)]
+
+
+def test_close_when_loop_ended_before_its_commit_ran_then_the_appends_are_committed(
+    tmp_path: Path,
+) -> None:
+    journal = Journal.open(tmp_path / "j.db")
+    loop = asyncio.new_event_loop()
+
+    async def append_and_leave() -> None:
+        for i in range(3):
+            journal.append(ack(i))
+
+    # run_until_complete stops right after the coroutine: the scheduled commit never runs.
+    loop.run_until_complete(append_and_leave())
+    loop.close()
+    assert asyncio.run(append_all(journal, [ack(3)])) == [4]  # rebinding commits them first
+    journal.close()
+    assert seqs_of(JournalReader(tmp_path / "j.db")) == [1, 2, 3, 4]
+
+
 def test_flush_when_appends_not_awaited_then_waits_until_all_are_committed(
     tmp_path: Path,
 ) -> None:
