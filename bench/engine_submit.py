@@ -7,7 +7,7 @@ directory in the default durability (`Durability.PROCESS`), the
 `SimulatedVenue` on the `SystemClock`, `EngineConfig(auto_pump=True)` so the
 venue's acknowledgements arrive from loop timers and are journaled as well,
 exactly as in production. `engine.submit` returns once the `OrderAccepted`
-event has committed (group commit on the journal's writer thread) and the
+event has committed (group commit, on the loop thread in PROCESS durability) and the
 order has been handed to the venue, so one sample covers pre-trade risk, the
 OMS state change, the journal commit round trip and the venue queue.
 

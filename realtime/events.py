@@ -9,7 +9,7 @@ filter without decoding.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, get_args
 
 import msgspec
 
@@ -205,23 +205,12 @@ AnyEvent = (
     | TradePrinted
 )
 
-ORDER_EVENT_TYPES: Final = frozenset(
-    {
-        "OrderAccepted",
-        "OrderRejected",
-        "DuplicateOrderRejected",
-        "OrderAcknowledged",
-        "VenueRejected",
-        "OrderFilled",
-        "CancelRequested",
-        "OrderCanceled",
-        "CancelRejected",
-        "ReplaceRequested",
-        "OrderReplaced",
-        "ReplaceRejected",
-        "ReplaceRiskRejected",
-        "OrderExpired",
-    }
+# Derived from AnyEvent, so a new event type is named in one place only.
+EVENT_CLASSES: Final[dict[str, type[Event]]] = {cls.__name__: cls for cls in get_args(AnyEvent)}
+EVENT_TYPES: Final[frozenset[str]] = frozenset(EVENT_CLASSES)
+# An order event is one about an order: it names the order it changes.
+ORDER_EVENT_TYPES: Final[frozenset[str]] = frozenset(
+    name for name, cls in EVENT_CLASSES.items() if "order_id" in cls.__struct_fields__
 )
 
 _encoder: Final = msgspec.json.Encoder()

@@ -198,22 +198,7 @@ def _risk_columns(p: pd.DataFrame) -> dict[str, object]:
     }
 
 
-ORDER_EVENT_TYPES: Final = _names(
-    ev.OrderAccepted,
-    ev.OrderRejected,
-    ev.DuplicateOrderRejected,
-    ev.OrderAcknowledged,
-    ev.VenueRejected,
-    ev.OrderFilled,
-    ev.CancelRequested,
-    ev.OrderCanceled,
-    ev.CancelRejected,
-    ev.ReplaceRequested,
-    ev.OrderReplaced,
-    ev.ReplaceRejected,
-    ev.ReplaceRiskRejected,
-    ev.OrderExpired,
-)
+ORDER_EVENT_TYPES: Final = ev.ORDER_EVENT_TYPES
 
 ORDERS_PROJECTION: Final = Projection(ORDERS, ORDER_EVENT_TYPES, _order_columns)
 FILLS_PROJECTION: Final = Projection(FILLS, _names(ev.OrderFilled), _fill_columns)

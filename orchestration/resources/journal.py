@@ -33,15 +33,18 @@ import pydantic
 from orchestration.resources.journal_payloads import decode_payloads
 from orchestration.resources.prefetch import prefetched
 from realtime.journal import (
-    EVENT_CRC_PREFIX,
-    EVENT_TYPES,
     Journal,
     JournalCorruptError,
     JournalDecodeError,
     JournalNotFoundError,
 )
+from realtime.journal.format import (
+    EVENT_CRC_PREFIX,
+    EVENT_TYPES,
+    check_types,
+    connect_read_only,
+)
 
-_BUSY_TIMEOUT_MS: Final = 5000
 # Checksumming every row adds ~40% to shipping's CPU (two Python-level crc32
 # calls per row; nothing vectorises CRC-32). Market data is ~95% of the journal
 # and is re-derivable from the feed, so by default its rows are shipped on the
@@ -307,7 +310,7 @@ class JournalSource(dg.ConfigurableResource):
         type_b: list[bytes] | None,
         rows: np.ndarray | None,
     ) -> None:
-        """The journal's row checksum (`realtime.journal.event_crc`), of every row or of
+        """The journal's row checksum (`realtime.journal.format.event_crc`), of every row or of
         `rows`: crc32 over EVENT_CRC_PREFIX and then the payload."""
         keep = f.keep
         seq = f.seq
@@ -363,18 +366,12 @@ class JournalSource(dg.ConfigurableResource):
             con.close()
 
     def _connect(self) -> sqlite3.Connection:
-        uri = f"{Path(self.path).resolve().as_uri()}?mode=ro"
-        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
-        conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA query_only=1")
-        return conn
+        # The pipeline's stages run on worker threads: the connection moves with them.
+        return connect_read_only(Path(self.path), check_same_thread=False)
 
 
 def _check_types(types: Collection[str]) -> list[str]:
-    if isinstance(types, str):
-        raise TypeError("types must be a collection of event type names")
-    type_list = sorted(set(types))
-    unknown = [t for t in type_list if t not in EVENT_TYPES]
-    if not type_list or unknown:
-        raise ValueError(f"unknown or no event types: {unknown or type_list}")
+    type_list = check_types(types)
+    if not type_list:
+        raise ValueError("no event types given")
     return type_list

@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Sequence
-from typing import Any, Final, get_args
+from typing import Any, Final
 
 import duckdb
 import msgspec.inspect as mi
@@ -25,10 +25,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from realtime.events import AnyEvent
 from realtime.journal import JournalDecodeError
+from realtime.journal.format import EVENT_CLASSES
 
-_EVENT_CLASSES: Final[dict[str, type[Any]]] = {cls.__name__: cls for cls in get_args(AnyEvent)}
 _TAG: Final = "type"
 # Decoded and checked by the strict transform, but not returned: the journal's
 # own ts_ns column (covered by the row checksum) is the event time.
@@ -58,7 +57,7 @@ def _duckdb_type(info: mi.Type) -> Any:
 def payload_structure(type_name: str) -> dict[str, Any]:
     """The JSON structure of one event type, as json_transform wants it: the fields
     every payload has (a field with a default is in `optional_fields` instead)."""
-    info = mi.type_info(_EVENT_CLASSES[type_name])
+    info = mi.type_info(EVENT_CLASSES[type_name])
     assert isinstance(info, mi.StructType)
     return {_TAG: "VARCHAR", **_required(info)}
 
@@ -78,7 +77,7 @@ def optional_fields(type_name: str) -> dict[str, tuple[Any, str]]:
     """Fields added to an event later, with a default (`OrderFilled.fee`): path ->
     (type, the default as JSON). Journals written before a field existed lack it, so
     it is read as the default where absent, and still type-checked where present."""
-    info = mi.type_info(_EVENT_CLASSES[type_name])
+    info = mi.type_info(EVENT_CLASSES[type_name])
     assert isinstance(info, mi.StructType)
     return dict(_optional(info, ""))
 

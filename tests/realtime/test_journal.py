@@ -26,9 +26,11 @@ from realtime.journal import (
     JournalLockedError,
     JournalNotFoundError,
     JournalReader,
+    JournalSchemaError,
     JournalUsageError,
     JournalWriteError,
 )
+from realtime.journal.format import APPLICATION_ID
 
 REQUEST = OrderRequest(
     client_order_id="c-1",
@@ -195,6 +197,77 @@ def test_append_when_concurrent_callers_then_share_commits_and_seqs_are_contiguo
     # Seq order is append order: task i appended the i-th event.
     events = {seq: e for seq, _, e in JournalReader(tmp_path / "j.db").read()}
     assert [events[s] for s in seqs] == [ack(i) for i in range(1000)]
+
+
+def test_append_when_process_durability_then_one_loop_iteration_is_one_commit_on_the_loop(
+    tmp_path: Path,
+) -> None:
+    """PROCESS commits at the end of the loop iteration on the loop thread: appends made
+    in one iteration share one transaction, and each await is one commit, no thread hop."""
+    journal = Journal.open(tmp_path / "j.db")
+
+    async def main() -> tuple[int, int, list[int]]:
+        burst = [journal.append(ack(i)) for i in range(100)]
+        seqs = list(await asyncio.gather(*burst))
+        after_burst = journal.commits
+        seqs.extend([await journal.append(ack(i)) for i in range(100, 110)])  # one by one
+        await journal.aclose()
+        return after_burst, journal.commits, seqs
+
+    after_burst, commits, seqs = asyncio.run(main())
+    assert after_burst == 1
+    assert commits == 11
+    assert seqs == list(range(1, 111))
+    assert seqs_of(JournalReader(tmp_path / "j.db")) == list(range(1, 111))
+
+
+@pytest.mark.parametrize("durability", list(Durability))
+def test_append_when_writer_thread_holds_the_connection_then_rows_queue_behind_it_in_order(
+    tmp_path: Path, durability: Durability
+) -> None:
+    """While the writer thread runs a transaction (a snapshot), the loop does not wait for
+    the connection: its rows go behind the writer's, and seqs still commit in order."""
+    journal = Journal.open(tmp_path / "j.db", durability=durability)
+
+    async def main() -> tuple[int, list[int]]:
+        first = [journal.append(ack(i)) for i in range(5)]
+        await asyncio.gather(*first)
+        journal._conn_lock.acquire()  # as the writer thread does for a long snapshot
+        try:
+            held = [journal.append(ack(i)) for i in range(5, 10)]
+            await asyncio.sleep(0)  # the loop iteration ends: its commit runs, and must not block
+            await asyncio.sleep(0)
+            committed_while_held = journal.committed_seq
+        finally:
+            journal._conn_lock.release()
+        later = [journal.append(ack(i)) for i in range(10, 15)]
+        seqs = list(await asyncio.gather(*first, *held, *later))
+        await journal.aclose()
+        return committed_while_held, seqs
+
+    committed_while_held, seqs = asyncio.run(main())
+    assert committed_while_held == 5
+    assert seqs == list(range(1, 16))
+    events = [e for _, _, e in JournalReader(tmp_path / "j.db").read()]
+    assert events == [ack(i) for i in range(15)]
+
+
+def test_close_when_loop_ended_before_its_commit_ran_then_the_appends_are_committed(
+    tmp_path: Path,
+) -> None:
+    journal = Journal.open(tmp_path / "j.db")
+    loop = asyncio.new_event_loop()
+
+    async def append_and_leave() -> None:
+        for i in range(3):
+            journal.append(ack(i))
+
+    # run_until_complete stops right after the coroutine: the scheduled commit never runs.
+    loop.run_until_complete(append_and_leave())
+    loop.close()
+    assert asyncio.run(append_all(journal, [ack(3)])) == [4]  # rebinding commits them first
+    journal.close()
+    assert seqs_of(JournalReader(tmp_path / "j.db")) == [1, 2, 3, 4]
 
 
 def test_flush_when_appends_not_awaited_then_waits_until_all_are_committed(
@@ -570,6 +643,94 @@ def test_open_when_file_is_not_a_database_then_raises_corrupt_error_and_leaves_i
         JournalReader(path)
     assert path.read_bytes() == garbage
     assert not Path(f"{path}-wal").exists()
+
+
+def test_open_when_file_is_empty_then_raises_corrupt_error_and_leaves_it_empty(
+    tmp_path: Path,
+) -> None:
+    """A zero-byte journal.db (a truncated file, a failed copy) was taken for a new journal."""
+    path = tmp_path / "j.db"
+    path.touch()
+
+    with pytest.raises(JournalCorruptError) as info:
+        Journal.open(path)
+    assert "is empty (0 bytes)" in str(info.value)
+    assert str(path) in str(info.value)
+    with pytest.raises(JournalCorruptError, match="is empty"):
+        JournalReader(path)
+    assert path.stat().st_size == 0
+    assert not Path(f"{path}-wal").exists()
+
+
+def test_open_when_file_is_another_sqlite_database_then_raises_schema_error_and_leaves_it(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "j.db"
+    with raw_db(path) as db:
+        db.execute("CREATE TABLE users(name TEXT)")
+        db.execute("INSERT INTO users VALUES ('ada')")
+    before = path.read_bytes()
+
+    with pytest.raises(JournalSchemaError) as info:
+        Journal.open(path)
+    assert info.value.code == "JOURNAL_SCHEMA"
+    assert "not a tradepipe journal" in str(info.value)
+    with pytest.raises(JournalSchemaError, match="not a tradepipe journal"):
+        JournalReader(path)
+    assert path.read_bytes() == before
+    with raw_db(path) as db:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
+    assert tables == {"users"}
+
+
+def test_open_when_journal_tables_but_another_application_id_then_raises_schema_error(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "j.db"
+    Journal.open(path).close()
+    with raw_db(path) as db:
+        db.execute("PRAGMA application_id=7")
+
+    with pytest.raises(JournalSchemaError, match="another application"):
+        Journal.open(path)
+    with pytest.raises(JournalSchemaError, match="another application"):
+        JournalReader(path)
+
+
+def test_open_when_new_then_the_file_carries_the_journal_mark_and_no_draft_is_left(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "j.db"
+    Path(f"{path}.new").write_bytes(b"a draft a crash left behind")
+    Journal.open(path).close()
+
+    with raw_db(path) as db:
+        assert db.execute("PRAGMA application_id").fetchone() == (APPLICATION_ID,)
+    assert not Path(f"{path}.new").exists()
+
+
+def test_open_when_journal_predates_the_mark_then_accepts_it_and_stamps_it(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "j.db"
+    journal = Journal.open(path)
+
+    async def main() -> None:
+        await append_all(journal, [ack(i) for i in range(3)])
+        await journal.aclose()
+
+    asyncio.run(main())
+    with raw_db(path) as db:
+        db.execute("PRAGMA application_id=0")  # as every journal before the mark
+
+    assert seqs_of(JournalReader(path)) == [1, 2, 3]  # a reader reads it as it is
+    with raw_db(path) as db:
+        assert db.execute("PRAGMA application_id").fetchone() == (0,)
+    reopened = Journal.open(path)
+    assert reopened.recovery.last_seq == 3
+    reopened.close()
+    with raw_db(path) as db:
+        assert db.execute("PRAGMA application_id").fetchone() == (APPLICATION_ID,)
 
 
 def test_open_when_already_open_for_writing_then_raises_locked_error(tmp_path: Path) -> None:

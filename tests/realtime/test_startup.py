@@ -3,10 +3,13 @@ a taken port is refused before the journal is touched, and a started server says
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -49,6 +52,44 @@ def test_start_when_journal_is_not_a_journal_then_exit_70_with_one_line_and_file
     assert str(data / "journal.db") in line
     assert "Traceback" not in service.output()
     assert (data / "journal.db").read_bytes() == damaged
+
+
+def foreign_database(path: Path) -> None:
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute("CREATE TABLE users(name TEXT)")
+        db.commit()
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "says"),
+    [
+        (Path.touch, "JournalCorruptError", "is empty (0 bytes)"),
+        (foreign_database, "JournalSchemaError", "not a tradepipe journal"),
+    ],
+    ids=["zero-byte", "another-sqlite-database"],
+)
+def test_start_when_journal_is_empty_or_foreign_then_exit_70_with_one_line_and_file_untouched(
+    tmp_path: Path, make: Callable[[Path], None], error: str, says: str
+) -> None:
+    """A zero-byte journal.db was started on as a new journal: 0 orders, no warning."""
+    data = tmp_path / "data"
+    data.mkdir()
+    make(data / "journal.db")
+    before = (data / "journal.db").read_bytes()
+
+    service = start_service(service_env(data), tmp_path / "server.log")
+    try:
+        with pytest.raises(ServiceExited) as excinfo:
+            service.wait_ready(30)
+    finally:
+        service.stop()  # a no-op once it has exited; stops it if it (wrongly) started
+
+    assert excinfo.value.status == ExitStatus.START_FAILED == 70
+    [line] = excinfo.value.errors
+    assert line.startswith(f"tradepipe-realtime: start-up failed: {error}: ")
+    assert says in line and str(data / "journal.db") in line
+    assert "Traceback" not in service.output()
+    assert (data / "journal.db").read_bytes() == before
 
 
 def test_start_when_port_taken_then_exit_69_before_the_journal_is_created(tmp_path: Path) -> None:

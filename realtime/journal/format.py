@@ -1,0 +1,240 @@
+"""The journal's file format, stated once: what the writer writes and every reader checks.
+
+A journal is a SQLite database (WAL mode) with the tables below. Each events
+row carries a CRC-32 over (seq, ts_ns, type, payload) (`event_crc`), each
+snapshot one over (seq, created_ns, payload) (`snapshot_crc`). The writer
+(`realtime.journal.writer`), the row reader (`realtime.journal.reader`) and
+the batch reader (`orchestration.resources.journal`) all import these
+definitions, so a change of format is made here or nowhere.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import zlib
+from collections.abc import Collection
+from pathlib import Path
+from typing import Any, Final
+
+from realtime.events import EVENT_CLASSES, EVENT_TYPES
+from realtime.journal.errors import (
+    JournalCorruptError,
+    JournalError,
+    JournalSchemaError,
+    classify_sqlite_error,
+)
+
+__all__ = [
+    "APPLICATION_ID",
+    "BUSY_TIMEOUT_MS",
+    "EVENT_CLASSES",
+    "EVENT_COLUMNS",
+    "EVENT_CRC_PREFIX",
+    "EVENT_TYPES",
+    "INSERT_EVENT",
+    "INSERT_QUARANTINE",
+    "INSERT_SNAPSHOT",
+    "PRUNE_SNAPSHOTS",
+    "SCHEMA",
+    "SCHEMA_VERSION",
+    "SELECT_SCHEMA_VERSION",
+    "SNAPSHOT_QUARANTINE_TYPE",
+    "check_schema_version",
+    "check_types",
+    "connect_read_only",
+    "event_crc",
+    "event_row_problem",
+    "identify",
+    "read_only_uri",
+    "refuse_empty",
+    "snapshot_crc",
+    "snapshot_ok",
+]
+
+SCHEMA_VERSION: Final = 1
+# SQLite's `PRAGMA application_id` (a 32-bit field of the database header): set when
+# the journal is created, checked on every open, so that an existing file which is
+# some other database is refused instead of being written into. b"TPJ1".
+APPLICATION_ID: Final = 0x54504A31
+
+# Readers in other processes can briefly see SQLITE_BUSY while a connection
+# recovers the WAL index after a crash, and the writer can while a checkpoint
+# from a reader process holds a lock; wait rather than fail on such blips.
+BUSY_TIMEOUT_MS: Final = 5000
+
+SCHEMA: Final = (
+    """CREATE TABLE IF NOT EXISTS events(
+        seq INTEGER PRIMARY KEY,
+        ts_ns INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        payload BLOB NOT NULL,
+        crc INTEGER NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS snapshots(
+        seq INTEGER PRIMARY KEY,
+        created_ns INTEGER NOT NULL,
+        payload BLOB NOT NULL,
+        crc INTEGER NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS quarantine(
+        seq INTEGER,
+        type TEXT,
+        payload BLOB,
+        crc INTEGER,
+        reason TEXT NOT NULL,
+        found_ns INTEGER NOT NULL)""",
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT)",
+)
+EVENT_COLUMNS: Final = ("seq", "ts_ns", "type", "payload", "crc")
+INSERT_EVENT: Final = "INSERT INTO events(seq, ts_ns, type, payload, crc) VALUES (?, ?, ?, ?, ?)"
+INSERT_SNAPSHOT: Final = (
+    "INSERT OR REPLACE INTO snapshots(seq, created_ns, payload, crc) VALUES (?, ?, ?, ?)"
+)
+PRUNE_SNAPSHOTS: Final = (
+    "DELETE FROM snapshots WHERE seq NOT IN (SELECT seq FROM snapshots ORDER BY seq DESC LIMIT ?)"
+)
+INSERT_QUARANTINE: Final = (
+    "INSERT INTO quarantine(seq, type, payload, crc, reason, found_ns) VALUES (?, ?, ?, ?, ?, ?)"
+)
+SNAPSHOT_QUARANTINE_TYPE: Final = "__snapshot__"
+_TABLES: Final = frozenset({"events", "snapshots", "quarantine", "meta"})
+SELECT_SCHEMA_VERSION: Final = "SELECT value FROM meta WHERE key = 'schema_version'"
+
+
+# --- checksums ------------------------------------------------------------------
+
+# What a row's checksum covers before the payload: b"seq:ts_ns:type:". Batch readers
+# that verify many rows at once format it with this same template.
+EVENT_CRC_PREFIX: Final = b"%d:%d:%b:"
+
+
+def event_crc(seq: int, ts_ns: int, type_: str, payload: bytes) -> int:
+    """The row checksum stored with every event."""
+    return zlib.crc32(payload, zlib.crc32(EVENT_CRC_PREFIX % (seq, ts_ns, type_.encode())))
+
+
+def snapshot_crc(seq: int, created_ns: int, payload: bytes) -> int:
+    """The checksum stored with every snapshot."""
+    return zlib.crc32(payload, zlib.crc32(f"snapshot:{seq}:{created_ns}:".encode()))
+
+
+def event_row_problem(row: tuple[Any, ...]) -> str | None:
+    """Why a stored events row is not trustworthy, or None if it verifies."""
+    seq, ts_ns, type_, payload, crc = row
+    if type(ts_ns) is not int or type(type_) is not str or type(payload) is not bytes:
+        return "column of the wrong type"
+    if type(crc) is not int:
+        return "checksum column of the wrong type"
+    actual = event_crc(seq, ts_ns, type_, payload)
+    if actual != crc:
+        return f"checksum mismatch (stored {crc}, computed {actual})"
+    return None
+
+
+def snapshot_ok(seq: Any, created_ns: Any, payload: Any, crc: Any) -> bool:
+    """Whether a stored snapshots row verifies."""
+    return (
+        type(created_ns) is int
+        and type(payload) is bytes
+        and type(crc) is int
+        and snapshot_crc(seq, created_ns, payload) == crc
+    )
+
+
+# --- type names -----------------------------------------------------------------
+
+
+def check_types(types: Collection[str] | None) -> list[str] | None:
+    """`types` as a sorted list of known event type names (None stays None: all types)."""
+    if types is None:
+        return None
+    if isinstance(types, str):
+        raise TypeError("types must be a collection of type names, e.g. {'OrderFilled'}")
+    type_list = sorted(set(types))
+    unknown = [t for t in type_list if t not in EVENT_TYPES]
+    if unknown:
+        raise ValueError(f"unknown event types: {', '.join(unknown)}")
+    return type_list
+
+
+# --- opening ----------------------------------------------------------------------
+
+
+def read_only_uri(path: Path) -> str:
+    """The URI `connect_read_only` opens; resolve once, so a later chdir cannot move it."""
+    return f"{path.resolve().as_uri()}?mode=ro"
+
+
+def connect_read_only(
+    path: Path, *, uri: str | None = None, check_same_thread: bool = True
+) -> sqlite3.Connection:
+    """A connection to the journal at `path` (or at `uri`, from `read_only_uri(path)`)
+    that cannot write to it."""
+    if uri is None:
+        uri = read_only_uri(path)
+    try:
+        conn = sqlite3.connect(
+            uri, uri=True, isolation_level=None, check_same_thread=check_same_thread
+        )
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        # Belt and braces on top of mode=ro: this connection must never write.
+        conn.execute("PRAGMA query_only=1")
+    except sqlite3.DatabaseError as exc:
+        raise classify_sqlite_error(exc, path) from exc
+    return conn
+
+
+def check_schema_version(version: tuple[Any, ...] | None, path: Path) -> None:
+    """Refuse a journal whose `meta.schema_version` row is missing or not ours."""
+    if version is None or version[0] != str(SCHEMA_VERSION):
+        raise JournalSchemaError(
+            f"{path}: unsupported journal schema version "
+            f"{None if version is None else version[0]!r} (expected {SCHEMA_VERSION})"
+        )
+
+
+def refuse_empty(path: Path) -> None:
+    """Refuse an existing zero-byte file: SQLite would take it for a new, empty database.
+
+    Every journal has at least one page (its creation writes the schema), so an
+    empty file is a truncated journal or a failed copy, never a journal to start on.
+    """
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise JournalError(f"cannot open journal {path}: {exc}") from exc
+    if size == 0:
+        raise JournalCorruptError(
+            f"{path} is empty (0 bytes), a truncated file or a failed copy, not a journal; "
+            "refusing to open it (restore it or move it aside: a new journal is created "
+            "only where no file exists)"
+        )
+
+
+def identify(conn: sqlite3.Connection, path: Path) -> bool:
+    """Refuse a database that is not a tradepipe journal; True if it is one from before
+    the mark (`APPLICATION_ID`), which the writer then stamps.
+
+    The rule for an unmarked file: it is a journal written by an older version if it
+    has the journal's tables with the events columns; anything else is refused.
+    """
+    try:
+        application_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
+        if application_id == APPLICATION_ID:
+            return False
+        if application_id != 0:
+            raise JournalSchemaError(
+                f"{path} is a SQLite database of another application (application_id "
+                f"{application_id:#010x}), not a tradepipe journal; refusing to open it"
+            )
+        tables = {
+            row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+        columns = tuple(row[1] for row in conn.execute("PRAGMA table_info(events)"))
+    except sqlite3.DatabaseError as exc:
+        raise classify_sqlite_error(exc, path) from exc
+    if not _TABLES.issubset(tables) or columns != EVENT_COLUMNS:
+        raise JournalSchemaError(
+            f"{path} is a SQLite database but not a tradepipe journal (no journal mark, "
+            f"tables {sorted(tables)}); refusing to open it (move it aside: a new journal is "
+            "created only where no file exists)"
+        )
+    return True

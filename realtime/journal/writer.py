@@ -1,0 +1,860 @@
+"""Writing a journal: `Journal`, with group commit on one writer thread.
+
+See the package docstring (`realtime.journal`) for ordering, acknowledgement
+and what each `Durability` survives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import itertools
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Collection, Iterable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final, Self
+
+from realtime.events import AnyEvent, Event, encode_event, event_type
+from realtime.journal.errors import (
+    JournalClosedError,
+    JournalError,
+    JournalLockedError,
+    JournalSchemaError,
+    JournalUsageError,
+    JournalWriteError,
+    classify_sqlite_error,
+)
+from realtime.journal.format import (
+    APPLICATION_ID,
+    BUSY_TIMEOUT_MS,
+    EVENT_CLASSES,
+    EVENT_COLUMNS,
+    INSERT_EVENT,
+    INSERT_SNAPSHOT,
+    PRUNE_SNAPSHOTS,
+    SCHEMA,
+    SCHEMA_VERSION,
+    SELECT_SCHEMA_VERSION,
+    check_schema_version,
+    event_crc,
+    identify,
+    refuse_empty,
+    snapshot_crc,
+)
+from realtime.journal.reader import JournalReader
+from realtime.journal.recovery import RecoveryReport, recover
+
+DEFAULT_TAIL_CHECK_ROWS: Final = 10_000
+DEFAULT_SNAPSHOTS_KEPT: Final = 3
+
+# Journal rows are small (~100-300 bytes), so 1000 pages (~4 MB of WAL) hold
+# thousands of events; a checkpoint this size costs a few ms once in a while
+# instead of letting the WAL (which every reader must index) grow unbounded.
+_WAL_AUTOCHECKPOINT_PAGES: Final = 1000
+# The WAL file is reused, not shrunk, after a checkpoint; after a burst (e.g. a
+# bulk import) truncate it back so one burst does not pin disk space forever.
+_JOURNAL_SIZE_LIMIT_BYTES: Final = 64 * 1024 * 1024
+# Once the writer thread runs, WAL checkpoints move to their own thread and
+# connection (PASSIVE, so they never block a commit): run inline, a checkpoint
+# and its fsyncs stalled whichever commit crossed the autocheckpoint threshold,
+# which showed as multi-millisecond P99.9 spikes in every submit benchmark.
+_CHECKPOINT_INTERVAL_S: Final = 0.1
+_SYNC_BATCH: Final = 100_000
+
+_SYNCHRONOUS_NAMES: Final = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
+
+# A set, not the name map: `type(event) in _EVENT_CLASSES` is the hot-path check.
+_EVENT_CLASSES: Final[frozenset[type[Any]]] = frozenset(EVENT_CLASSES.values())
+
+
+class Durability(StrEnum):
+    """What an acknowledged append survives; see the package docstring."""
+
+    PROCESS = "PROCESS"
+    FSYNC = "FSYNC"
+
+
+@dataclass(frozen=True, slots=True)
+class JournalSettings:
+    """Settings of the write connection as read back from SQLite after opening."""
+
+    durability: Durability
+    journal_mode: str
+    synchronous: str
+    wal_autocheckpoint: int
+    journal_size_limit: int
+    busy_timeout_ms: int
+
+
+_Row = tuple[int, int, str, bytes]
+_Snap = tuple[int, int, bytes, asyncio.Future[None]]
+
+
+class Journal:
+    """The write side of the journal. Create with `Journal.open`.
+
+    Threading: `append`, `write_snapshot`, `flush` and `aclose` are called on the
+    event-loop thread (the journal binds to the loop of the first such call);
+    appends commit on that thread (PROCESS) or on one writer thread (FSYNC), and
+    snapshots on the writer thread, started at the first `append`/`start`.
+    `append_many_sync` is for tools with no event loop and writes on the
+    caller's thread; it is refused once the writer thread runs.
+    """
+
+    def __init__(
+        self,
+        *,
+        path: Path,
+        conn: sqlite3.Connection,
+        lock_fd: int,
+        settings: JournalSettings,
+        recovery: RecoveryReport,
+        snapshots_kept: int,
+    ) -> None:
+        self._path = path
+        self._conn = conn
+        self._lock_fd: int | None = lock_fd
+        self._settings = settings
+        self._recovery = recovery
+        self._snapshots_kept = snapshots_kept
+        self._reader = JournalReader(path)
+
+        self._next_seq = recovery.last_seq + 1
+        self._committed_seq = recovery.last_seq
+        self._commits = 0
+
+        # Shared with the writer thread; guarded by _mutex.
+        self._mutex = threading.Lock()
+        self._rows: list[_Row] = []
+        self._futs: list[asyncio.Future[int]] = []
+        self._snaps: list[_Snap] = []
+        self._barriers: list[asyncio.Future[None]] = []
+        self._writer_idle = False
+        self._stopping = False
+        # A binary semaphore the writer blocks on while idle; an appender that
+        # finds the writer idle releases it exactly once. Cheaper than a
+        # threading.Condition, whose wait/notify are implemented in Python.
+        self._wakeup = threading.Lock()
+        self._wakeup.acquire()
+
+        self._thread: threading.Thread | None = None
+        self._checkpointer: threading.Thread | None = None
+        self._checkpoint_stop = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._exit_fut: asyncio.Future[None] | None = None
+        self._inflight = 0  # loop side: appends/snapshots/barriers not yet resolved
+
+        # PROCESS durability commits appends on the loop thread (see the package
+        # docstring); FSYNC on the writer thread, where an fsync cannot stall the loop.
+        self._loop_commits = settings.durability is Durability.PROCESS
+        # Loop side: the rows appended since the last loop commit, and whether that
+        # commit is scheduled (once per loop iteration, whatever the number of appends).
+        self._pending_rows: list[_Row] = []
+        self._pending_futs: list[asyncio.Future[int]] = []
+        self._commit_scheduled = False
+        # Loop side: appended rows handed to the writer thread and not yet resolved.
+        # While there are any, later rows go the same way, so seqs commit in order.
+        self._writer_rows = 0
+        # Held by whichever thread runs a transaction on the write connection. The
+        # loop only ever tries it: if the writer thread is busy (a snapshot), the
+        # loop hands its rows over instead of waiting.
+        self._conn_lock = threading.Lock()
+        self._error: JournalWriteError | None = None  # set by whichever thread writes
+        self._closing = False
+        self._released = False
+
+    # -- opening ---------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        path: str | Path,
+        *,
+        durability: Durability = Durability.PROCESS,
+        tail_check_rows: int = DEFAULT_TAIL_CHECK_ROWS,
+        snapshots_kept: int = DEFAULT_SNAPSHOTS_KEPT,
+    ) -> Journal:
+        """Open the journal at `path`, creating it only if no file exists, and verify its tail.
+
+        Raises `JournalCorruptError` for a file that is empty or not a SQLite
+        database, or whose tail cannot be repaired by quarantining a bad suffix;
+        `JournalSchemaError` for a SQLite database that is not a tradepipe journal;
+        `JournalLockedError` if another writer has it open.
+        """
+        durability = Durability(durability)
+        if tail_check_rows < 1:
+            raise ValueError("tail_check_rows must be >= 1")
+        if snapshots_kept < 1:
+            raise ValueError("snapshots_kept must be >= 1")
+        path = Path(path)
+        lock_fd = _acquire_writer_lock(path)
+        conn: sqlite3.Connection | None = None
+        try:
+            if not path.exists():
+                _create(path)
+            refuse_empty(path)
+            # check_same_thread=False: opened here, then used only by the writer
+            # thread (or, before it exists, by append_many_sync) - never both.
+            conn = _connect_rw(path)
+            try:
+                # Before anything writes: a foreign database must stay untouched.
+                unmarked = identify(conn, path)
+                settings = _configure(conn, durability)
+                _ensure_schema(conn, path, stamp=unmarked)
+                recovery = recover(conn, path, tail_check_rows)
+            except sqlite3.DatabaseError as exc:
+                raise classify_sqlite_error(exc, path) from exc
+            return cls(
+                path=path,
+                conn=conn,
+                lock_fd=lock_fd,
+                settings=settings,
+                recovery=recovery,
+                snapshots_kept=snapshots_kept,
+            )
+        except BaseException:
+            if conn is not None:
+                conn.close()
+            os.close(lock_fd)
+            raise
+
+    @staticmethod
+    def open_reader(path: str | Path) -> JournalReader:
+        """A read-only reader of the journal at `path` (for other threads/processes)."""
+        return JournalReader(path)
+
+    # -- state -----------------------------------------------------------------
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def recovery(self) -> RecoveryReport:
+        return self._recovery
+
+    @property
+    def settings(self) -> JournalSettings:
+        return self._settings
+
+    @property
+    def last_seq(self) -> int:
+        """Highest seq assigned, including appends not yet committed."""
+        return self._next_seq - 1
+
+    @property
+    def committed_seq(self) -> int:
+        """Highest seq whose transaction has committed."""
+        return self._committed_seq
+
+    @property
+    def commits(self) -> int:
+        """Number of transactions committed by this instance (group commits count once)."""
+        return self._commits
+
+    @property
+    def closed(self) -> bool:
+        return self._closing
+
+    # -- appending (event-loop thread) ------------------------------------------
+
+    def start(self) -> None:
+        """Bind to the running loop and start the writer thread now, not at first append."""
+        self._bind(asyncio.get_running_loop())
+
+    def append(self, event: Event) -> asyncio.Future[int]:
+        """Queue `event`; the future resolves to its seq once committed.
+
+        Never blocks. Raises at once if the journal is closed or has failed
+        (`JournalClosedError`, `JournalWriteError`); the future fails with
+        `JournalWriteError` if the commit holding the event fails.
+        """
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop or self._closing or self._error is not None:
+            self._bind(loop)
+        if type(event) not in _EVENT_CLASSES:
+            raise TypeError(f"not a journal event type: {type(event).__name__}")
+        # Encode before taking a seq so a failing encode cannot leave a gap.
+        payload = encode_event(event)
+        seq = self._next_seq
+        self._next_seq = seq + 1
+        fut: asyncio.Future[int] = loop.create_future()
+        self._inflight += 1
+        row = (seq, event.ts_ns, event_type(event), payload)
+        if self._loop_commits:
+            self._pending_rows.append(row)
+            self._pending_futs.append(fut)
+            if not self._commit_scheduled:
+                # call_soon runs after every callback already queued for this
+                # iteration: all their appends share this one transaction.
+                self._commit_scheduled = True
+                loop.call_soon(self._commit_on_loop)
+            return fut
+        with self._mutex:
+            self._rows.append(row)
+            self._futs.append(fut)
+            if self._writer_idle:
+                self._writer_idle = False
+                self._wakeup.release()
+        return fut
+
+    def write_snapshot(self, seq: int, payload: bytes) -> asyncio.Future[None]:
+        """Store a snapshot of the state after event `seq`, ordered after that event.
+
+        Only the newest `snapshots_kept` snapshots are kept.
+        """
+        loop = asyncio.get_running_loop()
+        self._bind(loop)
+        if not 0 <= seq <= self.last_seq:
+            raise ValueError(f"snapshot seq {seq} is outside 0..{self.last_seq}")
+        if not isinstance(payload, bytes | bytearray | memoryview):
+            raise TypeError("snapshot payload must be bytes")
+        self._commit_on_loop()  # the events it covers commit first (or queue ahead of it)
+        fut: asyncio.Future[None] = loop.create_future()
+        self._inflight += 1
+        with self._mutex:
+            self._snaps.append((seq, time.time_ns(), bytes(payload), fut))
+            self._wake_locked()
+        return fut
+
+    async def flush(self) -> None:
+        """Wait until everything appended so far (events and snapshots) is committed."""
+        loop = asyncio.get_running_loop()
+        self._bind(loop)
+        await self._barrier(loop)
+
+    def _barrier(self, loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:
+        self._commit_on_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        self._inflight += 1
+        with self._mutex:
+            self._barriers.append(fut)
+            self._wake_locked()
+        return fut
+
+    def _wake_locked(self) -> None:
+        if self._writer_idle:
+            self._writer_idle = False
+            self._wakeup.release()
+
+    def _bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Refuse if closed or failed; bind to `loop` and start the writer if needed."""
+        if self._closing:
+            raise JournalClosedError(f"journal {self._path} is closed")
+        if self._error is not None:
+            raise JournalWriteError(f"journal {self._path} has failed: {self._error}")
+        if loop is self._loop:
+            return
+        if self._loop is not None and self._loop.is_closed():
+            self._commit_leftovers()  # appends whose loop ended before its commit ran
+        if self._loop is not None and self._inflight:
+            raise JournalUsageError(
+                f"journal is bound to another event loop with {self._inflight} "
+                "operations in flight; call it from that loop's thread"
+            )
+        self._loop = loop
+        if self._thread is None:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute("PRAGMA wal_autocheckpoint=0")  # _run_checkpointer does it
+            thread = threading.Thread(
+                target=self._run_writer, name=f"journal-writer:{self._path.name}", daemon=True
+            )
+            self._thread = thread
+            thread.start()
+            checkpointer = threading.Thread(
+                target=self._run_checkpointer,
+                name=f"journal-checkpoint:{self._path.name}",
+                daemon=True,
+            )
+            self._checkpointer = checkpointer
+            checkpointer.start()
+
+    # -- the writer thread ------------------------------------------------------
+
+    def _run_checkpointer(self) -> None:
+        conn = _connect_rw(self._path)
+        try:
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            while not self._checkpoint_stop.wait(_CHECKPOINT_INTERVAL_S):
+                # A failed checkpoint only leaves the WAL longer; the next one catches up.
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            conn.close()
+
+    def _run_writer(self) -> None:
+        try:
+            while True:
+                with self._mutex:
+                    rows, futs, snaps, barriers = (
+                        self._rows,
+                        self._futs,
+                        self._snaps,
+                        self._barriers,
+                    )
+                    if not (rows or snaps or barriers):
+                        if self._stopping:
+                            break
+                        self._writer_idle = True
+                    else:
+                        self._rows, self._futs, self._snaps, self._barriers = [], [], [], []
+                if not (rows or snaps or barriers):
+                    self._wakeup.acquire()
+                    continue
+                error = self._error
+                if error is None and (rows or snaps):
+                    try:
+                        with self._conn_lock:
+                            self._commit(rows, snaps)
+                    except Exception as exc:
+                        error = JournalWriteError(
+                            f"commit of {len(rows)} event(s) from seq "
+                            f"{rows[0][0] if rows else '-'} failed: {exc}"
+                        )
+                        error.__cause__ = exc
+                        self._error = error
+                first_seq = rows[0][0] if rows else 0
+                self._post(self._on_batch_done, futs, first_seq, snaps, barriers, error)
+        except BaseException as exc:  # pragma: no cover - defensive: never hang appenders
+            if self._error is None:
+                failure = JournalWriteError(f"journal writer thread died: {exc!r}")
+                failure.__cause__ = exc
+                self._error = failure
+            raise
+        finally:
+            exit_fut = self._exit_fut
+            if exit_fut is not None:
+                self._post(_resolve_none, exit_fut)
+
+    def _commit(self, rows: list[_Row], snaps: list[_Snap]) -> None:
+        conn = self._conn
+        conn.execute("BEGIN")
+        try:
+            if rows:
+                conn.executemany(
+                    INSERT_EVENT, [(s, t, ty, p, event_crc(s, t, ty, p)) for s, t, ty, p in rows]
+                )
+            if snaps:
+                for seq, created_ns, payload, _ in snaps:
+                    conn.execute(
+                        INSERT_SNAPSHOT,
+                        (seq, created_ns, payload, snapshot_crc(seq, created_ns, payload)),
+                    )
+                conn.execute(PRUNE_SNAPSHOTS, (self._snapshots_kept,))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            raise
+        if rows:
+            self._committed_seq = rows[-1][0]
+        self._commits += 1
+
+    # -- the loop-thread commit (PROCESS) -----------------------------------------
+
+    def _commit_on_loop(self) -> None:
+        """Commit the rows appended since the last call, on the loop thread, and resolve
+        their futures; or queue them behind the writer thread if it is busy."""
+        self._commit_scheduled = False
+        rows, futs = self._pending_rows, self._pending_futs
+        if not rows:
+            return
+        self._pending_rows, self._pending_futs = [], []
+        if self._writer_rows == 0 and self._error is None and self._conn_lock.acquire(False):
+            try:
+                error = self._try_commit(rows)
+            finally:
+                self._conn_lock.release()
+            self._inflight -= len(futs)
+            _resolve(futs, rows[0][0], error)
+            return
+        # The writer thread is committing (a snapshot, or rows handed over before) or
+        # the journal has failed: behind it, in seq order, rather than wait for it here.
+        self._writer_rows += len(rows)
+        with self._mutex:
+            self._rows.extend(rows)
+            self._futs.extend(futs)
+            self._wake_locked()
+
+    def _try_commit(self, rows: list[_Row]) -> JournalWriteError | None:
+        try:
+            self._commit(rows, [])
+        except Exception as exc:
+            error = JournalWriteError(
+                f"commit of {len(rows)} event(s) from seq {rows[0][0]} failed: {exc}"
+            )
+            error.__cause__ = exc
+            self._error = error
+            return error
+        return None
+
+    def _commit_leftovers(self) -> None:
+        """Commit rows whose loop commit never ran (their loop ended first), on this
+        thread; the writer thread has stopped or has nothing of theirs."""
+        rows, futs = self._pending_rows, self._pending_futs
+        if not rows:
+            return
+        self._pending_rows, self._pending_futs = [], []
+        self._commit_scheduled = False
+        with self._conn_lock:
+            error = self._error or self._try_commit(rows)
+        self._inflight -= len(futs)
+        # RuntimeError: the future's loop is closed, so nobody is left to await it.
+        with contextlib.suppress(RuntimeError):
+            _resolve(futs, rows[0][0], error)
+
+    def _post(self, callback: Callable[..., object], *args: Any) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        # RuntimeError: the loop is closed, so nobody is left to await the result.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(callback, *args)
+
+    def _on_batch_done(
+        self,
+        futs: list[asyncio.Future[int]],
+        first_seq: int,
+        snaps: list[_Snap],
+        barriers: list[asyncio.Future[None]],
+        error: JournalWriteError | None,
+    ) -> None:
+        self._inflight -= len(futs) + len(snaps) + len(barriers)
+        if self._loop_commits:
+            self._writer_rows -= len(futs)
+        if error is None:
+            seq = first_seq
+            for fut in futs:
+                if not fut.done():
+                    fut.set_result(seq)
+                seq += 1
+            for *_, snap_fut in snaps:
+                if not snap_fut.done():
+                    snap_fut.set_result(None)
+            for barrier in barriers:
+                if not barrier.done():
+                    barrier.set_result(None)
+            return
+        message = str(error)
+        failed: Iterable[asyncio.Future[Any]] = itertools.chain(
+            futs, (s[3] for s in snaps), barriers
+        )
+        for fut_any in failed:
+            if not fut_any.done():
+                exc = JournalWriteError(message)
+                exc.__cause__ = error.__cause__
+                fut_any.set_exception(exc)
+
+    # -- bulk, synchronous ------------------------------------------------------
+
+    def append_many_sync(self, events: Iterable[Event], *, batch_size: int = _SYNC_BATCH) -> int:
+        """Append `events` on the caller's thread in large transactions; return the last seq.
+
+        For tools, benchmarks and tests with no event loop. Refused once the
+        writer thread runs (after the first `append` or `start`).
+        """
+        if self._closing:
+            raise JournalClosedError(f"journal {self._path} is closed")
+        if self._thread is not None:
+            raise JournalUsageError(
+                "append_many_sync cannot be used while the writer thread runs "
+                "(after append()/start()); use append() from the event loop"
+            )
+        if self._error is not None:
+            raise JournalWriteError(f"journal {self._path} has failed: {self._error}")
+        if batch_size < 1:
+            raise ValueError("batch_size must be >= 1")
+        conn = self._conn
+        classes = _EVENT_CLASSES
+        iterator = iter(events)
+        while chunk := list(itertools.islice(iterator, batch_size)):
+            seq = self._next_seq
+            rows: list[tuple[int, int, str, bytes, int]] = []
+            append_row = rows.append
+            for event in chunk:
+                cls = type(event)
+                if cls not in classes:
+                    raise TypeError(f"not a journal event type: {cls.__name__}")
+                type_ = cls.__name__
+                payload = encode_event(event)
+                ts_ns = event.ts_ns
+                append_row((seq, ts_ns, type_, payload, event_crc(seq, ts_ns, type_, payload)))
+                seq += 1
+            try:
+                conn.execute("BEGIN")
+                conn.executemany(INSERT_EVENT, rows)
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                error = JournalWriteError(f"bulk commit from seq {rows[0][0]} failed: {exc}")
+                self._error = error
+                raise error from exc
+            self._next_seq = seq
+            self._committed_seq = seq - 1
+            self._commits += 1
+        return self._committed_seq
+
+    # -- reading ----------------------------------------------------------------
+
+    def read(
+        self,
+        after_seq: int = 0,
+        *,
+        limit: int | None = None,
+        types: Collection[str] | None = None,
+    ) -> Iterator[tuple[int, int, AnyEvent]]:
+        """Committed events with seq > after_seq as (seq, ts_ns, event), verified, in order.
+
+        Uses its own read-only connection; see `JournalReader.read`.
+        """
+        self._check_open()
+        return self._reader.read(after_seq, limit=limit, types=types)
+
+    def read_raw(
+        self,
+        after_seq: int = 0,
+        *,
+        limit: int | None = None,
+        types: Collection[str] | None = None,
+    ) -> Iterator[tuple[int, int, str, bytes]]:
+        """Like `read`, but yields (seq, ts_ns, type, payload) without decoding."""
+        self._check_open()
+        return self._reader.read_raw(after_seq, limit=limit, types=types)
+
+    def latest_snapshot(self) -> tuple[int, bytes] | None:
+        """The newest committed snapshot that verifies, as (seq, payload)."""
+        self._check_open()
+        return self._reader.latest_snapshot()
+
+    def _check_open(self) -> None:
+        if self._closing:
+            raise JournalClosedError(f"journal {self._path} is closed")
+
+    # -- closing ----------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        """Flush, stop the writer thread and close. Idempotent.
+
+        Write failures were already reported through the futures of the
+        affected appends; closing does not raise them again.
+        """
+        if self._closing:
+            return
+        self._closing = True
+        thread = self._thread
+        loop = asyncio.get_running_loop()
+        if thread is not None and self._loop is loop:
+            with contextlib.suppress(JournalWriteError):
+                await self._barrier(loop)
+            exit_fut: asyncio.Future[None] = loop.create_future()
+            self._exit_fut = exit_fut
+            self._signal_stop()
+            await exit_fut  # the writer has drained its buffer; the join below is instant
+        self._stop_writer()
+        self._commit_leftovers()
+        self._release()
+
+    def close(self) -> None:
+        """Synchronous close for code with no running loop: commits what is buffered,
+        stops the writer thread and closes. Idempotent; blocks until done."""
+        if self._released:
+            return
+        self._closing = True
+        self._stop_writer()  # first: rows handed to the writer precede the loop's leftovers
+        self._commit_leftovers()
+        self._release()
+
+    def _signal_stop(self) -> None:
+        with self._mutex:
+            self._stopping = True
+            self._wake_locked()
+
+    def _stop_writer(self) -> None:
+        checkpointer = self._checkpointer
+        if checkpointer is not None:
+            self._checkpoint_stop.set()
+            checkpointer.join()
+        thread = self._thread
+        if thread is None:
+            return
+        self._signal_stop()
+        thread.join()
+
+    def _release(self) -> None:
+        if self._released:
+            return
+        self._released = True
+        self._conn.close()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+def _resolve(
+    futs: list[asyncio.Future[int]], first_seq: int, error: JournalWriteError | None
+) -> None:
+    """Resolve the futures of rows first_seq, first_seq + 1, ... committed together."""
+    if error is None:
+        for seq, fut in enumerate(futs, first_seq):
+            if not fut.done():
+                fut.set_result(seq)
+        return
+    for fut in futs:
+        if not fut.done():
+            exc = JournalWriteError(str(error))
+            exc.__cause__ = error.__cause__
+            fut.set_exception(exc)
+
+
+def _resolve_none(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+# --- opening helpers --------------------------------------------------------------
+
+
+def _acquire_writer_lock(path: Path) -> int:
+    # A separate lock file: an fd on the database itself would break SQLite's
+    # POSIX locks when closed (closing any fd drops all of a process's locks).
+    fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise JournalLockedError(f"journal {path} is already open for writing") from None
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _configure(conn: sqlite3.Connection, durability: Durability) -> JournalSettings:
+    # First, so that the journal_mode switch below waits for a busy lock too.
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    mode = str(conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]).lower()
+    if mode != "wal":
+        raise JournalError(f"could not switch the journal to WAL mode (got {mode!r})")
+    synchronous = "FULL" if durability is Durability.FSYNC else "NORMAL"
+    conn.execute(f"PRAGMA synchronous={synchronous}")
+    conn.execute(f"PRAGMA wal_autocheckpoint={_WAL_AUTOCHECKPOINT_PAGES}")
+    conn.execute(f"PRAGMA journal_size_limit={_JOURNAL_SIZE_LIMIT_BYTES}")
+
+    def read_back(name: str) -> int:
+        return int(conn.execute(f"PRAGMA {name}").fetchone()[0])
+
+    sync_value = read_back("synchronous")
+    return JournalSettings(
+        durability=durability,
+        journal_mode=mode,
+        synchronous=_SYNCHRONOUS_NAMES.get(sync_value, str(sync_value)),
+        wal_autocheckpoint=read_back("wal_autocheckpoint"),
+        journal_size_limit=read_back("journal_size_limit"),
+        busy_timeout_ms=read_back("busy_timeout"),
+    )
+
+
+def _connect_rw(path: Path) -> sqlite3.Connection:
+    """A write connection to an existing file; mode=rw, so SQLite never creates one."""
+    try:
+        return sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=rw",
+            uri=True,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+    except sqlite3.DatabaseError as exc:
+        raise classify_sqlite_error(exc, path) from exc
+
+
+def _create(path: Path) -> None:
+    """Create a marked, empty journal at `path`, atomically.
+
+    Built beside it under another name and renamed into place, so that a crash
+    half-way leaves no file at `path` (which would be refused as not a journal)
+    but a leftover `.new` file that the next creation replaces. The caller holds
+    the writer lock, so no one else creates or opens the journal meanwhile.
+    """
+    draft = path.with_name(f"{path.name}.new")
+    for leftover in (draft, *(Path(f"{draft}{s}") for s in ("-wal", "-shm", "-journal"))):
+        leftover.unlink(missing_ok=True)
+    try:
+        with contextlib.closing(sqlite3.connect(draft, isolation_level=None)) as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+            _write_schema(conn, stamp=True)
+        # Closing the last connection checkpointed and removed the WAL: the draft
+        # is one self-contained file. Make it and its name durable before use.
+        fd = os.open(draft, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.rename(draft, path)
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except sqlite3.DatabaseError as exc:
+        raise classify_sqlite_error(exc, draft) from exc
+    except OSError as exc:
+        raise JournalError(f"cannot create journal {path}: {exc}") from exc
+
+
+def _write_schema(conn: sqlite3.Connection, *, stamp: bool) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in SCHEMA:
+            conn.execute(statement)
+        conn.execute(
+            "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
+            (str(SCHEMA_VERSION),),
+        )
+        if stamp:
+            # Transactional like the tables: a file has the mark only with its schema.
+            conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _ensure_schema(conn: sqlite3.Connection, path: Path, *, stamp: bool) -> None:
+    _write_schema(conn, stamp=stamp)
+    check_schema_version(conn.execute(SELECT_SCHEMA_VERSION).fetchone(), path)
+    columns = tuple(row[1] for row in conn.execute("PRAGMA table_info(events)"))
+    if columns != EVENT_COLUMNS:
+        raise JournalSchemaError(f"{path}: table events has columns {columns}, not a journal")
