@@ -12,6 +12,11 @@ through these functions instead, so one value reads the same everywhere:
   fill price) is shown to the same precision;
 * money (P&L, fees, notional, exposure, equity) is rounded to the cent
   (`MONEY_DECIMALS`; every instrument of the universe is in USD);
+* the warehouse holds only prices on the grid and mids (no averages), and rounds them
+  to `FALLBACK_PRICE_DECIMALS` without knowing the instrument
+  (`round_warehouse_prices`): for such a price that is the same float as the
+  tick-precision rounding above (tests/realtime/test_presentation.py checks it over the
+  universe), so a fill's price reads the same in the API and in the warehouse;
 * a time is an ISO-8601 UTC string (`2026-12-03T14:30:00.123456Z`, microseconds)
   next to the integer nanoseconds under a `*_ns` name for programs.
 """
@@ -21,13 +26,14 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Final
+from typing import Any, Final
 
 from realtime.domain import Instrument
 
 MONEY_DECIMALS: Final = 2
-# For a symbol the universe does not know (a journaled rejection of one): enough
-# decimals to drop binary noise from any real price without inventing a tick.
+# For a symbol the universe does not know (a journaled rejection of one), and for the
+# warehouse, which has no universe: enough decimals to drop binary noise from any real
+# price without inventing a tick.
 FALLBACK_PRICE_DECIMALS: Final = 8
 
 
@@ -45,6 +51,16 @@ def round_money(value: float) -> float:
 
 def round_optional(value: float | None, decimals: int) -> float | None:
     return None if value is None else round(value, decimals)
+
+
+def round_warehouse_prices(values: Any) -> Any:
+    """Prices of a warehouse column (a pandas Series or numpy array): see the module doc."""
+    return values.round(FALLBACK_PRICE_DECIMALS)
+
+
+def round_money_column(values: Any) -> Any:
+    """Money of a warehouse column (fees, notional), to the cent like the API's."""
+    return values.round(MONEY_DECIMALS)
 
 
 def iso_utc(ns: int) -> str:

@@ -17,7 +17,7 @@ from realtime.domain import OrderStatus
 from realtime.risk import RejectReason
 from realtime.service import TradingService
 from realtime.venue import VenueQueueFull
-from realtime.views import event_view, fill_view, order_view
+from realtime.views import OrderView, event_view, fill_view, order_view
 
 from .bodies import Body, decode_body
 from .deps import Account, Service, authenticate, body_of, body_spec, json_response, responses
@@ -26,7 +26,6 @@ from .schemas import (
     FillPage,
     NewOrder,
     OrderPage,
-    OrderView,
     PnlView,
     PositionList,
     ReplaceOrder,
