@@ -80,7 +80,9 @@ def _fill_columns(p: pd.DataFrame) -> dict[str, object]:
         "price": round_warehouse_prices(p["price"]),
         "notional": round_money_column(p["quantity"] * p["price"]),
         "liquidity": p["liquidity"],
-        "fee": round_money_column(p["fee"]),
+        # As journaled: the venue bills cents, and the reports sum exactly what the
+        # service booked (rounding here would drift from it on older journals).
+        "fee": p["fee"],
     }
 
 

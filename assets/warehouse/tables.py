@@ -67,7 +67,7 @@ FILLS: Final = TableSpec(
         _c("price", DOUBLE),
         _c("notional", DOUBLE, "quantity x price, to the cent (no contract multiplier yet)"),
         _c("liquidity", SYM, "TAKER or MAKER"),
-        _c("fee", DOUBLE, "what the venue charged, to the cent (in realized P&L)"),
+        _c("fee", DOUBLE, "what the venue charged (billed in cents; in realized P&L)"),
     ),
     keys=("seq",),
 )

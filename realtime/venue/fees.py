@@ -2,6 +2,7 @@
 
     fee = max(min_per_fill, per_share x quantity + bps x quantity x price x multiplier / 10_000)
 
+rounded to the cent (what the account is billed),
 with the maker or taker rates by the fill's liquidity. Rates and the minimum are
 non-negative (rebates are not modelled), so a fee is never negative. The fee is
 in the instrument's price currency and is deducted from realized P&L when the
@@ -27,6 +28,7 @@ import msgspec
 NonNegative = Annotated[float, msgspec.Meta(ge=0)]
 
 _BPS: Final = 10_000.0
+BILLING_DECIMALS: Final = 2  # fees are charged in cents
 
 
 class FeeSchedule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -53,7 +55,9 @@ class FeeSchedule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         else:
             per_share, bps = self.taker_per_share, self.taker_bps
         charge = per_share * quantity + bps * quantity * price * multiplier / _BPS
-        return max(self.min_per_fill, charge)
+        # A venue bills whole cents: the fee is money charged, so it is journaled,
+        # booked and shipped as the cents the account pays (not 0.028501500000000003).
+        return round(max(self.min_per_fill, charge), BILLING_DECIMALS)
 
     @property
     def is_free(self) -> bool:
