@@ -36,7 +36,8 @@ def test_shipped_config_files_load() -> None:
     # Quantities are whole units: no fractional-lot crypto pair in the default universe.
     assert "BTCUSD" not in instruments
     accounts = AccountDirectory.load(CONFIG / "accounts.toml")
-    assert accounts.accounts == ["alice", "bob"]
+    # the validation programme's probe accounts (issue 15) beside the demo traders
+    assert accounts.accounts == ["alice", "bob", "validation", "validation_peer"]
     principal = accounts.authenticate("ops-demo-key")
     assert principal is not None and principal.is_admin
     config = load_service_config(
