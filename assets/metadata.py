@@ -38,10 +38,20 @@ def markdown_preview(frame: pd.DataFrame, rows: int = 5) -> dg.MetadataValue:
     return dg.MetadataValue.md(frame.tail(rows).to_markdown(index=False))
 
 
+def utc_range(low: pd.Timestamp, high: pd.Timestamp) -> str:
+    """A time range that says its zone: the warehouse's timestamps are naive UTC, so
+    both ends are shown as ISO-8601 with +00:00 (never as a bare local-looking time)."""
+    return f"{_as_utc(low).isoformat()} .. {_as_utc(high).isoformat()} (UTC)"
+
+
+def _as_utc(ts: pd.Timestamp) -> pd.Timestamp:
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
 def time_range(frame: pd.DataFrame, column: str = "ts") -> str:
     if frame.empty:
         return "-"
-    return f"{frame[column].min().isoformat()} .. {frame[column].max().isoformat()}"
+    return utc_range(frame[column].min(), frame[column].max())
 
 
 _BAR_CHARS: Final = 30

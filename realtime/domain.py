@@ -93,10 +93,16 @@ def on_tick_grid(price: float, tick_size: float) -> bool:
 
 
 class Instrument(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One tradable instrument. Money is `quantity x price x multiplier`, in `currency`:
+    a future's contract multiplier (ESZ6: 50 dollars per index point) enters notional,
+    exposure, fees and P&L everywhere, prices stay quoted per unit."""
+
     symbol: str
     tick_size: float
     lot_size: int = 1
     tradable: bool = True
+    multiplier: float = 1.0
+    currency: str = "USD"
 
 
 class OrderRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):

@@ -4,6 +4,8 @@
 tick_size = 0.01
 lot_size = 1
 tradable = true
+multiplier = 1            # money per price point per unit (futures: the contract size)
+currency = "USD"          # the currency of prices and money
 reference_price = 190.0   # where the synthetic feed starts; optional
 
 [fees]                    # what the simulated venue charges per fill; optional
@@ -27,6 +29,8 @@ class InstrumentSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     tick_size: Annotated[float, msgspec.Meta(gt=0)]
     lot_size: Annotated[int, msgspec.Meta(gt=0)] = 1
     tradable: bool = True
+    multiplier: Annotated[float, msgspec.Meta(gt=0)] = 1.0
+    currency: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")] = "USD"
     reference_price: Annotated[float, msgspec.Meta(gt=0)] | None = None
 
 
@@ -37,7 +41,12 @@ class Universe(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     def by_symbol(self) -> dict[str, Instrument]:
         return {
             symbol: Instrument(
-                symbol=symbol, tick_size=s.tick_size, lot_size=s.lot_size, tradable=s.tradable
+                symbol=symbol,
+                tick_size=s.tick_size,
+                lot_size=s.lot_size,
+                tradable=s.tradable,
+                multiplier=s.multiplier,
+                currency=s.currency,
             )
             for symbol, s in self.instruments.items()
         }

@@ -1,4 +1,9 @@
-"""Position and P&L arithmetic (average-cost method), as pure functions."""
+"""Position and P&L arithmetic (average-cost method), as pure functions.
+
+Prices are per unit as quoted; money is `quantity x price x multiplier` (the
+instrument's contract multiplier: 50 for ESZ6, 1 for a share), so the multiplier
+enters every realized and unrealized figure here and nowhere else in this module.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +12,18 @@ from typing import NamedTuple
 
 class PositionChange(NamedTuple):
     quantity: int
-    average_cost: float
-    realized: float  # realized P&L of this fill alone
+    average_cost: float  # per unit, in price terms (no multiplier)
+    realized: float  # realized P&L of this fill alone, in money
 
 
 def apply_fill(
-    quantity: int, average_cost: float, signed_fill: int, price: float
+    quantity: int, average_cost: float, signed_fill: int, price: float, multiplier: float = 1.0
 ) -> PositionChange:
     """Apply a fill of `signed_fill` units (buy > 0) at `price` to a position.
 
     Adding to a position moves the average cost; reducing it realizes
-    (price - average cost) per unit closed; crossing through flat closes the
-    whole position and opens the remainder at the fill price.
+    (price - average cost) x multiplier per unit closed; crossing through flat
+    closes the whole position and opens the remainder at the fill price.
     """
     new_quantity = quantity + signed_fill
     if quantity == 0 or (quantity > 0) == (signed_fill > 0):
@@ -26,7 +31,7 @@ def apply_fill(
         return PositionChange(new_quantity, total / abs(new_quantity), 0.0)
     closed = min(abs(quantity), abs(signed_fill))
     direction = 1 if quantity > 0 else -1
-    realized = (price - average_cost) * closed * direction
+    realized = (price - average_cost) * closed * direction * multiplier
     if new_quantity == 0:
         return PositionChange(0, 0.0, realized)
     if (new_quantity > 0) == (quantity > 0):
@@ -34,5 +39,10 @@ def apply_fill(
     return PositionChange(new_quantity, price, realized)
 
 
-def unrealized(quantity: int, average_cost: float, mark: float) -> float:
-    return (mark - average_cost) * quantity
+def unrealized(quantity: int, average_cost: float, mark: float, multiplier: float = 1.0) -> float:
+    return (mark - average_cost) * quantity * multiplier
+
+
+def market_value(quantity: int, mark: float, multiplier: float = 1.0) -> float:
+    """Signed money value of a position at `mark` (its exposure is the absolute value)."""
+    return quantity * mark * multiplier

@@ -14,7 +14,8 @@ import msgspec
 
 from realtime import events as ev
 from realtime.domain import Fill, Order, OrderStatus, TradingState
-from realtime.pnl import unrealized
+from realtime.pnl import market_value, unrealized
+from realtime.presentation import Precision, round_money
 from realtime.state import EngineState
 
 T = TypeVar("T")
@@ -73,7 +74,9 @@ def fill_page(
 
 
 class PositionView(msgspec.Struct):
-    """One position; `realized_pnl` is net of the fills' fees."""
+    """One position; `realized_pnl` is net of the fills' fees. `average_cost` and `mark`
+    are prices (the instrument's precision), the rest money in cents: `market_value` and
+    the P&L count the contract multiplier (quantity x price x multiplier)."""
 
     symbol: str
     quantity: int
@@ -85,7 +88,8 @@ class PositionView(msgspec.Struct):
 
 
 class PnlView(msgspec.Struct):
-    """An account's P&L; `realized_pnl` (and so `total_pnl` and `equity`) is net of fees."""
+    """An account's P&L; `realized_pnl` (and so `total_pnl` and `equity`) is net of fees.
+    Money in cents; exposure and notional count each instrument's contract multiplier."""
 
     account: str
     realized_pnl: float
@@ -102,7 +106,7 @@ class TradingStateView(msgspec.Struct):
     accounts: dict[str, TradingState]
 
 
-def positions(state: EngineState, account: str) -> list[PositionView]:
+def positions(state: EngineState, account: str, precision: Precision) -> list[PositionView]:
     """Open (or P&L-carrying) positions, by symbol, marked to the latest sampled mid."""
     book = state.accounts.get(account)
     if book is None:
@@ -113,36 +117,41 @@ def positions(state: EngineState, account: str) -> list[PositionView]:
         if not position.quantity and not position.realized_pnl:
             continue
         mark = state.marks.get(symbol)
+        multiplier = state.multipliers.get(symbol, 1.0)
         views.append(
             PositionView(
                 symbol=symbol,
                 quantity=position.quantity,
-                average_cost=position.average_cost,
-                realized_pnl=position.realized_pnl,
-                mark=mark,
-                unrealized_pnl=unrealized(position.quantity, position.average_cost, mark)
+                average_cost=precision.price(symbol, position.average_cost),
+                realized_pnl=round_money(position.realized_pnl),
+                mark=precision.optional_price(symbol, mark),
+                unrealized_pnl=round_money(
+                    unrealized(position.quantity, position.average_cost, mark, multiplier)
+                )
                 if mark is not None
                 else 0.0,
-                market_value=position.quantity * mark if mark is not None else 0.0,
+                market_value=round_money(market_value(position.quantity, mark, multiplier))
+                if mark is not None
+                else 0.0,
             )
         )
     return views
 
 
-def pnl(state: EngineState, account: str) -> PnlView:
+def pnl(state: EngineState, account: str, precision: Precision) -> PnlView:
     """Realized and unrealized P&L, equity and exposure of one account."""
     book = state.accounts.get(account)
     realized = book.realized_pnl if book else 0.0
     unrealized_pnl = book.unrealized_pnl if book else 0.0
     return PnlView(
         account=account,
-        realized_pnl=realized,
-        unrealized_pnl=unrealized_pnl,
-        total_pnl=realized + unrealized_pnl,
-        equity=state.equity(account),
-        gross_exposure=book.gross_exposure if book else 0.0,
-        open_notional=book.open_notional if book else 0.0,
-        positions=positions(state, account),
+        realized_pnl=round_money(realized),
+        unrealized_pnl=round_money(unrealized_pnl),
+        total_pnl=round_money(realized + unrealized_pnl),
+        equity=round_money(state.equity(account)),
+        gross_exposure=round_money(book.gross_exposure if book else 0.0),
+        open_notional=round_money(book.open_notional if book else 0.0),
+        positions=positions(state, account, precision),
     )
 
 
@@ -163,4 +172,19 @@ def event_account(state: EngineState, event: ev.Event) -> str | None:
     if isinstance(order_id, str):
         order = state.orders.get(order_id)
         return order.account if order is not None else None
+    return None
+
+
+def event_symbol(state: EngineState, event: ev.Event) -> str | None:
+    """The symbol an order or fill event is about (by its order when it names none)."""
+    symbol = getattr(event, "symbol", None)
+    if isinstance(symbol, str):
+        return symbol
+    request = getattr(event, "request", None)
+    if request is not None and isinstance(getattr(request, "symbol", None), str):
+        return str(request.symbol)
+    order_id = getattr(event, "order_id", None)
+    if isinstance(order_id, str):
+        order = state.orders.get(order_id)
+        return order.symbol if order is not None else None
     return None

@@ -183,9 +183,10 @@ def check_price(req: OrderRequest, ctx: RiskContext) -> Rejection | None:
 
 
 def _notional(req: OrderRequest, ctx: RiskContext) -> float:
-    # check_price guarantees a price: the limit, or the reference for a market order.
+    # check_price guarantees a price: the limit, or the reference for a market order;
+    # check_instrument an instrument, whose contract multiplier turns price into money.
     price = req.limit_price if req.order_type is _LIMIT else ctx.reference_price
-    return req.quantity * price  # type: ignore[operator]
+    return req.quantity * price * ctx.instrument.multiplier  # type: ignore[operator,union-attr]
 
 
 def check_notional(req: OrderRequest, ctx: RiskContext) -> Rejection | None:

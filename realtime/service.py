@@ -27,6 +27,7 @@ from realtime.limits import RiskLimits
 from realtime.market import TickerCache
 from realtime.metrics import Counter, Gauge, Histogram, Registry
 from realtime.online_features import FeastReader, FeatureRefresher
+from realtime.presentation import Precision
 from realtime.settings import ServiceSettings
 from realtime.venue import SimulatedVenue, SimulatedVenueConfig
 
@@ -141,6 +142,7 @@ class TradingService:
         )
         universe = config.universe
         self.instruments: dict[str, Instrument] = universe.by_symbol()
+        self.precision = Precision(self.instruments)  # how responses round prices
         self.start_prices = {
             s: spec.reference_price
             for s, spec in universe.instruments.items()

@@ -132,6 +132,9 @@ def _ignore(_event: ev.Event) -> None:
 class EngineState:
     def __init__(self, instruments: dict[str, Instrument], limits: RiskLimits) -> None:
         self.instruments = instruments
+        # symbol -> contract multiplier: money is quantity x price x multiplier (an
+        # unknown symbol counts 1x; risk rejects it before it can reach the books).
+        self.multipliers: dict[str, float] = {s: i.multiplier for s, i in instruments.items()}
         # account -> (its limits, every symbol it may not trade): what risk_context reads,
         # derived from `limits` once per account and dropped whenever limits change.
         self._risk_limits: dict[str, tuple[AccountLimits, frozenset[str]]] = {}
@@ -270,7 +273,7 @@ class EngineState:
                 open_buy -= leaves
             else:
                 open_sell -= leaves
-            open_notional -= leaves * exclude.risk_price
+            open_notional -= leaves * exclude.risk_price * self.multipliers.get(symbol, 1.0)
         # Positional: the field order of RiskContext (the cheapest way to build it).
         return RiskContext(
             self.instruments.get(symbol),
@@ -318,7 +321,9 @@ class EngineState:
             symbol_book.open_buy += sign * leaves
         else:
             symbol_book.open_sell += sign * leaves
-        book.open_notional += sign * leaves * order.risk_price
+        book.open_notional += (
+            sign * leaves * order.risk_price * self.multipliers.get(order.symbol, 1.0)
+        )
 
     def _transition(self, order: Order, trigger: Trigger, ts_ns: int) -> None:
         order.status = next_status(order.order_id, order.status, trigger, order.filled_quantity)
@@ -443,16 +448,19 @@ class EngineState:
             mark = self.marks[fill.symbol] = fill.price
         position = book.symbol(fill.symbol).position
         old_qty, old_cost = position.quantity, position.average_cost
-        change = apply_fill(old_qty, old_cost, fill.side.sign * fill.quantity, fill.price)
+        multiplier = self.multipliers.get(fill.symbol, 1.0)
+        change = apply_fill(
+            old_qty, old_cost, fill.side.sign * fill.quantity, fill.price, multiplier
+        )
         position.quantity, position.average_cost = change.quantity, change.average_cost
         # The fee is a realized cost the moment the fill happens, opening or closing.
         realized = change.realized - fill.fee
         position.realized_pnl += realized
         book.realized_pnl += realized
-        book.gross_exposure += (abs(change.quantity) - abs(old_qty)) * mark
-        book.unrealized_pnl += unrealized(change.quantity, change.average_cost, mark) - unrealized(
-            old_qty, old_cost, mark
-        )
+        book.gross_exposure += (abs(change.quantity) - abs(old_qty)) * mark * multiplier
+        book.unrealized_pnl += unrealized(
+            change.quantity, change.average_cost, mark, multiplier
+        ) - unrealized(old_qty, old_cost, mark, multiplier)
         holders = self.holders.setdefault(fill.symbol, set())
         if change.quantity:
             holders.add(book.account)
@@ -465,7 +473,7 @@ class EngineState:
         self.marks[e.symbol] = mark
         if old is None or old == mark:
             return
-        move = mark - old
+        move = (mark - old) * self.multipliers.get(e.symbol, 1.0)
         for account in self.holders.get(e.symbol, ()):
             book = self.accounts[account]
             quantity = book.symbols[e.symbol].position.quantity
@@ -551,8 +559,11 @@ class EngineState:
         book.realized_pnl += position.realized_pnl
         if position.quantity:
             mark = self.marks.get(position.symbol, position.average_cost)
-            book.gross_exposure += abs(position.quantity) * mark
-            book.unrealized_pnl += unrealized(position.quantity, position.average_cost, mark)
+            multiplier = self.multipliers.get(position.symbol, 1.0)
+            book.gross_exposure += abs(position.quantity) * mark * multiplier
+            book.unrealized_pnl += unrealized(
+                position.quantity, position.average_cost, mark, multiplier
+            )
             self.holders.setdefault(position.symbol, set()).add(position.account)
 
     def open_orders(self) -> Iterable[Order]:

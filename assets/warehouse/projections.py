@@ -3,7 +3,8 @@
 A projection names the event types a table ships and maps those events,
 decoded (`EventBatch.select`: seq, ts_ns, event_type and the payload fields,
 flattened: `request.symbol`), onto the table's columns. Everything is
-column-wise pandas; no per-event Python.
+column-wise pandas; no per-event Python. Prices and money are rounded as the API
+rounds them (`realtime.presentation`), so a fill reads the same in both.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from assets.warehouse.tables import (
 )
 from orchestration.resources import TableSpec
 from realtime import events as ev
+from realtime.presentation import round_money_column, round_warehouse_prices
 
 Columns = Callable[[pd.DataFrame], dict[str, object]]
 
@@ -56,15 +58,15 @@ def _names(*classes: type[ev.Event]) -> frozenset[str]:
 def _quote_columns(p: pd.DataFrame) -> dict[str, object]:
     return {
         "symbol": p["symbol"],
-        "bid": p["bid"],
-        "ask": p["ask"],
+        "bid": round_warehouse_prices(p["bid"]),
+        "ask": round_warehouse_prices(p["ask"]),
         "bid_size": p["bid_size"],
         "ask_size": p["ask_size"],
     }
 
 
 def _trade_columns(p: pd.DataFrame) -> dict[str, object]:
-    return {"symbol": p["symbol"], "price": p["price"], "size": p["size"]}
+    return {"symbol": p["symbol"], "price": round_warehouse_prices(p["price"]), "size": p["size"]}
 
 
 def _fill_columns(p: pd.DataFrame) -> dict[str, object]:
@@ -75,9 +77,11 @@ def _fill_columns(p: pd.DataFrame) -> dict[str, object]:
         "symbol": p["symbol"],
         "side": p["side"],
         "quantity": p["quantity"],
-        "price": p["price"],
-        "notional": p["quantity"] * p["price"],
+        "price": round_warehouse_prices(p["price"]),
+        "notional": round_money_column(p["quantity"] * p["price"]),
         "liquidity": p["liquidity"],
+        # As journaled: the venue bills cents, and the reports sum exactly what the
+        # service booked (rounding here would drift from it on older journals).
         "fee": p["fee"],
     }
 
@@ -94,6 +98,12 @@ def _first(p: pd.DataFrame, *names: str) -> pd.Series:
 def _plain(values: pd.Series) -> pd.Series:
     # Decoded strings arrive as categoricals, whose categories differ per field.
     return values.astype(object) if isinstance(values.dtype, pd.CategoricalDtype) else values
+
+
+def _price(values: pd.Series) -> pd.Series:
+    """A nullable price column, rounded like the API's prices."""
+    rounded: pd.Series = round_warehouse_prices(values.astype("Float64"))
+    return rounded
 
 
 def _or_none(values: pd.Series) -> pd.Series:
@@ -136,12 +146,12 @@ def _order_columns(p: pd.DataFrame) -> dict[str, object]:
         "order_type": _or_none(p["request.order_type"]),
         "time_in_force": _or_none(p["request.time_in_force"]),
         "quantity": _first(p, "request.quantity", "quantity").astype("Int64"),
-        "limit_price": _first(p, "request.limit_price", "limit_price").astype("Float64"),
-        "reference_price": p["reference_price"].astype("Float64"),
-        "decision_price": p["decision_price"].astype("Float64"),
+        "limit_price": _price(_first(p, "request.limit_price", "limit_price")),
+        "reference_price": _price(p["reference_price"]),
+        "decision_price": _price(p["decision_price"]),
         "decision_price_source": _or_none(_decision_source(p)),
         "fill_id": _or_none(p["fill_id"]),
-        "fill_price": p["price"].where(is_fill).astype("Float64"),
+        "fill_price": _price(p["price"].where(is_fill)),
         "liquidity": _or_none(p["liquidity"]),
         "risk_decision": _or_none(p["event_type"].map(_RISK_DECISION)),
         "reason": _or_none(p["reason"]),
@@ -178,7 +188,7 @@ def _rejection_columns(p: pd.DataFrame) -> dict[str, object]:
         "side": _or_none(p["request.side"]),
         "order_type": _or_none(p["request.order_type"]),
         "quantity": _first(p, "request.quantity", "quantity").astype("Int64"),
-        "limit_price": _first(p, "request.limit_price", "limit_price").astype("Float64"),
+        "limit_price": _price(_first(p, "request.limit_price", "limit_price")),
         "reason": _or_none(p["reason"]),
         "detail": _or_none(p["detail"]),
     }

@@ -29,7 +29,7 @@ from typing import Any, cast
 import dagster as dg
 import pandas as pd
 
-from assets.metadata import markdown_preview, time_range
+from assets.metadata import markdown_preview, time_range, utc_range
 from assets.warehouse.projections import Projection
 from assets.warehouse.tables import SHIP_LOG
 from orchestration.resources import JournalSource, TableSpec, Warehouse, sql_string
@@ -79,7 +79,7 @@ class ShipReport:
             "shipped_through_seq": dg.MetadataValue.int(self.cursor_after),
             "journal_head_seq": dg.MetadataValue.int(self.journal_head),
             "time_range": dg.MetadataValue.text(
-                f"{self.min_ts.isoformat()} .. {self.max_ts.isoformat()}"
+                utc_range(self.min_ts, self.max_ts)
                 if self.min_ts is not None and self.max_ts is not None
                 else "-"
             ),

@@ -65,9 +65,9 @@ FILLS: Final = TableSpec(
         _c("side", SYM),
         _c("quantity", LONG),
         _c("price", DOUBLE),
-        _c("notional", DOUBLE, "quantity x price"),
+        _c("notional", DOUBLE, "quantity x price, to the cent (no contract multiplier yet)"),
         _c("liquidity", SYM, "TAKER or MAKER"),
-        _c("fee", DOUBLE, "what the venue charged, price currency (in realized P&L)"),
+        _c("fee", DOUBLE, "what the venue charged (billed in cents; in realized P&L)"),
     ),
     keys=("seq",),
 )
@@ -152,7 +152,7 @@ SHIP_LOG: Final = TableSpec(
         "the batch covered for that table. A table's shipping cursor is its max(last_seq)."
     ),
     columns=(
-        _c("ts", TS, "when the batch was shipped"),
+        _c("ts", TS, "when the batch was shipped (UTC)"),
         _c("table_name", SYM),
         _c("first_seq", LONG, "first journal seq the batch covers"),
         _c("last_seq", LONG, "last journal seq the batch covers"),

@@ -35,13 +35,19 @@ async def get_service(request: Request) -> TradingService:
     return service_of(request)
 
 
+MISSING_KEY = "no API key: send your key in the X-API-Key header"
+WRONG_KEY = "the X-API-Key header is not a known API key (check it, or ask for a new one)"
+
+
 def authenticate(service: TradingService, api_key: str | None) -> Principal:
+    """The key's principal; a missing and a wrong key are both 401 UNAUTHENTICATED, with
+    different details so that a person can tell which it was."""
     principal = service.accounts.authenticate(api_key)
     if principal is None:
         raise ApiError(
             401,
             "UNAUTHENTICATED",
-            "a valid X-API-Key header is required",
+            WRONG_KEY if api_key else MISSING_KEY,
             headers={"WWW-Authenticate": 'ApiKey header="X-API-Key"'},
         )
     return principal

@@ -9,17 +9,27 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 import msgspec
-from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Query, Request, Security, WebSocket, WebSocketDisconnect
 from starlette.responses import Response
 
 from realtime.altdata import parse_alt_body, write_inbox_file
-from realtime.market import Ticker
+from realtime.domain import TradingState
 from realtime.service import TradingService
+from realtime.views import TickerView, instrument_view, ticker_view
 
 from .bodies import NDJSON_TYPES, Body, media_type, require_media_type
-from .deps import AnyPrincipal, Service, body_of, json_response, responses
-from .problems import ApiError, Problem
-from .schemas import AltAccepted, TickerSubscribe
+from .deps import (
+    AnyPrincipal,
+    Service,
+    api_key_header,
+    authenticate,
+    body_of,
+    json_response,
+    responses,
+)
+from .problems import Problem
+from .schemas import AltAccepted, InstrumentList, TickerSubscribe
+from .symbols import normalize, unknown_symbol_error, unknown_symbols_detail
 
 router = APIRouter(tags=["market data"])
 
@@ -29,8 +39,14 @@ _ticker_list = msgspec.json.Encoder()
 @router.get(
     "/tickers",
     summary="Latest ticker per symbol (the hot cache)",
+    description=(
+        "Prices in each instrument's precision; `ts` is ISO-8601 UTC (null before the "
+        "first quote), `ts_ns` the same instant in epoch nanoseconds. Symbols are matched "
+        "as upper case; an unknown one is 404 `UNKNOWN_SYMBOL` with close matches."
+    ),
     responses=responses(
-        _200=("Tickers", None), _404=("An unknown symbol was asked for (UNKNOWN_SYMBOL)", Problem)
+        _200=("Tickers (an array of TickerView)", None),
+        _404=("An unknown symbol was asked for (UNKNOWN_SYMBOL)", Problem),
     ),
 )
 async def tickers(
@@ -51,26 +67,29 @@ def ticker_list(service: TradingService, symbols: str | None) -> Response:
     if symbols is None:
         selected = list(cache.values())
     else:
-        wanted = [s.strip() for s in symbols.split(",") if s.strip()]
+        wanted = [normalize(s) for s in symbols.split(",") if s.strip()]
         unknown = [s for s in wanted if s not in cache]
         if unknown:
-            raise ApiError(404, "UNKNOWN_SYMBOL", f"unknown symbols: {', '.join(unknown)}")
+            raise unknown_symbol_error(404, unknown, cache)
         selected = [cache[s] for s in wanted]
-    return Response(_ticker_list.encode(selected), media_type="application/json")
+    precision = service.precision
+    views = [ticker_view(t, precision) for t in selected]
+    return Response(_ticker_list.encode(views), media_type="application/json")
 
 
 @router.get(
     "/tickers/{symbol}",
     summary="Latest ticker for one symbol",
     responses=responses(
-        _200=("The ticker", Ticker), _404=("Unknown symbol (UNKNOWN_SYMBOL)", Problem)
+        _200=("The ticker", TickerView), _404=("Unknown symbol (UNKNOWN_SYMBOL)", Problem)
     ),
 )
 async def ticker(symbol: str, service: Service) -> Response:
-    found = service.tickers.tickers.get(symbol)
+    cache = service.tickers.tickers
+    found = cache.get(normalize(symbol))
     if found is None:
-        raise ApiError(404, "UNKNOWN_SYMBOL", f"unknown symbol {symbol!r}")
-    return json_response(found)
+        raise unknown_symbol_error(404, [symbol], cache)
+    return json_response(ticker_view(found, service.precision))
 
 
 @router.websocket("/ws/tickers")
@@ -110,10 +129,10 @@ async def ticker_stream(websocket: WebSocket) -> None:
                     current = [
                         t for t in service.tickers.tickers.values() if subscription.wants(t.symbol)
                     ]
-                    await websocket.send_bytes(_ticker_list.encode(current))
+                    await websocket.send_bytes(_views(current, service))
                 incoming = asyncio.create_task(websocket.receive())
             elif batch is not None and batch in done:
-                await websocket.send_bytes(_ticker_list.encode(batch.result()))
+                await websocket.send_bytes(_views(batch.result(), service))
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
@@ -125,6 +144,11 @@ async def ticker_stream(websocket: WebSocket) -> None:
                 await task
 
 
+def _views(tickers: list[Any], service: TradingService) -> bytes:
+    precision = service.precision
+    return _ticker_list.encode([ticker_view(t, precision) for t in tickers])
+
+
 def _parse_subscribe(message: Mapping[str, Any], service: TradingService) -> TickerSubscribe | str:
     raw = message.get("text") or message.get("bytes") or b""
     try:
@@ -133,10 +157,60 @@ def _parse_subscribe(message: Mapping[str, Any], service: TradingService) -> Tic
         return str(exc)
     if request.op != "subscribe":
         return f"unknown op {request.op!r}; expected 'subscribe'"
-    unknown = [s for s in request.symbols or () if s not in service.tickers.tickers]
+    if request.symbols is None:
+        return request
+    symbols = [normalize(s) for s in request.symbols]
+    cache = service.tickers.tickers
+    unknown = [s for s in symbols if s not in cache]
     if unknown:
-        return f"unknown symbols: {', '.join(unknown)}"
-    return request
+        return unknown_symbols_detail(unknown, cache)[0]
+    return TickerSubscribe(op=request.op, symbols=symbols)
+
+
+# --- the universe ------------------------------------------------------------------------
+
+
+@router.get(
+    "/instruments",
+    summary="The tradable universe: tick, lot, multiplier, currency and whether it trades",
+    description=(
+        "Every instrument of the instruments file. `trades` is whether an order in it can "
+        "pass the instrument checks now: listed as tradable, not on a restricted list and "
+        "not halted. With an account key, `restricted` and `trading_state` are that "
+        "account's (its own restricted list and kill switch as well as the global ones); "
+        "without a key, the global ones. Notional, exposure and P&L are quantity x price "
+        "x `multiplier`; prices in responses are rounded to `price_decimals`."
+    ),
+    responses=responses(
+        _200=("The universe, by symbol", InstrumentList),
+        _401=("An X-API-Key was sent but is not a known key (UNAUTHENTICATED)", Problem),
+    ),
+)
+async def instruments(
+    service: Service, api_key: Annotated[str | None, Security(api_key_header)] = None
+) -> Response:
+    state = service.engine.state
+    if api_key is None:
+        restricted = state.limits.restricted_symbols
+        trading_state: TradingState = state.global_state
+    else:
+        principal = authenticate(service, api_key)
+        if principal.is_admin:
+            restricted, trading_state = state.limits.restricted_symbols, state.global_state
+        else:
+            _, restricted = state.account_limits(principal.name)
+            trading_state = state.effective_state(principal.name)
+    precision = service.precision
+    views = [
+        instrument_view(
+            instrument,
+            precision,
+            restricted=symbol in restricted,
+            trading_state=trading_state.value,
+        )
+        for symbol, instrument in sorted(service.instruments.items())
+    ]
+    return json_response(InstrumentList(views))
 
 
 # --- alternative data in ---------------------------------------------------------------

@@ -25,6 +25,7 @@ class Problem(msgspec.Struct, omit_defaults=True):
     detail: str
     request_id: str | None = None
     order: Any = None  # the order, for a risk rejection (it was journaled)
+    suggestions: list[str] | None = None  # close matches, for UNKNOWN_SYMBOL
 
 
 class ApiError(Exception):
@@ -36,11 +37,13 @@ class ApiError(Exception):
         *,
         headers: Mapping[str, str] | None = None,
         order: Any = None,
+        suggestions: list[str] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status, self.code, self.detail = status, code, detail
         self.headers = dict(headers or {})
         self.order = order
+        self.suggestions = suggestions
 
 
 class BodyTooLarge(Exception):
@@ -57,6 +60,7 @@ def problem_response(
     *,
     headers: Mapping[str, str] | None = None,
     order: Any = None,
+    suggestions: list[str] | None = None,
 ) -> Response:
     body = Problem(
         type=f"urn:tradepipe:problem:{code.lower().replace('_', '-')}",
@@ -66,6 +70,7 @@ def problem_response(
         detail=detail,
         request_id=request_id_var.get(),
         order=order,
+        suggestions=suggestions,
     )
     return Response(
         _encoder.encode(body), status_code=status, headers=headers, media_type=PROBLEM_TYPE
@@ -74,7 +79,12 @@ def problem_response(
 
 def from_api_error(exc: ApiError) -> Response:
     return problem_response(
-        exc.status, exc.code, exc.detail, headers=exc.headers or None, order=exc.order
+        exc.status,
+        exc.code,
+        exc.detail,
+        headers=exc.headers or None,
+        order=exc.order,
+        suggestions=exc.suggestions,
     )
 
 

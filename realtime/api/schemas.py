@@ -12,8 +12,6 @@ from typing import Annotated, Any
 import msgspec
 
 from realtime.domain import (
-    Fill,
-    Order,
     OrderRequest,
     OrderStatus,
     OrderType,
@@ -21,20 +19,29 @@ from realtime.domain import (
     TimeInForce,
     TradingState,
 )
-from realtime.market import Ticker
 
 # The read models' views are declared with the queries that build them; re-exported here
 # so every API body type is in one place for the OpenAPI document.
 from realtime.queries import PnlView as PnlView
 from realtime.queries import PositionView as PositionView
 from realtime.queries import TradingStateView as TradingStateView
+from realtime.views import FillView, InstrumentView, OrderView, TickerView
 
 from .problems import Problem
 
 ClientOrderId = Annotated[
     str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")
 ]
-Symbol = Annotated[str, msgspec.Meta(min_length=1, max_length=16, pattern=r"^[A-Z0-9._\-]+$")]
+# Either case: a symbol is matched as its upper-case form (realtime.api.symbols).
+Symbol = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=16,
+        pattern=r"^[A-Za-z0-9._\-]+$",
+        description="an instrument's symbol (GET /instruments); matched as upper case",
+    ),
+]
 # Bounds far beyond any real order: they exist so absurd numbers are a 422, not an overflow.
 Quantity = Annotated[int, msgspec.Meta(gt=0, le=1_000_000_000)]
 Price = Annotated[float, msgspec.Meta(gt=0, le=1_000_000_000)]
@@ -62,7 +69,7 @@ class NewOrder(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     def to_request(self) -> OrderRequest:
         return OrderRequest(
             client_order_id=self.client_order_id,
-            symbol=self.symbol,
+            symbol=self.symbol.upper(),
             side=self.side,
             quantity=self.quantity,
             order_type=self.order_type,
@@ -110,13 +117,17 @@ class RiskCheckResult(msgspec.Struct):
 
 
 class OrderPage(msgspec.Struct):
-    orders: list[Order]
+    orders: list[OrderView]
     next_cursor: int | None
 
 
 class FillPage(msgspec.Struct):
-    fills: list[Fill]
+    fills: list[FillView]
     next_cursor: int | None
+
+
+class InstrumentList(msgspec.Struct):
+    instruments: list[InstrumentView]
 
 
 class PositionList(msgspec.Struct):
@@ -140,14 +151,17 @@ ALL_SCHEMA_TYPES: tuple[Any, ...] = (
     TradingStateView,
     LimitsReloaded,
     RiskCheckResult,
-    Order,
+    OrderView,
     OrderPage,
+    FillView,
     FillPage,
+    InstrumentView,
+    InstrumentList,
     PositionView,
     PositionList,
     PnlView,
     AltAccepted,
-    Ticker,
+    TickerView,
     Problem,
     OrderStatus,
 )

@@ -13,10 +13,11 @@ from starlette.responses import Response
 
 from realtime import events as ev
 from realtime import queries
-from realtime.domain import Order, OrderStatus
+from realtime.domain import OrderStatus
 from realtime.risk import RejectReason
 from realtime.service import TradingService
 from realtime.venue import VenueQueueFull
+from realtime.views import OrderView, event_view, fill_view, order_view
 
 from .bodies import Body, decode_body
 from .deps import Account, Service, authenticate, body_of, body_spec, json_response, responses
@@ -31,6 +32,7 @@ from .schemas import (
     ReplaceOrder,
     RiskCheckResult,
 )
+from .symbols import unknown_symbol_error
 from .ws_auth import chosen_subprotocol, key_from_subprotocols
 
 router = APIRouter(tags=["trading"])
@@ -61,8 +63,8 @@ BODY_ERRORS = {
     ),
     openapi_extra=body_spec(NewOrder),
     responses=responses(
-        _201=("Accepted; status PENDING_NEW", Order),
-        _200=("Idempotent retry: the existing order", Order),
+        _201=("Accepted; status PENDING_NEW", OrderView),
+        _200=("Idempotent retry: the existing order", OrderView),
         **COMMON_ERRORS,
         **BODY_ERRORS,
         _422=("Invalid field, unknown symbol, or a risk rejection (code = reason)", Problem),
@@ -89,14 +91,18 @@ async def submit(service: TradingService, account: str, body: Body) -> Response:
     if result.rejection is not None:
         reason = result.rejection.reason.value
         metrics.orders.inc("rejected", reason)
-        raise ApiError(
-            422, reason, result.rejection.detail, order=msgspec.to_builtins(result.order)
-        )
+        view = msgspec.to_builtins(order_view(result.order, service.precision))
+        if result.rejection.reason is RejectReason.UNKNOWN_SYMBOL:
+            # Journaled like any rejection; the answer adds the close matches.
+            error = unknown_symbol_error(422, [request.symbol], service.instruments)
+            error.order = view
+            raise error
+        raise ApiError(422, reason, result.rejection.detail, order=view)
     if not result.created:
         metrics.orders.inc("retried", "")
-        return json_response(result.order, 200)
+        return json_response(order_view(result.order, service.precision), 200)
     metrics.orders.inc("accepted", "")
-    return json_response(result.order, 201)
+    return json_response(order_view(result.order, service.precision), 201)
 
 
 @router.get(
@@ -115,20 +121,21 @@ async def list_orders(
     orders, next_cursor = queries.order_page(
         service.engine.state, account, status=status, symbol=symbol, limit=limit, cursor=cursor
     )
-    return json_response(OrderPage(orders, next_cursor))
+    precision = service.precision
+    return json_response(OrderPage([order_view(o, precision) for o in orders], next_cursor))
 
 
 @router.get(
     "/orders/{order_id}",
     summary="One of the account's orders",
     responses=responses(
-        _200=("The order", Order),
+        _200=("The order", OrderView),
         _404=("No such order for this account (ORDER_NOT_FOUND)", Problem),
         **COMMON_ERRORS,
     ),
 )
 async def get_order(order_id: str, account: Account, service: Service) -> Response:
-    return json_response(service.engine.order(account, order_id))
+    return json_response(order_view(service.engine.order(account, order_id), service.precision))
 
 
 @router.delete(
@@ -137,7 +144,7 @@ async def get_order(order_id: str, account: Account, service: Service) -> Respon
     summary="Cancel an order",
     description="Journaled as a cancel request; the venue's cancel arrives on /ws/orders.",
     responses=responses(
-        _202=("Cancel requested; status PENDING_CANCEL", Order),
+        _202=("Cancel requested; status PENDING_CANCEL", OrderView),
         _404=("No such order for this account (ORDER_NOT_FOUND)", Problem),
         _409=("The order cannot be cancelled in its status (ILLEGAL_TRANSITION)", Problem),
         _429=("The venue queue is full (VENUE_QUEUE_FULL)", Problem),
@@ -145,7 +152,8 @@ async def get_order(order_id: str, account: Account, service: Service) -> Respon
     ),
 )
 async def cancel_order(order_id: str, account: Account, service: Service) -> Response:
-    return json_response(await service.engine.cancel(account, order_id), 202)
+    order = await service.engine.cancel(account, order_id)
+    return json_response(order_view(order, service.precision), 202)
 
 
 @router.post(
@@ -154,7 +162,7 @@ async def cancel_order(order_id: str, account: Account, service: Service) -> Res
     summary="Cancel-replace: new total quantity and limit price",
     openapi_extra=body_spec(ReplaceOrder),
     responses=responses(
-        _202=("Replace requested; status PENDING_REPLACE", Order),
+        _202=("Replace requested; status PENDING_REPLACE", OrderView),
         _404=("No such order for this account (ORDER_NOT_FOUND)", Problem),
         _409=("The order cannot be replaced in its status (ILLEGAL_TRANSITION)", Problem),
         _422=("Invalid terms, or the new terms fail a risk check (code = reason)", Problem),
@@ -167,13 +175,17 @@ async def replace_order(
 ) -> Response:
     amend = decode_body(await body_of(request), ReplaceOrder)
     order = await service.engine.replace(account, order_id, amend.quantity, amend.limit_price)
-    return json_response(order, 202)
+    return json_response(order_view(order, service.precision), 202)
 
 
 @router.get(
     "/fills",
     summary="The account's fills, oldest first",
-    description="Each fill carries `fee`: what the venue charged for it (price currency).",
+    description=(
+        "Each fill carries `fee`: what the venue charged for it, and `notional`: quantity x "
+        "price x the instrument's contract multiplier (both in the instrument's currency, "
+        "to the cent)."
+    ),
     responses=responses(_200=("A page of fills", FillPage), **COMMON_ERRORS),
 )
 async def list_fills(
@@ -186,7 +198,9 @@ async def list_fills(
     fills, next_cursor = queries.fill_page(
         service.engine.state, account, symbol=symbol, limit=limit, cursor=cursor
     )
-    return json_response(FillPage(fills, next_cursor))
+    precision, multipliers = service.precision, service.engine.state.multipliers
+    views = [fill_view(f, precision, multipliers.get(f.symbol, 1.0)) for f in fills]
+    return json_response(FillPage(views, next_cursor))
 
 
 @router.get(
@@ -196,7 +210,8 @@ async def list_fills(
     responses=responses(_200=("Positions", PositionList), **COMMON_ERRORS),
 )
 async def positions(account: Account, service: Service) -> Response:
-    return json_response(PositionList(queries.positions(service.engine.state, account)))
+    views = queries.positions(service.engine.state, account, service.precision)
+    return json_response(PositionList(views))
 
 
 @router.get(
@@ -209,7 +224,7 @@ async def positions(account: Account, service: Service) -> Response:
     responses=responses(_200=("P&L", PnlView), **COMMON_ERRORS),
 )
 async def pnl(account: Account, service: Service) -> Response:
-    return json_response(queries.pnl(service.engine.state, account))
+    return json_response(queries.pnl(service.engine.state, account, service.precision))
 
 
 @router.post(
@@ -229,7 +244,7 @@ async def risk_check(request: Request, account: Account, service: Service) -> Re
     if rejection is not None and rejection.reason is RejectReason.UNKNOWN_SYMBOL:
         # Risk decides it, but a check of a symbol that does not exist is a bad request,
         # not a verdict: 422, as for any other field naming nothing.
-        raise ApiError(422, rejection.reason.value, rejection.detail)
+        raise unknown_symbol_error(422, [order_request.symbol], service.instruments)
     features = features_used(service, account, order_request.symbol)
     if rejection is None:
         return json_response(RiskCheckResult(accepted=True, features=features))
@@ -304,7 +319,9 @@ async def order_stream(websocket: WebSocket) -> None:
                 getter.cancel()
                 break
             seq, event = getter.result()
-            await websocket.send_bytes(msgspec.json.encode({"seq": seq, "event": event}))
+            symbol = queries.event_symbol(service.engine.state, event)
+            body = {"seq": seq, "event": event_view(event, symbol, service.precision)}
+            await websocket.send_bytes(msgspec.json.encode(body))
         if overflowed.is_set():
             await websocket.close(code=1013, reason="SLOW_CONSUMER")
         elif not receiver.done():

@@ -415,7 +415,7 @@ class SimulatedVenue:
             quantity=quantity,
             price=price,
             liquidity=liquidity,
-            fee=self._config.fees.fee(quantity, price, liquidity),
+            fee=self._config.fees.fee(quantity, price, liquidity, book.instrument.multiplier),
         )
 
     # --- the book ------------------------------------------------------------

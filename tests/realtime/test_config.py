@@ -29,7 +29,12 @@ def test_shipped_config_files_load() -> None:
     assert limits.for_account("bob").max_order_quantity == limits.default.max_order_quantity
     assert limits.is_restricted("bob", "TSLA") and not limits.is_restricted("alice", "TSLA")
     universe = load_universe(CONFIG / "instruments.toml")
-    assert universe.by_symbol()["BTCUSD"].lot_size == 10
+    instruments = universe.by_symbol()
+    assert instruments["ESZ6"].multiplier == 50.0
+    assert instruments["AAPL"].multiplier == 1.0
+    assert {i.currency for i in instruments.values()} == {"USD"}
+    # Quantities are whole units: no fractional-lot crypto pair in the default universe.
+    assert "BTCUSD" not in instruments
     accounts = AccountDirectory.load(CONFIG / "accounts.toml")
     # the validation programme's probe accounts (issue 15) beside the demo traders
     assert accounts.accounts == ["alice", "bob", "validation", "validation_peer"]

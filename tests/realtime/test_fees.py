@@ -41,6 +41,16 @@ def test_fee_when_small_fill_then_the_minimum_per_fill() -> None:
     assert FEES.fee(1, 100.0, "TAKER") == 0.10
 
 
+def test_fee_when_fractional_cents_then_billed_in_whole_cents() -> None:
+    # 0.002 x 7 + 1 bp x 7 x 190.01 = 0.014 + 0.133007 = 0.147007 -> 0.15
+    assert FEES.fee(7, 190.01, "TAKER") == 0.15
+
+
+def test_fee_when_contract_multiplier_then_bps_of_the_money_notional() -> None:
+    # 1 bp of one ESZ6 contract at 5,600 x 50 = 28.00, plus 0.002 per contract
+    assert FEES.fee(1, 5600.0, "TAKER", multiplier=50.0) == 28.0
+
+
 def test_fee_when_schedule_is_empty_then_zero() -> None:
     assert FeeSchedule().fee(1_000, 100.0, "TAKER") == 0.0 and FeeSchedule().is_free
 
@@ -84,12 +94,13 @@ def test_venue_fills_when_fees_configured_then_each_fill_carries_its_maker_or_ta
     reports = venue.poll(T0)
     taker_fill = [r for r in reports if type(r).__name__ == "Filled"]
     assert len(taker_fill) == 1 and taker_fill[0].liquidity == "TAKER"
-    assert taker_fill[0].fee == pytest.approx(0.002 * 200 + 200 * 100.01 * 1e-4, abs=1e-12)
+    # Billed in cents: 0.40 + 2.0002 is 2.40.
+    assert taker_fill[0].fee == round(0.002 * 200 + 200 * 100.01 * 1e-4, 2) == 2.40
     crossed = venue.on_quote(
         Quote(symbol="AAPL", bid=99.40, ask=99.50, bid_size=500, ask_size=500, ts_ns=T0 + 1)
     )
     assert [(type(r).__name__, r.liquidity, r.fee) for r in crossed] == [  # type: ignore[union-attr]
-        ("Filled", "MAKER", pytest.approx(0.001 * 300 + 0.5e-4 * 300 * 99.50, abs=1e-12))
+        ("Filled", "MAKER", round(0.001 * 300 + 0.5e-4 * 300 * 99.50, 2))
     ]
 
 
@@ -146,8 +157,8 @@ def test_fills_when_venue_charges_fees_then_journaled_and_deducted_from_realized
             book = h.engine.state.accounts["alice"]
             fees = [f.fee for f in book.fills]
             # buy at 100.01, sell at 100.99: gross +98.00, less both fees
-            buy_fee = 0.002 * 100 + 100 * 100.01 * 1e-4
-            sell_fee = 0.002 * 100 + 100 * 100.99 * 1e-4
+            buy_fee = round(0.002 * 100 + 100 * 100.01 * 1e-4, 2)  # billed in cents
+            sell_fee = round(0.002 * 100 + 100 * 100.99 * 1e-4, 2)
             assert fees == pytest.approx([buy_fee, sell_fee], abs=1e-12)
             assert book.realized_pnl == pytest.approx(98.0 - buy_fee - sell_fee, abs=1e-9)
             position = book.symbols["AAPL"].position

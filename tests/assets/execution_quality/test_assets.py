@@ -92,16 +92,17 @@ def test_day_when_engine_traded_then_every_order_and_fill_has_a_tca_row_and_chec
     sources = orders["decision_price_source"].to_dict()
     assert sources.pop("O1") == "ORDER"
     assert set(sources.values()) == {"ARRIVAL_MID"}
-    # O1 bought 100 at the 100.05 ask (a taker: 1 bp of 10,005 = 1.0005) with a decision
+    # O1 bought 100 at the 100.05 ask (a taker: 1 bp of 10,005 = 1.0005, billed as 1.00
+    # since the venue bills whole cents) with a decision
     # price of 100.00; the last AAPL quote before it had mid 100.04.
     o1 = orders.loc["O1"]
     assert o1["decision_price"] == DECISION_O1
-    assert o1["fees"] == pytest.approx(1.0005, abs=1e-12)
+    assert o1["fees"] == pytest.approx(1.0, abs=1e-12)
     assert o1["arrival_mid"] == pytest.approx(100.04, abs=1e-12)
     assert o1["arrival_slippage_bps"] == pytest.approx(0.01 / 100.04 * 1e4, abs=1e-9)
-    # fees 1.0005 + delay 100 x (100.04 - 100.00) + execution 100 x (100.05 - 100.04)
+    # fees 1.00 + delay 100 x (100.04 - 100.00) + execution 100 x (100.05 - 100.04)
     assert o1["is_delay"] == pytest.approx(4.0, abs=1e-9)
-    assert o1["implementation_shortfall"] == pytest.approx(1.0005 + 4.0 + 1.0, abs=1e-9)
+    assert o1["implementation_shortfall"] == pytest.approx(1.0 + 4.0 + 1.0, abs=1e-9)
     assert orders.loc["O6", "flags"] == "NO_FILLS,OPEN_AT_CUTOFF"
     assert orders.loc["O6", "opportunity_time"] == pd.Timestamp(DAY) + pd.Timedelta(days=1)
     assert len(fills) == 4 and fills["mid"].notna().all()

@@ -210,7 +210,7 @@ def poll(
 
 # --- market data and prices ---------------------------------------------------------
 
-TICKS = {"ESZ6": 0.25, "BTCUSD": 0.5}
+TICKS = {"ESZ6": 0.25}
 
 
 def tick_of(symbol: str) -> float:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,6 @@ SYMBOLS = {
     "JPM",
     "SPY",
     "ESZ6",
-    "BTCUSD",
     "DELISTED",
 }
 WS_TIMEOUT = 5.0
@@ -75,7 +75,7 @@ def test_get_tickers_when_symbols_given_then_exactly_those_in_order(client: http
     assert [t["symbol"] for t in response.json()] == ["MSFT", "AAPL"]
 
 
-@pytest.mark.parametrize("symbol", ["AAPL", "ESZ6", "BTCUSD"])
+@pytest.mark.parametrize("symbol", ["AAPL", "ESZ6"])
 def test_get_ticker_when_known_symbol_then_quote_on_tick_grid(
     client: httpx.Client, symbol: str
 ) -> None:
@@ -88,11 +88,80 @@ def test_get_ticker_when_known_symbol_then_quote_on_tick_grid(
     assert ticker["ts_ns"] > 0
 
 
-@pytest.mark.parametrize("path", ["/tickers/ZZZZ", "/tickers/aapl"])
-def test_get_ticker_when_unknown_symbol_then_404_unknown_symbol(
-    client: httpx.Client, path: str
+def test_get_ticker_when_unknown_symbol_then_404_unknown_symbol(client: httpx.Client) -> None:
+    problem = assert_problem(client.get("/tickers/ZZZZ"), 404, "UNKNOWN_SYMBOL")
+    assert problem["suggestions"] == []  # nothing is close to ZZZZ
+
+
+def test_get_ticker_when_misspelled_then_404_with_close_matches(client: httpx.Client) -> None:
+    problem = assert_problem(client.get("/tickers/APPL"), 404, "UNKNOWN_SYMBOL")
+    assert problem["suggestions"][0] == "AAPL"
+    assert "did you mean AAPL" in problem["detail"]
+
+
+def test_get_ticker_when_lower_case_then_answered_as_upper_case(client: httpx.Client) -> None:
+    response = client.get("/tickers/aapl")
+    assert response.status_code == 200
+    assert response.json()["symbol"] == "AAPL"
+    listed = client.get("/tickers", params={"symbols": "msft,Aapl"})
+    assert [t["symbol"] for t in listed.json()] == ["MSFT", "AAPL"]
+
+
+def test_get_ticker_when_quoted_then_iso_utc_time_beside_nanoseconds(
+    client: httpx.Client,
 ) -> None:
-    assert_problem(client.get(path), 404, "UNKNOWN_SYMBOL")
+    ticker = poll(
+        lambda: client.get("/tickers/AAPL").json(),
+        lambda t: t["ts_ns"] > 0,
+        what="an AAPL quote",
+    )
+    parsed = datetime.fromisoformat(ticker["ts"].replace("Z", "+00:00"))
+    assert ticker["ts"].endswith("Z")
+    assert parsed.utcoffset() == timedelta(0)
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    assert (parsed - epoch) // timedelta(microseconds=1) == ticker["ts_ns"] // 1000
+    for name in ("bid", "ask"):
+        assert ticker[name] == round(ticker[name], 3)  # AAPL: half a 0.01 tick
+
+
+# --- GET /instruments ---------------------------------------------------------------
+
+
+def test_get_instruments_when_asked_then_every_instrument_with_its_terms(
+    client: httpx.Client,
+) -> None:
+    response = client.get("/instruments")
+    assert response.status_code == 200
+    by_symbol = {i["symbol"]: i for i in response.json()["instruments"]}
+    assert set(by_symbol) == SYMBOLS
+    assert by_symbol["ESZ6"] == {
+        "symbol": "ESZ6",
+        "tick_size": 0.25,
+        "price_decimals": 3,
+        "lot_size": 1,
+        "multiplier": 50.0,
+        "currency": "USD",
+        "tradable": True,
+        "restricted": False,
+        "trading_state": "ACTIVE",
+        "trades": True,
+    }
+    assert by_symbol["DELISTED"]["tradable"] is False
+    assert by_symbol["DELISTED"]["trades"] is False
+
+
+def test_get_instruments_when_account_key_then_its_restricted_list(client: httpx.Client) -> None:
+    # config/limits.toml restricts TSLA for bob only.
+    bob = {i["symbol"]: i for i in client.get("/instruments", headers=BOB).json()["instruments"]}
+    alice = client.get("/instruments", headers=ALICE).json()["instruments"]
+    assert bob["TSLA"]["restricted"] is True
+    assert bob["TSLA"]["trades"] is False
+    assert {i["symbol"]: i["restricted"] for i in alice}["TSLA"] is False
+
+
+def test_get_instruments_when_wrong_key_then_401(client: httpx.Client) -> None:
+    response = client.get("/instruments", headers={"X-API-Key": "nope"})
+    assert_problem(response, 401, "UNAUTHENTICATED")
 
 
 def test_get_tickers_when_any_symbol_unknown_then_404_unknown_symbol(

@@ -59,11 +59,14 @@ def test_fills_when_order_filled_then_each_fill_has_the_configured_fee_and_pnl_i
     fills = client.get("/fills", headers=ALICE, params={"symbol": "MSFT"}).json()["fills"]
     mine = [f for f in fills if f["order_id"] == order["order_id"]]
     assert mine and all(
-        f["fee"] == pytest.approx(fees.fee(f["quantity"], f["price"], f["liquidity"]), abs=1e-9)
+        # Money is answered to the cent (realtime.presentation).
+        f["fee"] == round(fees.fee(f["quantity"], f["price"], f["liquidity"]), 2)
         for f in mine
     )
-    assert filled["fees"] == pytest.approx(sum(f["fee"] for f in mine), abs=1e-9)
+    assert filled["fees"] == pytest.approx(sum(f["fee"] for f in mine), abs=0.01)
     # Only buys so far, nothing closed: realized P&L is exactly minus every fee paid.
     every_fill = client.get("/fills", headers=ALICE).json()["fills"]
     pnl = client.get("/pnl", headers=ALICE).json()
-    assert pnl["realized_pnl"] == pytest.approx(-sum(f["fee"] for f in every_fill), abs=1e-9)
+    assert pnl["realized_pnl"] == pytest.approx(
+        -sum(f["fee"] for f in every_fill), abs=0.005 * (len(every_fill) + 1)
+    )

@@ -140,7 +140,6 @@ REJECTIONS: dict[str, RejectionCase] = {
     "price_above_collar": ("PRICE_OUTSIDE_COLLAR", ALICE, lambda c: _collar_breach(c, 1.07)),
     "price_off_tick": ("OFF_TICK_PRICE", ALICE, _off_tick),
     "not_tradable": ("SYMBOL_NOT_TRADABLE", ALICE, lambda c: market_order(symbol="DELISTED")),
-    "lot_size": ("LOT_SIZE_VIOLATION", ALICE, lambda c: market_order("BUY", 5, "BTCUSD")),
     "restricted": ("RESTRICTED_SYMBOL", BOB, lambda c: market_order("BUY", 1, "TSLA")),
     "notional_over_max": ("MAX_ORDER_NOTIONAL", BOB, lambda c: market_order("BUY", 2_000)),
     "limit_without_price": (
