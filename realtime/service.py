@@ -145,7 +145,12 @@ class TradingService:
         )
         started = time.perf_counter()
         self._engine = await TradingEngine.open(
-            journal, self.instruments, self.limits, venue, self.clock, EngineConfig()
+            journal,
+            self.instruments,
+            self.limits,
+            venue,
+            self.clock,
+            EngineConfig(retain_terminal_s=settings.order_retention_s),
         )
         log.info(
             "engine started",

@@ -73,6 +73,9 @@ class ServiceSettings:
     # tickers and positions to; None (the default) publishes nothing.
     hot_cache_url: str | None = None
     instance_id: str = field(default_factory=new_instance_id)
+    # Terminal orders older than this leave the service's memory (realtime.state,
+    # retention); they stay in the journal and the warehouse.
+    order_retention_s: float = 3_600.0
 
     @property
     def layout(self) -> DataLayout:
@@ -108,6 +111,9 @@ class ServiceSettings:
         )
         hot_cache = values.get("TRADEPIPE_HOT_CACHE", None, _redis_url)
         instance = values.get("TRADEPIPE_INSTANCE_ID", new_instance_id(), _instance_id)
+        retention = values.get(
+            "TRADEPIPE_ORDER_RETENTION_S", 3_600.0, number_over(0.0, inclusive=False)
+        )
         values.raise_if_bad()
         return cls(
             data_dir=layout.data_dir,
@@ -132,6 +138,7 @@ class ServiceSettings:
             http_max_connections=max_connections,
             hot_cache_url=hot_cache,
             instance_id=instance,
+            order_retention_s=retention,
         )
 
 
