@@ -23,6 +23,9 @@ TRADEPIPE_WAREHOUSE         where shipped tables go (default: duckdb:///$DATA/wa
 TRADEPIPE_SHIP_BATCH_ROWS   most journal events shipped per warehouse transaction
 TRADEPIPE_SHIP_BATCH_BYTES  most journal payload bytes shipped per warehouse transaction
 TRADEPIPE_REPORTS_CONFIG    the reports' configuration (default: config/reports.toml)
+TRADEPIPE_FEAST_ONLINE      Feast's online store: unset = SQLite under $DATA/features,
+                              redis://host:port/db = Redis (realtime.feast_config)
+TRADEPIPE_FEATURES_SCHEDULE cron of features_job (default */5 * * * *: every 5 minutes)
 
 Processed inbox files move to a `done/` folder inside each inbox.
 """
@@ -35,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from realtime.feast_config import redis_connection_string
 from realtime.layout import PROJECT_ROOT, DataLayout, resolve
 from realtime.settings import EnvReader, whole_number
 
@@ -46,6 +50,7 @@ __all__ = ["PROJECT_ROOT", "Settings"]
 DEFAULT_BATCH_ROWS: Final = 250_000
 DEFAULT_BATCH_BYTES: Final = 64 * 1024 * 1024
 DEFAULT_REPORTS_CONFIG: Final = PROJECT_ROOT / "config" / "reports.toml"
+DEFAULT_FEATURES_SCHEDULE: Final = "*/5 * * * *"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +63,8 @@ class Settings:
     batch_rows: int = DEFAULT_BATCH_ROWS
     batch_bytes: int = DEFAULT_BATCH_BYTES
     reports_config: Path = DEFAULT_REPORTS_CONFIG
+    feast_online_url: str | None = None  # None: the SQLite online store
+    features_schedule: str = DEFAULT_FEATURES_SCHEDULE
 
     @classmethod
     def for_data_dir(cls, data_dir: Path, **overrides: object) -> Settings:
@@ -91,5 +98,22 @@ class Settings:
         )
         if reports := env.get("TRADEPIPE_REPORTS_CONFIG", "").strip():
             overrides["reports_config"] = resolve(reports)
+        overrides["feast_online_url"] = values.get("TRADEPIPE_FEAST_ONLINE", None, _redis_url)
+        overrides["features_schedule"] = values.get(
+            "TRADEPIPE_FEATURES_SCHEDULE", DEFAULT_FEATURES_SCHEDULE, _cron
+        )
         values.raise_if_bad()
         return cls.for_layout(DataLayout.from_env(env), **overrides)
+
+
+def _redis_url(text: str) -> str:
+    redis_connection_string(text)  # ValueError says what is wrong
+    return text
+
+
+def _cron(text: str) -> str:
+    from dagster._utils.schedules import is_valid_cron_string
+
+    if not is_valid_cron_string(text):
+        raise ValueError(f"expected a cron expression such as '*/5 * * * *', got {text!r}")
+    return text

@@ -73,6 +73,7 @@ class SnapshotBuild:
             "limits_digest": state.limits_digest,
             "marks": state.marks,
             "positions": state.snapshot_positions(),
+            "feature_scales": dict(state.feature_scales),
             "watermark_ns": state.watermark_ns,
         }
         self._encoded = {name: _encoder.encode(value) for name, value in small.items()}

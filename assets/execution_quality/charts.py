@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import pandas as pd
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 
 from assets.execution_quality.tca import DEFAULT_HORIZONS_S, horizon_label
+
+if TYPE_CHECKING:
+    # matplotlib is imported when a chart is drawn, not with the code location: it is
+    # about a second of every Dagster process's start (the code server, each run).
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 SIDE_COLOURS: Final = {"BUY": "#1f77b4", "SELL": "#d62728"}
 COMPONENT_COLOURS: Final = {
@@ -175,6 +179,8 @@ def fill_rates(orders: pd.DataFrame) -> pd.DataFrame:
 
 
 def _figure() -> tuple[Figure, Axes]:
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(8, 4.5), dpi=DPI, layout="constrained")
     return fig, fig.subplots()
 
