@@ -256,19 +256,38 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--durability", choices=[d.value for d in Durability], default=Durability.PROCESS.value
     )
     parser.add_argument("--seed", type=int, default=11)
+    # The modes that grow the state live in bench/engine_resting.py.
+    parser.add_argument(
+        "--resting", type=int, default=None, help="open orders: P50 at --base vs at this many"
+    )
+    parser.add_argument("--base", type=int, default=1_000, help="--resting: the small state")
+    parser.add_argument("--measure", type=int, default=5_000, help="--resting/--snapshot: submits")
+    parser.add_argument(
+        "--snapshot", action="store_true", help="submit P99.9 during snapshots (--resting 200000)"
+    )
+    parser.add_argument("--snapshot-every", type=int, default=20_000, help="--snapshot: events")
     args = parser.parse_args(argv)
+    if args.snapshot and args.resting is None:
+        args.resting = 200_000
     if min(args.single, args.callers, args.per_caller, args.symbols) < 1 or args.warmup < 0:
         parser.error("sizes must be >= 1 (--warmup >= 0)")
     return args
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
+    from bench import engine_resting  # it imports this module's request generator
+
     args = parse_args(argv)
     with (
         tempfile.TemporaryDirectory(prefix="bench-submit-") as tmp,
         asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner,
     ):
-        result = runner.run(_run(args, Path(tmp)))
+        if args.snapshot:
+            result = runner.run(engine_resting.run_snapshot(args, Path(tmp)))
+        elif args.resting is not None:
+            result = runner.run(engine_resting.run_resting(args, Path(tmp)))
+        else:
+            result = runner.run(_run(args, Path(tmp)))
     return emit(result)
 
 

@@ -40,7 +40,8 @@ from realtime.risk import (
     duplicate_client_order_id,
     evaluate,
 )
-from realtime.state import EngineState, decode_snapshot, encode_snapshot, request_fingerprint
+from realtime.snapshot_build import SnapshotBuild
+from realtime.state import EngineState, decode_snapshot, request_fingerprint
 from realtime.throttle import TokenBucket
 from realtime.venue import ExecutionReport, Venue, VenueQueueFull
 from realtime.venue.translation import event_for
@@ -60,6 +61,14 @@ class EngineConfig:
     auto_pump: bool = True
     # Snapshot on a clean close, so that a normal restart replays nothing.
     snapshot_on_close: bool = True
+    # Terminal orders (and fills) older than this leave the in-memory state; they stay in
+    # the journal and the warehouse, and GET /orders/{id} answers 404 ORDER_NOT_FOUND for
+    # them. Idempotency (client_order_id) holds within this window. None keeps everything.
+    retain_terminal_s: float | None = 3_600.0
+
+    @property
+    def retain_terminal_ns(self) -> int | None:
+        return None if self.retain_terminal_s is None else int(self.retain_terminal_s * 1e9)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,14 +106,19 @@ class EngineFailed(Exception):
 
 
 def rebuild_state(
-    journal: Journal, instruments: dict[str, Instrument], limits: RiskLimits
+    journal: Journal,
+    instruments: dict[str, Instrument],
+    limits: RiskLimits,
+    retain_terminal_ns: int | None = None,
 ) -> EngineState:
     """State as of the journal's last committed event: latest snapshot plus the events after it."""
     snapshot = journal.latest_snapshot()
     if snapshot is None:
-        state = EngineState(instruments, limits)
+        state = EngineState(instruments, limits, retain_terminal_ns)
     else:
-        state = EngineState.from_snapshot(decode_snapshot(snapshot[1]), instruments, limits)
+        state = EngineState.from_snapshot(
+            decode_snapshot(snapshot[1]), instruments, limits, retain_terminal_ns
+        )
     apply = state.apply
     for seq, _ts, event in journal.read(after_seq=state.last_seq):
         apply(event, seq)
@@ -130,6 +144,8 @@ class TradingEngine:
         self._last_sample_ns: dict[str, int] = {}
         self._listeners: list[EventListener] = []
         self._snapshot_seq = state.last_seq
+        self.snapshots_taken = 0
+        self._snapshot_task: asyncio.Task[None] | None = None
         self._background: set[asyncio.Future[Any]] = set()
         # Accepted orders whose commit is not yet confirmed, so not yet at the venue.
         self._awaiting_handoff: dict[str, asyncio.Future[None] | None] = {}
@@ -149,7 +165,8 @@ class TradingEngine:
         config: EngineConfig | None = None,
     ) -> TradingEngine:
         """Rebuild state from the journal, hand open orders back to the venue, start."""
-        state = rebuild_state(journal, instruments, limits)
+        config = config or EngineConfig()
+        state = rebuild_state(journal, instruments, limits, config.retain_terminal_ns)
         engine = cls(state, journal, venue, clock, config)
         engine._restore_venue()
         if state.limits_digest != limits.digest():
@@ -476,9 +493,41 @@ class TradingEngine:
             self._fail(commit.exception())
 
     def _take_snapshot(self) -> None:
-        snapshot = self.state.snapshot()
-        self._snapshot_seq = snapshot.seq
-        written = self.journal.write_snapshot(snapshot.seq, encode_snapshot(snapshot))
+        """Start a snapshot of the state as of now, built off the hot path
+        (realtime.snapshot_build): a chunk per loop iteration, joined in a thread."""
+        self._snapshot_seq = self.state.last_seq
+        if self._snapshot_task is not None:
+            return  # one at a time; the next trigger comes snapshot_every events later
+        build = SnapshotBuild(self.state)
+        self.state.snapshot_build = build
+        self._snapshot_task = task = asyncio.get_running_loop().create_task(
+            self._build_snapshot(build)
+        )
+        self._background.add(task)
+        task.add_done_callback(self._snapshot_done)
+
+    async def _build_snapshot(self, build: SnapshotBuild) -> None:
+        try:
+            done = False
+            while not done:
+                await asyncio.sleep(0)  # one chunk per loop iteration: others run between
+                done = build.step()
+        finally:
+            self.state.snapshot_build = None
+        payload = await asyncio.to_thread(b"".join, build.pieces())
+        self.snapshots_taken += 1
+        await self.journal.write_snapshot(build.seq, payload)
+
+    def _snapshot_done(self, task: asyncio.Future[Any]) -> None:
+        self._snapshot_task = None
+        self._background_done(task)
+
+    def _snapshot_now(self) -> None:
+        """A snapshot built in one go: at close, where nothing waits on the loop."""
+        build = SnapshotBuild(self.state)
+        self._snapshot_seq = build.seq
+        self.snapshots_taken += 1
+        written = self.journal.write_snapshot(build.seq, build.build_now())
         self._background.add(written)
         written.add_done_callback(self._background_done)
 
@@ -545,12 +594,15 @@ class TradingEngine:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if self._snapshot_task is not None:
+            # Let a snapshot in progress finish: it is written before the journal closes.
+            await asyncio.wait([self._snapshot_task])
         if (
             self.config.snapshot_on_close
             and self._failed is None
             and self.journal.last_seq > self._snapshot_seq
         ):
-            self._take_snapshot()
+            self._snapshot_now()
         await self.journal.aclose()
 
 

@@ -7,9 +7,6 @@ published as OpenAPI schemas by `realtime.api.schemas`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TypeVar
-
 import msgspec
 
 from realtime import events as ev
@@ -17,23 +14,6 @@ from realtime.domain import Fill, Order, OrderStatus, TradingState
 from realtime.pnl import market_value, unrealized
 from realtime.presentation import Precision, round_money
 from realtime.state import EngineState
-
-T = TypeVar("T")
-
-
-def page_of(
-    items: Sequence[T], cursor: int, limit: int, keep: Callable[[T], bool]
-) -> tuple[list[T], int | None]:
-    """Up to `limit` kept items from position `cursor` of an append-only list, and the
-    cursor of the next page (None at the end). Positions never move, so cursors stay valid."""
-    page: list[T] = []
-    index = cursor
-    while index < len(items) and len(page) < limit:
-        item = items[index]
-        index += 1
-        if keep(item):
-            page.append(item)
-    return page, index if index < len(items) else None
 
 
 def order_page(
@@ -47,8 +27,9 @@ def order_page(
 ) -> tuple[list[Order], int | None]:
     """The account's orders, oldest first, optionally of one status and symbol."""
     book = state.accounts.get(account)
-    return page_of(
-        book.orders if book is not None else [],
+    if book is None:
+        return [], None
+    return book.orders.page(
         cursor,
         limit,
         lambda o: (status is None or o.status is status) and (symbol is None or o.symbol == symbol),
@@ -65,12 +46,9 @@ def fill_page(
 ) -> tuple[list[Fill], int | None]:
     """The account's fills, oldest first, optionally of one symbol."""
     book = state.accounts.get(account)
-    return page_of(
-        book.fills if book is not None else [],
-        cursor,
-        limit,
-        lambda f: symbol is None or f.symbol == symbol,
-    )
+    if book is None:
+        return [], None
+    return book.fills.page(cursor, limit, lambda f: symbol is None or f.symbol == symbol)
 
 
 class PositionView(msgspec.Struct):

@@ -135,7 +135,9 @@ class TradingService:
         caller publishes market data and pumps the venue as its clock moves (tests)."""
         self.settings = settings
         self.clock = clock or SystemClock()
-        self.engine_config = engine_config or EngineConfig()
+        self.engine_config = engine_config or EngineConfig(
+            retain_terminal_s=settings.order_retention_s
+        )
         self.own_feed = own_feed
         config = load_service_config(
             settings.instruments_path, settings.limits_path, settings.accounts_path

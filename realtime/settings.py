@@ -79,6 +79,9 @@ class ServiceSettings:
     features_refresh_s: float = 30.0
     feast_online_url: str | None = None
     instance_id: str = field(default_factory=new_instance_id)
+    # Terminal orders older than this leave the service's memory (realtime.state,
+    # retention); they stay in the journal and the warehouse.
+    order_retention_s: float = 3_600.0
     # Test-only (realtime/test_faults.py): paths answered 500; a production build refuses it.
     fault_500_paths: tuple[str, ...] = ()
 
@@ -120,6 +123,9 @@ class ServiceSettings:
         )
         feast_online = values.get("TRADEPIPE_FEAST_ONLINE", None, _feast_online)
         instance = values.get("TRADEPIPE_INSTANCE_ID", new_instance_id(), _instance_id)
+        retention = values.get(
+            "TRADEPIPE_ORDER_RETENTION_S", 3_600.0, number_over(0.0, inclusive=False)
+        )
         no_faults: tuple[str, ...] = ()
         faults = values.get("TRADEPIPE_TEST_FAULT_500", no_faults, parse_fault_paths)
         if faults and env.get("TRADEPIPE_BUILD", "").strip() == PRODUCTION_BUILD:
@@ -156,6 +162,7 @@ class ServiceSettings:
             features_refresh_s=features_refresh,
             feast_online_url=feast_online,
             instance_id=instance,
+            order_retention_s=retention,
             fault_500_paths=faults,
         )
 

@@ -10,13 +10,22 @@ walks over orders, positions or symbols.
 Marks (for unrealized P&L and exposure) move only on journaled `PriceSampled`
 events, and on a first fill in a symbol that has no mark yet, so replay
 reproduces unrealized P&L too.
+
+Retention: with `retain_terminal_ns` set, a terminal order (and a fill) whose last
+change is older than that, measured against the newest event timestamp applied
+(`watermark_ns`), leaves the in-memory state: memory is bounded by open orders plus
+a window, not by every order ever seen. It stays in the journal and the warehouse.
+Eviction is decided by `apply` from event timestamps alone, so live and replayed
+states evict the same orders. Its `client_order_id` goes with it: idempotency and
+duplicate detection hold within the retention window.
 """
 
 from __future__ import annotations
 
 import hashlib
+import heapq
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 
@@ -35,6 +44,7 @@ from realtime.domain import (
 from realtime.limits import AccountLimits, RiskLimits, limits_from_json, scaled_limits
 from realtime.oms import Trigger, next_status
 from realtime.pnl import apply_fill, unrealized
+from realtime.retained import SlotLog
 from realtime.risk import RiskContext
 
 _ACTIVE = TradingState.ACTIVE
@@ -70,9 +80,10 @@ class AccountBook:
     def __init__(self, account: str) -> None:
         self.account = account
         self.symbols: dict[str, SymbolBook] = {}
-        self.orders: list[Order] = []  # every order, in submission order
+        # Every retained order and fill, in submission order; slots are page cursors.
+        self.orders: SlotLog[Order] = SlotLog()
         self.open_orders: dict[str, Order] = {}
-        self.fills: list[Fill] = []
+        self.fills: SlotLog[Fill] = SlotLog()
         self.open_notional = 0.0
         self.gross_exposure = 0.0
         self.realized_pnl = 0.0
@@ -117,6 +128,13 @@ class StateSnapshot(msgspec.Struct, kw_only=True):
     client_ids: list[tuple[str, str, str, bytes]]  # account, client_order_id, order_id, fp
     # the volatility scaling in force (FeatureLimitsChanged); empty in older snapshots
     feature_scales: dict[str, ev.FeatureScale] = {}
+    # The newest event timestamp applied: what retention measures age against.
+    watermark_ns: int = 0
+
+
+class SnapshotObserver(Protocol):
+    def before_change(self, order_id: str) -> None:
+        """Called before an event changes order `order_id`."""
 
 
 class JournalInconsistent(Exception):
@@ -129,12 +147,34 @@ def _ignore(_event: ev.Event) -> None:
     return None
 
 
+# How many retained entries one `apply` may evict: bounds the work any one event
+# adds; at most one order and one fill become evictable per event, so 8 keeps up.
+_EVICT_PER_EVENT = 8
+
+# (age timestamp, order or fill id, account, slot in the account's log, is an order)
+_Evictable = tuple[int, str, str, int, bool]
+
+
 class EngineState:
-    def __init__(self, instruments: dict[str, Instrument], limits: RiskLimits) -> None:
+    def __init__(
+        self,
+        instruments: dict[str, Instrument],
+        limits: RiskLimits,
+        retain_terminal_ns: int | None = None,
+    ) -> None:
         self.instruments = instruments
         # symbol -> contract multiplier: money is quantity x price x multiplier (an
         # unknown symbol counts 1x; risk rejects it before it can reach the books).
         self.multipliers: dict[str, float] = {s: i.multiplier for s, i in instruments.items()}
+        # None: keep every order; else see the module docstring (retention).
+        self.retain_terminal_ns = retain_terminal_ns
+        self.watermark_ns = 0
+        # Terminal orders and fills by age, oldest first: what retention evicts next.
+        self._evictable: list[_Evictable] = []
+        # order_id -> its slot in its account's order log (to evict it in O(1)).
+        self._slots: dict[str, int] = {}
+        # A snapshot being encoded (realtime.snapshot_build); told before an order changes.
+        self.snapshot_build: SnapshotObserver | None = None
         # account -> (its limits, every symbol it may not trade): what risk_context reads,
         # derived from `limits` once per account and dropped whenever limits change.
         self._risk_limits: dict[str, tuple[AccountLimits, frozenset[str]]] = {}
@@ -302,9 +342,53 @@ class EngineState:
         handler = self._handlers.get(type(event))
         if handler is None:
             raise JournalInconsistent(f"no handler for {type(event).__name__}")
+        build = self.snapshot_build
+        if build is not None:
+            order_id = getattr(event, "order_id", None)
+            if order_id is not None:
+                build.before_change(order_id)
         handler(event)
         if seq is not None:
             self.last_seq = seq
+        ts = event.ts_ns
+        if ts > self.watermark_ns:
+            self.watermark_ns = ts
+        evictable = self._evictable
+        retain = self.retain_terminal_ns
+        if evictable and retain is not None and evictable[0][0] < self.watermark_ns - retain:
+            self._evict_old()
+
+    def _evict_old(self) -> None:
+        """Drop up to _EVICT_PER_EVENT terminal orders and fills older than the window."""
+        assert self.retain_terminal_ns is not None
+        cutoff = self.watermark_ns - self.retain_terminal_ns
+        evictable = self._evictable
+        for _ in range(_EVICT_PER_EVENT):
+            if not evictable or evictable[0][0] >= cutoff:
+                return
+            _, key, account, slot, is_order = heapq.heappop(evictable)
+            book = self.accounts[account]
+            if not is_order:
+                book.fills.evict(slot)
+                continue
+            order = self.orders.pop(key)
+            del self._slots[key]
+            book.orders.evict(slot)
+            ids_key = (account, order.client_order_id)
+            known = self.client_ids.get(ids_key)
+            if known is not None and known[0] == key:
+                del self.client_ids[ids_key]
+
+    def _retire(self, order: Order) -> None:
+        """A terminal order: from now on it ages towards eviction (if retention is on)."""
+        if self.retain_terminal_ns is not None:
+            slot = self._slots[order.order_id]
+            entry = (order.updated_ns, order.order_id, order.account, slot, True)
+            heapq.heappush(self._evictable, entry)
+
+    def _retain_fill(self, fill: Fill, slot: int) -> None:
+        if self.retain_terminal_ns is not None:
+            heapq.heappush(self._evictable, (fill.ts_ns, fill.fill_id, fill.account, slot, False))
 
     def _order(self, order_id: str) -> Order:
         order = self.orders.get(order_id)
@@ -330,6 +414,7 @@ class EngineState:
         order.updated_ns = ts_ns
         if order.status.is_terminal:
             self.accounts[order.account].open_orders.pop(order.order_id, None)
+            self._retire(order)
 
     def _new_order(self, e: ev.OrderAccepted | ev.OrderRejected, status: OrderStatus) -> Order:
         req = e.request
@@ -349,7 +434,7 @@ class EngineState:
             updated_ns=e.ts_ns,
         )
         self.orders[order.order_id] = order
-        self.account(e.account).orders.append(order)
+        self._slots[order.order_id] = self.account(e.account).orders.append(order)
         self.client_ids.setdefault(
             (e.account, req.client_order_id), (order.order_id, request_fingerprint(req))
         )
@@ -369,6 +454,7 @@ class EngineState:
         order = self._new_order(e, OrderStatus.REJECTED)
         order.reject_reason = e.reason
         order.reject_detail = e.detail
+        self._retire(order)
 
     def _on_acknowledged(self, e: ev.OrderAcknowledged) -> None:
         self._transition(self._order(e.order_id), Trigger.ACK, e.ts_ns)
@@ -439,7 +525,7 @@ class EngineState:
         )
         self.fill_count += 1
         book = self.accounts[e.account]
-        book.fills.append(fill)
+        self._retain_fill(fill, book.fills.append(fill))
         self._book_fill(book, fill)
 
     def _book_fill(self, book: AccountBook, fill: Fill) -> None:
@@ -500,51 +586,82 @@ class EngineState:
         self.limits_digest = e.digest
 
     # --- snapshots -----------------------------------------------------------
+    # Orders are listed account by account, each account's in submission order (its
+    # log order), and client ids alongside their orders: the order realtime.snapshot_build
+    # walks in, so that a snapshot built a chunk at a time is byte-identical to this one.
 
     def snapshot(self) -> StateSnapshot:
+        orders = [o for book in self.accounts.values() for o in book.orders]
         return StateSnapshot(
             seq=self.last_seq,
             order_count=self.order_count,
             fill_count=self.fill_count,
             global_state=self.global_state,
             account_states={a: b.trading_state for a, b in self.accounts.items()},
-            limits_json=self.limits.to_json().decode() if self.limits_digest else None,
+            limits_json=self.limits_json(),
             limits_digest=self.limits_digest,
             marks=dict(self.marks),
-            orders=list(self.orders.values()),
+            orders=orders,
             fills=[f for book in self.accounts.values() for f in book.fills],
-            positions=[
-                sb.position
-                for book in self.accounts.values()
-                for sb in book.symbols.values()
-                if sb.position.quantity or sb.position.realized_pnl
-            ],
-            client_ids=[(a, c, oid, fp) for (a, c), (oid, fp) in self.client_ids.items()],
+            positions=self.snapshot_positions(),
+            client_ids=[row for o in orders if (row := self.client_id_row(o)) is not None],
+            watermark_ns=self.watermark_ns,
             feature_scales=dict(self.feature_scales),
         )
 
+    def limits_json(self) -> str | None:
+        """The journaled limits as a snapshot keeps them (None if none were journaled)."""
+        return self.limits.to_json().decode() if self.limits_digest else None
+
+    def snapshot_positions(self) -> list[Position]:
+        return [
+            sb.position
+            for book in self.accounts.values()
+            for sb in book.symbols.values()
+            if sb.position.quantity or sb.position.realized_pnl
+        ]
+
+    def client_id_row(self, order: Order) -> tuple[str, str, str, bytes] | None:
+        """The idempotency entry that `order` created, as a snapshot row (None if its
+        client_order_id was first used by another order)."""
+        known = self.client_ids.get((order.account, order.client_order_id))
+        if known is None or known[0] != order.order_id:
+            return None
+        return order.account, order.client_order_id, order.order_id, known[1]
+
     @classmethod
     def from_snapshot(
-        cls, snap: StateSnapshot, instruments: dict[str, Instrument], limits: RiskLimits
+        cls,
+        snap: StateSnapshot,
+        instruments: dict[str, Instrument],
+        limits: RiskLimits,
+        retain_terminal_ns: int | None = None,
     ) -> EngineState:
-        state = cls(instruments, limits_from_json(snap.limits_json) if snap.limits_json else limits)
+        state = cls(
+            instruments,
+            limits_from_json(snap.limits_json) if snap.limits_json else limits,
+            retain_terminal_ns,
+        )
         state.limits_digest = snap.limits_digest
         state.last_seq = snap.seq
         state.order_count = snap.order_count
         state.fill_count = snap.fill_count
         state.global_state = snap.global_state
+        state.watermark_ns = snap.watermark_ns
         state.marks = dict(snap.marks)
         for account, trading_state in snap.account_states.items():
             state.account(account).trading_state = trading_state
         for order in snap.orders:
             state.orders[order.order_id] = order
             book = state.account(order.account)
-            book.orders.append(order)
+            state._slots[order.order_id] = book.orders.append(order)
             if order.is_open:
                 book.open_orders[order.order_id] = order
                 state._reserve(order, 1)
+            else:
+                state._retire(order)
         for fill in snap.fills:
-            state.account(fill.account).fills.append(fill)
+            state._retain_fill(fill, state.account(fill.account).fills.append(fill))
         for position in snap.positions:
             state._restore_position(position)
         for account, client_order_id, order_id, fp in snap.client_ids:

@@ -484,7 +484,7 @@ def test_submit_when_symbol_unknown_then_risk_rejects_and_the_rejection_is_journ
             assert result.rejection is not None
             assert result.rejection.reason is RejectReason.UNKNOWN_SYMBOL
             assert result.order.status is OrderStatus.REJECTED
-            assert h.engine.state.accounts["alice"].orders == [result.order]
+            assert list(h.engine.state.accounts["alice"].orders) == [result.order]
 
     run(scenario())
     journal = Journal.open(tmp_path / "j.db")
