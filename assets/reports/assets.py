@@ -84,9 +84,17 @@ def read_day(warehouse: Warehouse, table: TableSpec, day: ReportDay) -> pd.DataF
     )
 
 
-def write_day(warehouse: Warehouse, table: TableSpec, day: ReportDay, frame: pd.DataFrame) -> None:
-    """The day's rows, stamped with the day."""
-    warehouse.write_frame(table, frame.assign(**{table.timestamp: day.start}))
+def write_day(
+    warehouse: Warehouse, day: ReportDay, *frames: tuple[TableSpec, pd.DataFrame]
+) -> None:
+    """The day's rows, stamped with the day, replacing whatever the tables held for
+    it (an empty frame leaves the day empty): a re-run of a day replaces that day
+    only. The tables of one call are replaced together (one transaction in DuckDB)."""
+    warehouse.replace_partition(
+        [(table, frame.assign(**{table.timestamp: day.start})) for table, frame in frames],
+        day.start,
+        day.end,
+    )
 
 
 def newest_day(
@@ -139,7 +147,7 @@ def build_report_definitions(config: ReportsConfig) -> ReportDefinitions:
         start_marks, _ = marks_at(last_mids(warehouse, day.start), fills, day.start)
         end_marks, sources = marks_at(last_mids(warehouse, day.end), fills, day.end)
         rows = compute_daily_pnl(fills, day.start, day.end, start_marks, end_marks, sources)
-        write_day(warehouse, DAILY_PNL, day, rows)
+        write_day(warehouse, day, (DAILY_PNL, rows))
         by_account = rows.groupby("account")[["realized_pnl", "fees", "net_pnl"]].sum()
         return dg.MaterializeResult(
             metadata={
@@ -215,7 +223,7 @@ def build_report_definitions(config: ReportsConfig) -> ReportDefinitions:
         period = day_of(coarse, context.partition_key)
         days = read_day(warehouse, DAILY_PNL, period)
         rows = roll_up(days)
-        write_day(warehouse, rollup, period, rows)
+        write_day(warehouse, period, (rollup, rows))
         return dg.MaterializeResult(
             metadata={
                 "period": dg.MetadataValue.text(period.key),
@@ -284,9 +292,13 @@ def build_report_definitions(config: ReportsConfig) -> ReportDefinitions:
             (washes["determined_time"] >= day.start) & (washes["determined_time"] < day.end)
         ]
         open_lots = result.open_lots
-        write_day(warehouse, TAX_LOTS, day, closed.assign(relief_method=method))
-        write_day(warehouse, OPEN_TAX_LOTS, day, open_lots.assign(relief_method=method))
-        write_day(warehouse, WASH_SALES, day, washes)
+        write_day(
+            warehouse,
+            day,
+            (TAX_LOTS, closed.assign(relief_method=method)),
+            (OPEN_TAX_LOTS, open_lots.assign(relief_method=method)),
+            (WASH_SALES, washes),
+        )
         common = {"trading_day": dg.MetadataValue.text(day.key)}
         terms = closed.groupby("term")["reportable_gain"].sum()
         yield dg.MaterializeResult(
@@ -381,7 +393,7 @@ def build_report_definitions(config: ReportsConfig) -> ReportDefinitions:
             quotes,
             config.exposure.equity_sample_seconds,
         )
-        write_day(warehouse, EXPOSURE, day, rows)
+        write_day(warehouse, day, (EXPOSURE, rows))
         totals = rows[rows["symbol"] == TOTAL]
         return dg.MaterializeResult(
             metadata={
@@ -432,7 +444,7 @@ def build_report_definitions(config: ReportsConfig) -> ReportDefinitions:
         symbols = sorted(set(events["symbol"].dropna()) | set(fills["symbol"]))
         quotes = quotes_between(warehouse, day.start, day.end, symbols)
         rows = compliance_findings_of(events, fills, quotes, config.compliance)
-        write_day(warehouse, COMPLIANCE_FINDINGS, day, rows)
+        write_day(warehouse, day, (COMPLIANCE_FINDINGS, rows))
         by_rule = rows.groupby(["rule_id", "severity"]).size().rename("findings").reset_index()
         return dg.MaterializeResult(
             metadata={

@@ -15,6 +15,14 @@ from assets.execution_quality.report_folder import ReportFolder
 from assets.reports.assets import ReportDefinitions, build_report_definitions
 from assets.reports.config import ReportsConfig
 from assets.reports.replay import replayed_positions
+from assets.reports.tables import (
+    COMPLIANCE_FINDINGS,
+    DAILY_PNL,
+    EXPOSURE,
+    OPEN_TAX_LOTS,
+    TAX_LOTS,
+    WASH_SALES,
+)
 from assets.warehouse.assets import WAREHOUSE_ASSETS
 from orchestration.resources import DuckDBWarehouse, JournalSource
 from tests.assets.conftest import journal_source
@@ -143,3 +151,65 @@ def test_day_when_engine_traded_then_exposure_and_findings_are_written(
     # The engine's day has one order rejected by risk for its price collar.
     assert {"RISK_REJECTIONS", "PRICE_COLLAR"} <= rules
     assert "RESTRICTED_TRADE" not in rules
+
+
+REPORT_DAY_TABLES = (DAILY_PNL, TAX_LOTS, OPEN_TAX_LOTS, WASH_SALES, EXPOSURE, COMPLIANCE_FINDINGS)
+
+
+def day_counts(warehouse: DuckDBWarehouse) -> dict[tuple[str, str], int]:
+    counts = {}
+    for table in REPORT_DAY_TABLES:
+        frame = warehouse.query(
+            f"SELECT strftime(trading_day, '%Y-%m-%d') AS day, count(*) AS n FROM {table.name} "
+            "GROUP BY 1"
+        )
+        counts.update(
+            {(table.name, d): int(n) for d, n in zip(frame["day"], frame["n"], strict=True)}
+        )
+    return counts
+
+
+def test_day_when_rerun_then_its_rows_are_replaced_and_other_days_untouched(
+    reports: ReportDefinitions, shipped: tuple[DuckDBWarehouse, JournalSource], tmp_path: Path
+) -> None:
+    warehouse, journal = shipped
+    assert materialise(reports, warehouse, journal, tmp_path / "out").success
+    before = day_counts(warehouse)
+    # A row of the day a re-run no longer produces, and a row of another day.
+    pnl = warehouse.query("SELECT * FROM daily_pnl LIMIT 1")
+    other_day = pd.Timestamp(DAY) - pd.Timedelta(days=3)
+    warehouse.write_frames(
+        [
+            (DAILY_PNL, pnl.assign(account="stale")),
+            (DAILY_PNL, pnl.assign(account="other", trading_day=other_day)),
+        ]
+    )
+    assert day_counts(warehouse)[("daily_pnl", DAY)] == before[("daily_pnl", DAY)] + 1
+
+    assert materialise(reports, warehouse, journal, tmp_path / "out").success
+
+    after = day_counts(warehouse)
+    other_key = ("daily_pnl", other_day.strftime("%Y-%m-%d"))
+    assert after.pop(other_key) == 1
+    assert after == before
+    assert before[("daily_pnl", DAY)] > 0 and before[("open_tax_lots", DAY)] > 0
+    accounts = set(warehouse.query("SELECT account FROM daily_pnl")["account"])
+    assert "stale" not in accounts and "other" in accounts
+
+
+def test_day_when_it_stops_trading_then_a_rerun_empties_it(
+    reports: ReportDefinitions, shipped: tuple[DuckDBWarehouse, JournalSource], tmp_path: Path
+) -> None:
+    warehouse, journal = shipped
+    assert materialise(reports, warehouse, journal, tmp_path / "out").success
+    warehouse.replace_partition(
+        [(DAILY_PNL, pd.DataFrame())], pd.Timestamp("2026-11-20"), pd.Timestamp("2026-11-21")
+    )
+
+    # The day with no trading: every table valid (typed, queryable) and empty for it.
+    assert materialise(reports, warehouse, journal, tmp_path / "out", day="2026-11-20").success
+
+    assert not any(day == "2026-11-20" for _, day in day_counts(warehouse))
+    for table in REPORT_DAY_TABLES:
+        columns = warehouse.query(f"SELECT * FROM {table.name} LIMIT 0").columns
+        assert list(columns) == list(table.column_names)
