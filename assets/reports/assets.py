@@ -6,7 +6,10 @@
            -> tax_lots + open_tax_lots + wash_sales (one op: one lot engine run)
         -> exposure                  end-of-day exposure, intraday equity curve
         -> compliance_findings       the rules of assets.reports.compliance
-        -> reports_report            HTML page + PNG charts in the report folder
+
+Every asset also renders its HTML page (assets.reports.pages) into the report
+folder, `<asset>/<day>.html`, with its headline figures and a chart in its
+metadata.
 
 A partition is a calendar day in the configured time zone (config/reports.toml,
 UTC by default). The books are run over every fill up to the day's end, so a
@@ -28,7 +31,9 @@ import pandas as pd
 from dagster import AssetCheckExecutionContext, AssetExecutionContext
 
 from assets.catalogue import WAREHOUSE_POOL
+from assets.execution_quality.report_folder import ReportFolder
 from assets.metadata import markdown_preview, table_definition_metadata
+from assets.reports import charts
 from assets.reports.compliance import findings as compliance_findings_of
 from assets.reports.config import ReportsConfig
 from assets.reports.days import (
@@ -38,14 +43,14 @@ from assets.reports.days import (
     rollup_partitions,
     run_day,
 )
-from assets.reports.exposure import TOTAL
-from assets.reports.exposure import exposure as compute_exposure
+from assets.reports.exposure import TOTAL, exposure_and_curves
 from assets.reports.inputs import (
     fills_before,
     last_mids,
     order_events_between,
     quotes_between,
 )
+from assets.reports.pages import ReportPage, publish
 from assets.reports.pnl import daily_pnl as compute_daily_pnl
 from assets.reports.pnl import marks_at
 from assets.reports.relief import relief_reconciliation, relief_violations
@@ -118,6 +123,11 @@ def figure(value: float | int) -> dg.MetadataValue:
     return dg.MetadataValue.float(round(value, 2)) if value == value else dg.MetadataValue.null()
 
 
+def figures_metadata(figures: dict[str, float | int]) -> dict[str, dg.MetadataValue]:
+    """The headline figures a page shows, as the asset's metadata entries."""
+    return {name: figure(value) for name, value in figures.items()}
+
+
 def build_report_definitions(config: ReportsConfig) -> ReportDefinitions:
     daily = daily_partitions(config)
     coarse = rollup_partitions(config)
@@ -141,7 +151,9 @@ def build_report_definitions(config: ReportsConfig) -> ReportDefinitions:
         ),
         metadata=table_definition_metadata(DAILY_PNL),
     )
-    def daily_pnl(context: AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    def daily_pnl(
+        context: AssetExecutionContext, warehouse: Warehouse, report_folder: ReportFolder
+    ) -> dg.MaterializeResult:
         day = day_of(daily, context.partition_key)
         fills = fills_before(warehouse, day.end)
         start_marks, _ = marks_at(last_mids(warehouse, day.start), fills, day.start)
@@ -149,15 +161,48 @@ def build_report_definitions(config: ReportsConfig) -> ReportDefinitions:
         rows = compute_daily_pnl(fills, day.start, day.end, start_marks, end_marks, sources)
         write_day(warehouse, day, (DAILY_PNL, rows))
         by_account = rows.groupby("account")[["realized_pnl", "fees", "net_pnl"]].sum()
+        headline: dict[str, float | int] = {
+            "fills_today": int(rows["fill_count"].sum()),
+            "realized_pnl": float(rows["realized_pnl"].sum()),
+            "fees": float(rows["fees"].sum()),
+            "unrealized_pnl": float(rows["unrealized_pnl"].sum()),
+            "net_pnl": float(rows["net_pnl"].sum()),
+        }
+        parts = rows.assign(
+            unrealized_change=rows["unrealized_pnl"] - rows["unrealized_start"],
+            fees_paid=-rows["fees"],
+        )
+        page = ReportPage(
+            asset=DAILY_PNL.name,
+            day=day.key,
+            heading=f"Daily P&L, {day.key}",
+            figures={"accounts": int(rows["account"].nunique()), **headline},
+            images={
+                "by_account": charts.bars(
+                    parts,
+                    "account",
+                    ["realized_pnl", "unrealized_change", "fees_paid", "net_pnl"],
+                    title="P&L by account",
+                    ylabel="currency",
+                ),
+                "by_symbol": charts.bars(
+                    rows, "symbol", ["net_pnl"], title="Net P&L by symbol", ylabel="currency"
+                ),
+            },
+            chart_titles={"by_account": "P&L by account", "by_symbol": "Net P&L by symbol"},
+            tables=[
+                ("By account", by_account.reset_index()),
+                ("Per account and symbol", rows),
+            ],
+            note="Average-cost book (the service's own); realized P&L gross of fees, net P&L "
+            "= realized + unrealized change - fees, marked to the last mid of the day.",
+        )
         return dg.MaterializeResult(
             metadata={
                 "trading_day": dg.MetadataValue.text(day.key),
                 "dagster/row_count": dg.MetadataValue.int(len(rows)),
-                "fills_today": dg.MetadataValue.int(int(rows["fill_count"].sum())),
-                "realized_pnl": figure(rows["realized_pnl"].sum()),
-                "fees": figure(rows["fees"].sum()),
-                "unrealized_pnl": figure(rows["unrealized_pnl"].sum()),
-                "net_pnl": figure(rows["net_pnl"].sum()),
+                **figures_metadata(headline),
+                **publish(report_folder, page),
                 "by_account": markdown_preview(by_account.reset_index(), rows=50),
                 "preview": markdown_preview(
                     rows[["account", "symbol", "end_quantity", "realized_pnl", "net_pnl"]]
@@ -219,17 +264,51 @@ def build_report_definitions(config: ReportsConfig) -> ReportDefinitions:
         description=f"{rollup.description} Built from the stored daily_pnl rows of the period.",
         metadata=table_definition_metadata(rollup),
     )
-    def pnl_rollup(context: AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    def pnl_rollup(
+        context: AssetExecutionContext, warehouse: Warehouse, report_folder: ReportFolder
+    ) -> dg.MaterializeResult:
         period = day_of(coarse, context.partition_key)
         days = read_day(warehouse, DAILY_PNL, period)
         rows = roll_up(days)
         write_day(warehouse, period, (rollup, rows))
+        headline: dict[str, float | int] = {
+            "days_with_rows": int(days["trading_day"].nunique()),
+            "realized_pnl": float(rows["realized_pnl"].sum()) if len(rows) else 0.0,
+            "fees": float(rows["fees"].sum()) if len(rows) else 0.0,
+            "net_pnl": float(rows["net_pnl"].sum()) if len(rows) else 0.0,
+        }
+        by_day = (
+            days.groupby(["trading_day"])["net_pnl"].sum().reset_index()
+            if len(days)
+            else pd.DataFrame(columns=["trading_day", "net_pnl"])
+        )
+        by_day["day"] = pd.to_datetime(by_day["trading_day"]).dt.strftime("%Y-%m-%d")
+        page = ReportPage(
+            asset=rollup.name,
+            day=period.key,
+            heading=f"P&L, {config.rollup} from {period.key}",
+            figures=headline,
+            images={
+                "by_day": charts.bars(
+                    by_day, "day", ["net_pnl"], title="Net P&L by day", ylabel="currency"
+                ),
+                "by_account": charts.bars(
+                    rows,
+                    "account",
+                    ["realized_pnl", "net_pnl"],
+                    title="P&L by account",
+                    ylabel="currency",
+                ),
+            },
+            chart_titles={"by_day": "Net P&L by day", "by_account": "P&L by account"},
+            tables=[("Per account and symbol", rows)],
+        )
         return dg.MaterializeResult(
             metadata={
                 "period": dg.MetadataValue.text(period.key),
                 "dagster/row_count": dg.MetadataValue.int(len(rows)),
-                "days_with_rows": dg.MetadataValue.int(int(days["trading_day"].nunique())),
-                "net_pnl": figure(rows["net_pnl"].sum() if len(rows) else 0.0),
+                **figures_metadata(headline),
+                **publish(report_folder, page),
                 "preview": markdown_preview(rows, rows=10),
             }
         )
@@ -278,7 +357,7 @@ def build_report_definitions(config: ReportsConfig) -> ReportDefinitions:
         check_specs=[relief_check],
     )
     def tax_lots_and_wash_sales(
-        context: AssetExecutionContext, warehouse: Warehouse
+        context: AssetExecutionContext, warehouse: Warehouse, report_folder: ReportFolder
     ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         day = day_of(daily, context.partition_key)
         fills = fills_before(warehouse, day.end)
@@ -301,21 +380,74 @@ def build_report_definitions(config: ReportsConfig) -> ReportDefinitions:
         )
         common = {"trading_day": dg.MetadataValue.text(day.key)}
         terms = closed.groupby("term")["reportable_gain"].sum()
+        lots_headline: dict[str, float | int] = {
+            "gain": float(closed["gain"].sum()),
+            "disallowed_loss": float(closed["disallowed_loss"].sum()),
+            "reportable_short_term": float(terms.get("SHORT", 0.0)),
+            "reportable_long_term": float(terms.get("LONG", 0.0)),
+            "wash_pending": int(closed["wash_pending"].sum()),
+        }
+        lots_page = ReportPage(
+            asset=TAX_LOTS.name,
+            day=day.key,
+            heading=f"Tax lots closed on {day.key} ({method})",
+            figures={"slices": len(closed), **lots_headline},
+            images={
+                "by_symbol": charts.bars(
+                    closed,
+                    "symbol",
+                    ["gross_gain", "disallowed_loss", "reportable_gain"],
+                    title="Gains of the closed lot slices by symbol",
+                    ylabel="currency",
+                    empty="no lot closed on this day",
+                ),
+                "by_term": charts.bars(
+                    closed,
+                    "term",
+                    ["reportable_gain"],
+                    title="Reportable gain by term",
+                    ylabel="currency",
+                    empty="no lot closed on this day",
+                ),
+            },
+            chart_titles={
+                "by_symbol": "Gains by symbol",
+                "by_term": "Reportable gain by term",
+            },
+            tables=[("Closed lot slices", closed)],
+            note=f"Relief method {method}; the rules (wash sales among them) are stated in "
+            "assets.reports.tax_lots.",
+        )
         yield dg.MaterializeResult(
             asset_key=TAX_LOTS.name,
             metadata={
                 **common,
                 "dagster/row_count": dg.MetadataValue.int(len(closed)),
                 "relief_method": dg.MetadataValue.text(method),
-                "gain": figure(closed["gain"].sum()),
-                "disallowed_loss": figure(closed["disallowed_loss"].sum()),
-                "reportable_short_term": figure(float(terms.get("SHORT", 0.0))),
-                "reportable_long_term": figure(float(terms.get("LONG", 0.0))),
-                "wash_pending": dg.MetadataValue.int(int(closed["wash_pending"].sum())),
+                **figures_metadata(lots_headline),
+                **publish(report_folder, lots_page),
                 "preview": markdown_preview(
                     closed[["slice_id", "quantity", "gain", "disallowed_loss", "term"]]
                 ),
             },
+        )
+        open_page = ReportPage(
+            asset=OPEN_TAX_LOTS.name,
+            day=day.key,
+            heading=f"Tax lots open at the end of {day.key} ({method})",
+            figures={"lots": len(open_lots), "cost_basis": float(open_lots["cost_basis"].sum())},
+            images={
+                "basis_by_symbol": charts.bars(
+                    open_lots,
+                    "symbol",
+                    ["cost_basis"],
+                    title="Cost basis of open lots",
+                    ylabel="currency",
+                    empty="no open lot",
+                )
+            },
+            chart_titles={"basis_by_symbol": "Cost basis of open lots by symbol"},
+            tables=[("Open lots", open_lots)],
         )
         yield dg.MaterializeResult(
             asset_key=OPEN_TAX_LOTS.name,
@@ -323,10 +455,32 @@ def build_report_definitions(config: ReportsConfig) -> ReportDefinitions:
                 **common,
                 "dagster/row_count": dg.MetadataValue.int(len(open_lots)),
                 "cost_basis": figure(open_lots["cost_basis"].sum()),
+                **publish(report_folder, open_page),
                 "preview": markdown_preview(
                     open_lots[["lot_id", "symbol", "direction", "quantity", "cost_basis"]]
                 ),
             },
+        )
+        wash_page = ReportPage(
+            asset=WASH_SALES.name,
+            day=day.key,
+            heading=f"Wash sales determined on {day.key}",
+            figures={
+                "wash_sales": len(washes),
+                "disallowed_loss": float(washes["disallowed_loss"].sum()),
+            },
+            images={
+                "by_symbol": charts.bars(
+                    washes,
+                    "symbol",
+                    ["disallowed_loss"],
+                    title="Disallowed loss by symbol",
+                    ylabel="currency",
+                    empty="no wash sale on this day",
+                )
+            },
+            chart_titles={"by_symbol": "Disallowed loss by symbol"},
+            tables=[("Wash sales", washes)],
         )
         yield dg.MaterializeResult(
             asset_key=WASH_SALES.name,
@@ -334,6 +488,7 @@ def build_report_definitions(config: ReportsConfig) -> ReportDefinitions:
                 **common,
                 "dagster/row_count": dg.MetadataValue.int(len(washes)),
                 "disallowed_loss": figure(washes["disallowed_loss"].sum()),
+                **publish(report_folder, wash_page),
                 "preview": markdown_preview(washes),
             },
         )
@@ -377,14 +532,16 @@ def build_report_definitions(config: ReportsConfig) -> ReportDefinitions:
         ),
         metadata=table_definition_metadata(EXPOSURE),
     )
-    def exposure(context: AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    def exposure(
+        context: AssetExecutionContext, warehouse: Warehouse, report_folder: ReportFolder
+    ) -> dg.MaterializeResult:
         day = day_of(daily, context.partition_key)
         fills = fills_before(warehouse, day.end)
         start_marks, _ = marks_at(last_mids(warehouse, day.start), fills, day.start)
         end_marks, _ = marks_at(last_mids(warehouse, day.end), fills, day.end)
         symbols = sorted(set(fills["symbol"]))
         quotes = quotes_between(warehouse, day.start, day.end, symbols)
-        rows = compute_exposure(
+        rows, curves = exposure_and_curves(
             fills,
             day.start,
             day.end,
@@ -395,17 +552,43 @@ def build_report_definitions(config: ReportsConfig) -> ReportDefinitions:
         )
         write_day(warehouse, day, (EXPOSURE, rows))
         totals = rows[rows["symbol"] == TOTAL]
+        positions = rows[rows["symbol"] != TOTAL]
+        headline: dict[str, float | int] = {
+            "accounts": len(totals),
+            "gross": float(totals["gross"].sum()),
+            "net": float(totals["market_value"].sum()),
+            "largest_concentration": float(totals["concentration"].max()) if len(totals) else 0.0,
+            "max_drawdown": float(totals["max_drawdown"].max()) if len(totals) else 0.0,
+        }
+        page = ReportPage(
+            asset=EXPOSURE.name,
+            day=day.key,
+            heading=f"Exposure at the end of {day.key}",
+            figures=headline,
+            images={
+                "equity": charts.equity_curves(curves, title="Intraday equity by account"),
+                "by_account": charts.bars(
+                    totals,
+                    "account",
+                    ["gross", "long_exposure", "short_exposure", "market_value"],
+                    title="End-of-day exposure by account",
+                    ylabel="currency",
+                    empty="no positions",
+                ),
+            },
+            chart_titles={
+                "equity": "Intraday equity (dashed: high-water mark)",
+                "by_account": "Gross, long, short and net exposure by account",
+            },
+            tables=[("Accounts", totals), ("Positions", positions)],
+            note="Definitions in assets.reports.exposure.",
+        )
         return dg.MaterializeResult(
             metadata={
                 "trading_day": dg.MetadataValue.text(day.key),
                 "dagster/row_count": dg.MetadataValue.int(len(rows)),
-                "accounts": dg.MetadataValue.int(len(totals)),
-                "gross": figure(totals["gross"].sum()),
-                "net": figure(totals["market_value"].sum()),
-                "largest_concentration": figure(
-                    totals["concentration"].max() if len(totals) else 0.0
-                ),
-                "max_drawdown": figure(totals["max_drawdown"].max() if len(totals) else 0.0),
+                **figures_metadata(headline),
+                **publish(report_folder, page),
                 "accounts_preview": markdown_preview(
                     totals[
                         [
@@ -435,7 +618,7 @@ def build_report_definitions(config: ReportsConfig) -> ReportDefinitions:
         metadata=table_definition_metadata(COMPLIANCE_FINDINGS),
     )
     def compliance_findings(
-        context: AssetExecutionContext, warehouse: Warehouse
+        context: AssetExecutionContext, warehouse: Warehouse, report_folder: ReportFolder
     ) -> dg.MaterializeResult:
         day = day_of(daily, context.partition_key)
         events = order_events_between(warehouse, day.start, day.end)
@@ -446,12 +629,37 @@ def build_report_definitions(config: ReportsConfig) -> ReportDefinitions:
         rows = compliance_findings_of(events, fills, quotes, config.compliance)
         write_day(warehouse, day, (COMPLIANCE_FINDINGS, rows))
         by_rule = rows.groupby(["rule_id", "severity"]).size().rename("findings").reset_index()
+        headline: dict[str, float | int] = {
+            "findings": len(rows),
+            "errors": int((rows["severity"] == "ERROR").sum()),
+            "warnings": int((rows["severity"] == "WARNING").sum()),
+        }
+        page = ReportPage(
+            asset=COMPLIANCE_FINDINGS.name,
+            day=day.key,
+            heading=f"Compliance findings, {day.key}",
+            figures=headline,
+            images={
+                "by_rule": charts.bars(
+                    by_rule,
+                    "rule_id",
+                    ["findings"],
+                    title="Findings by rule",
+                    ylabel="findings",
+                    empty="no finding on this day",
+                )
+            },
+            chart_titles={"by_rule": "Findings by rule"},
+            tables=[("By rule", by_rule), ("Findings", rows)],
+            note="The rules and thresholds are in assets.reports.compliance and "
+            "config/reports.toml [compliance].",
+        )
         return dg.MaterializeResult(
             metadata={
                 "trading_day": dg.MetadataValue.text(day.key),
                 "dagster/row_count": dg.MetadataValue.int(len(rows)),
-                "errors": dg.MetadataValue.int(int((rows["severity"] == "ERROR").sum())),
-                "warnings": dg.MetadataValue.int(int((rows["severity"] == "WARNING").sum())),
+                **figures_metadata(headline),
+                **publish(report_folder, page),
                 "by_rule": markdown_preview(by_rule, rows=20),
                 "preview": markdown_preview(
                     rows[["rule_id", "severity", "account", "symbol", "order_ids"]], rows=10

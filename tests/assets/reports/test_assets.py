@@ -4,6 +4,7 @@ real partitioned Dagster materialisations, reconciled against the journal's repl
 from __future__ import annotations
 
 import shutil
+from html.parser import HTMLParser
 from pathlib import Path
 
 import dagster as dg
@@ -213,3 +214,54 @@ def test_day_when_it_stops_trading_then_a_rerun_empties_it(
     for table in REPORT_DAY_TABLES:
         columns = warehouse.query(f"SELECT * FROM {table.name} LIMIT 0").columns
         assert list(columns) == list(table.column_names)
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PAGED_ASSETS = (*(t.name for t in REPORT_DAY_TABLES),)
+
+
+class _Fetches(HTMLParser):
+    """Every URL a page would fetch, and the elements that can fetch one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+        self.fetching_tags: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in {"script", "link", "iframe", "object", "embed", "base"}:
+            self.fetching_tags.append(tag)
+        self.urls += [v or "" for k, v in attrs if k in {"src", "href", "srcset", "data"}]
+
+
+@pytest.mark.parametrize("day", [DAY, "2026-11-20"])
+def test_pages_when_a_day_is_materialised_then_each_asset_has_a_page_with_figures_and_charts(
+    reports: ReportDefinitions,
+    shipped: tuple[DuckDBWarehouse, JournalSource],
+    tmp_path: Path,
+    day: str,
+) -> None:
+    warehouse, journal = shipped
+
+    result = materialise(reports, warehouse, journal, tmp_path / "out", day=day)
+
+    for asset in PAGED_ASSETS:
+        metadata = result.asset_materializations_for_node(
+            "tax_lots_and_wash_sales" if "lots" in asset or "wash" in asset else asset
+        )
+        entry = next(m for m in metadata if m.asset_key.to_user_string() == asset).metadata
+        path = Path(str(entry["report_path"].value))
+        assert path == (tmp_path / "out" / asset / f"{day}.html").resolve()
+        page = path.read_text(encoding="utf-8")
+        assert "<h2>Headline</h2>" in page and day in page
+        assert "data:image/png;base64," in str(entry["chart"].value)
+        parser = _Fetches()
+        parser.feed(page)
+        assert parser.fetching_tags == []
+        assert parser.urls and all(u.startswith("data:image/png;base64,") for u in parser.urls)
+        pngs = sorted(path.parent.glob(f"{day}-*.png"))
+        assert pngs and all(p.read_bytes().startswith(PNG_SIGNATURE) for p in pngs)
+    pnl = next(m for m in result.asset_materializations_for_node("daily_pnl")).metadata
+    page = Path(str(pnl["report_path"].value)).read_text(encoding="utf-8")
+    fills = pnl["fills_today"].value
+    assert f"<th>fills_today</th><td class='num'>{fills:,}</td>" in page

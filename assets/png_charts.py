@@ -1,0 +1,34 @@
+"""The canvas every report chart is drawn on, and its PNG bytes.
+
+matplotlib's object API on an Agg canvas (no pyplot, no display, no global
+state), so charts render headless and in parallel runs alike; a chart with
+nothing to show says so rather than failing.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Final
+
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+DPI: Final = 100
+
+
+def new_figure() -> tuple[Figure, Axes]:
+    fig = Figure(figsize=(8, 4.5), dpi=DPI, layout="constrained")
+    return fig, fig.subplots()
+
+
+def empty_chart(fig: Figure, ax: Axes, message: str) -> bytes:
+    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes)
+    ax.set_axis_off()
+    return png(fig)
+
+
+def png(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    # No timestamp or software version in the file: the same rows give the same bytes.
+    fig.savefig(buffer, format="png", metadata={"Software": None})
+    return buffer.getvalue()
