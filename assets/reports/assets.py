@@ -46,6 +46,7 @@ from assets.reports.days import (
 from assets.reports.exposure import TOTAL, exposure_and_curves
 from assets.reports.inputs import (
     fills_before,
+    fills_since,
     last_mids,
     order_events_between,
     quotes_between,
@@ -54,7 +55,11 @@ from assets.reports.pages import ReportPage, publish
 from assets.reports.pnl import daily_pnl as compute_daily_pnl
 from assets.reports.pnl import marks_at
 from assets.reports.relief import relief_reconciliation, relief_violations
-from assets.reports.replay import reconciliation_differences, replayed_positions
+from assets.reports.replay import (
+    reconciliation_differences,
+    replayed_positions,
+    service_differences,
+)
 from assets.reports.tables import (
     COMPLIANCE_FINDINGS,
     DAILY_PNL,
@@ -67,7 +72,7 @@ from assets.reports.tables import (
 from assets.reports.tax_lots import compute_lots
 from assets.timestamps import naive_utc, timestamp_literal
 from assets.warehouse.tables import FILLS, ORDERS, QUOTES
-from orchestration.resources import JournalSource, TableSpec, Warehouse
+from orchestration.resources import JournalSource, ServiceBook, TableSpec, Warehouse
 
 GROUP: Final = "reports"
 
@@ -121,6 +126,30 @@ def figure(value: float | int) -> dg.MetadataValue:
         return dg.MetadataValue.int(int(value))
     value = float(value)
     return dg.MetadataValue.float(round(value, 2)) if value == value else dg.MetadataValue.null()
+
+
+def reconciliation_result(
+    day: ReportDay, rows: pd.DataFrame, differences: pd.DataFrame, source: str, booked: int
+) -> dg.AssetCheckResult:
+    pairs = sorted(
+        {f"{a}/{s}" for a, s in zip(differences["account"], differences["symbol"], strict=True)}
+    )
+    return dg.AssetCheckResult(
+        passed=differences.empty,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=(
+            f"{len(rows)} rows agree with {source}"
+            if differences.empty
+            else f"differs from {source} for {', '.join(pairs[:10])}"
+        ),
+        metadata={
+            "trading_day": day.key,
+            "source": source,
+            "rows_checked": len(rows),
+            "service_positions": booked,
+            "differences": markdown_preview(differences, rows=20),
+        },
+    )
 
 
 def figures_metadata(figures: dict[str, float | int]) -> dict[str, dg.MetadataValue]:
@@ -216,17 +245,34 @@ def build_report_definitions(config: ReportsConfig) -> ReportDefinitions:
         pool=WAREHOUSE_POOL,
         description=(
             "Each account and symbol's end-of-day position, lifetime realized P&L and "
-            "unrealized P&L equal the realtime service's own (its journal replayed up to the "
-            f"day's end) to within {tolerance:g}; a failure names the account and symbol."
+            "unrealized P&L equal the realtime service's own to within "
+            f"{tolerance:g}; a failure names the account and symbol. The service's own: "
+            "GET /positions and /pnl of the running service (TRADEPIPE_SERVICE_URL) when "
+            "nothing has been filled since the day's end (its book is then the day's; "
+            "unrealized re-marked at its marks), else its journal replayed to the day's end."
         ),
     )
     def daily_pnl_reconciles_with_service(
-        context: AssetCheckExecutionContext, warehouse: Warehouse, journal: JournalSource
+        context: AssetCheckExecutionContext,
+        warehouse: Warehouse,
+        journal: JournalSource,
+        service: ServiceBook,
     ) -> dg.AssetCheckResult:
         day = day_or_newest(context, warehouse, DAILY_PNL)
         if day is None:
             return dg.AssetCheckResult(passed=True, description="no daily_pnl rows yet")
         rows = read_day(warehouse, DAILY_PNL, day)
+        live = (
+            service.positions()
+            if service.configured and fills_since(warehouse, day.end) == 0
+            else None
+        )
+        if live is not None:
+            positions, accounts = live
+            found = service_differences(rows, positions, accounts, tolerance)
+            return reconciliation_result(
+                day, rows, found, f"the service at {service.url}", len(positions)
+            )
         if not journal.exists():
             return dg.AssetCheckResult(
                 passed=rows.empty,
@@ -234,25 +280,10 @@ def build_report_definitions(config: ReportsConfig) -> ReportDefinitions:
                 + ("" if rows.empty else f", but {len(rows)} daily_pnl rows"),
                 metadata={"trading_day": day.key, "journal": journal.path},
             )
-        service = replayed_positions(journal.path, day.end)
-        differences = reconciliation_differences(rows, service, tolerance)
-        pairs = sorted(
-            {f"{a}/{s}" for a, s in zip(differences["account"], differences["symbol"], strict=True)}
-        )
-        return dg.AssetCheckResult(
-            passed=differences.empty,
-            severity=dg.AssetCheckSeverity.ERROR,
-            description=(
-                f"{len(rows)} rows agree with the service"
-                if differences.empty
-                else f"differs from the service for {', '.join(pairs[:10])}"
-            ),
-            metadata={
-                "trading_day": day.key,
-                "rows_checked": len(rows),
-                "service_positions": len(service),
-                "differences": markdown_preview(differences, rows=20),
-            },
+        replayed = replayed_positions(journal.path, day.end)
+        differences = reconciliation_differences(rows, replayed, tolerance)
+        return reconciliation_result(
+            day, rows, differences, "the service's journal replayed", len(replayed)
         )
 
     @dg.asset(

@@ -25,7 +25,7 @@ from assets.reports.tables import (
     WASH_SALES,
 )
 from assets.warehouse.assets import WAREHOUSE_ASSETS
-from orchestration.resources import DuckDBWarehouse, JournalSource
+from orchestration.resources import DuckDBWarehouse, JournalSource, ServiceBook
 from tests.assets.conftest import journal_source
 from tests.assets.execution_quality.journal import DAY, write_tca_journal
 
@@ -65,6 +65,7 @@ def materialise(
     journal: JournalSource,
     folder: Path,
     day: str = DAY,
+    service: ServiceBook | None = None,
 ) -> dg.ExecuteInProcessResult:
     names = set(reports.daily_asset_names)
     daily = [a for a in reports.assets if {k.to_user_string() for k in a.keys} <= names]
@@ -75,6 +76,7 @@ def materialise(
             "warehouse": warehouse,
             "journal": journal,
             "report_folder": ReportFolder(path=str(folder)),
+            "service": service if service is not None else ServiceBook(),
         },
     )
 
