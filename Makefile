@@ -6,11 +6,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 UV := python3 -m uv
 
-.PHONY: help setup browser run test lint typecheck unit bench clean
+.PHONY: help setup browser run test lint typecheck unit bench clean validate
 
 help:
 	@echo "make run   - install if needed, start the platform on embedded defaults"
 	@echo "make test  - install if needed, run lint, type check and the test suite"
+	@echo "make validate - run every validation suite against the running platform"
 
 # uv itself comes from PyPI when it is missing; the venv is (re)synced from uv.lock,
 # which is a no-op when nothing changed.
@@ -38,6 +39,10 @@ browser:
 
 run: setup
 	$(PY) -m orchestration.launcher
+
+# Exit status: 0 PASS, 3 CONDITIONAL, 1 FAIL (orchestration/validate.py).
+validate: setup
+	$(PY) -m orchestration.validate
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -8,15 +8,20 @@ nothing to show says so rather than failing.
 from __future__ import annotations
 
 import io
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
+if TYPE_CHECKING:
+    # matplotlib is imported when a chart is drawn, not with the code location: it is
+    # about a second of every Dagster process's start (the code server, each run).
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 DPI: Final = 100
 
 
 def new_figure() -> tuple[Figure, Axes]:
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(8, 4.5), dpi=DPI, layout="constrained")
     return fig, fig.subplots()
 

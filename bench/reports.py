@@ -26,10 +26,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from assets.reports.config import LotRules
 from assets.reports.fills import canonical_fills
 from assets.reports.pnl import daily_pnl
-from assets.reports.tax_lots import compute_lots
+from assets.reports.tax_lots import LotRules, compute_lots
 from bench._stats import T0_NS, base_price, emit, environment, symbols
 
 TARGET_SECONDS = 20.0
@@ -100,7 +99,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     last_start = pd.Timestamp(fills["ts"].iloc[-1]).normalize()
     last_end = last_start + pd.Timedelta(days=1)
     first_price = fills.drop_duplicates("symbol").set_index("symbol")["price"]
-    marks = first_price.to_dict()  # any mark will do: the cost is the book, not the marks
+    # Any mark will do: the cost is the book, not the marks.
+    marks = {str(k): float(v) for k, v in first_price.items()}
 
     started = time.perf_counter()
     pnl = daily_pnl(fills, last_start, last_end, marks, marks)

@@ -225,6 +225,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         help="also verify the row checksums of quotes and trades (off by default)",
     )
     parser.add_argument(
+        "--batch-rows", type=int, help="events per journal batch (JournalSource.batch_rows)"
+    )
+    parser.add_argument(
+        "--duckdb-threads", type=int, help="DuckDB worker threads (DuckDBWarehouse.threads)"
+    )
+    parser.add_argument(
         "--questdb",
         metavar="URL",
         help="measure the write path against this live QuestDB (questdb://host:9000?...) "
@@ -252,11 +258,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         os.sync()
         print(f"journal of {args.rows} events written in {time.perf_counter() - started:.1f} s")
 
+        # Only the options given: the resources' own defaults are what is measured.
+        tuning = {"batch_rows": args.batch_rows} if args.batch_rows else {}
         journal = JournalSource(
             path=str(folder / "journal.db"),
             verify_market_data_checksums=args.verify_market_data,
+            **tuning,
         )
-        warehouse = DuckDBWarehouse(path=str(folder / "warehouse.duckdb"))
+        threads = {"threads": args.duckdb_threads} if args.duckdb_threads else {}
+        warehouse = DuckDBWarehouse(path=str(folder / "warehouse.duckdb"), **threads)
         started = time.perf_counter()
         shipped = ship_all(journal, warehouse)
         ship_s = time.perf_counter() - started
@@ -270,6 +280,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "benchmark": "warehouse",
         "rows": args.rows,
         "market_data_checksums_verified": args.verify_market_data,
+        "batch_rows": journal.batch_rows,
+        "duckdb_threads": warehouse.threads,
         "duckdb_rows": shipped,
         "duckdb_seconds": round(ship_s, 3),
         "duckdb_rows_per_s": round(shipped / ship_s),

@@ -16,14 +16,27 @@ from assets.reports.assets import build_report_definitions
 from assets.reports.config import load_reports_config
 from assets.sinks.assets import SINK_ASSETS
 from assets.warehouse.assets import WAREHOUSE_ASSETS
+from orchestration.features import build_feature_definitions
 from orchestration.jobs import build_daily_jobs, build_jobs, build_report_jobs
 from orchestration.resources import DuckDBWarehouse, build_resources
 from orchestration.schedules import build_daily_schedules
 from orchestration.sensors import build_sensors
 from orchestration.settings import Settings
+from orchestration.validation import (
+    VALIDATION_ASSETS,
+    build_validation_jobs,
+    build_validation_schedules,
+    validation_alert_job,
+    validation_resource,
+    validation_verdict_alert_sensor,
+)
+from orchestration.validation_settings import ValidationSettings
 
 
-def build_definitions(settings: Settings) -> dg.Definitions:
+def build_definitions(
+    settings: Settings, validation: ValidationSettings | None = None
+) -> dg.Definitions:
+    validation = validation or ValidationSettings()
     resources = build_resources(settings)
     resources["tca_reports"] = ReportFolder(path=str(settings.data_dir / "reports" / "tca"))
     single_writer = isinstance(resources["warehouse"], DuckDBWarehouse)
@@ -37,16 +50,41 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         reports.rollup_asset_names,
         single_writer_warehouse=single_writer,
     )
+    # features (issue 9): sources, Feast registry and online store, on a schedule
+    features = build_feature_definitions(settings, single_writer_warehouse=single_writer)
+    resources.update(features.resources)
+    # the validation programme (issue 15)
+    validation_jobs = build_validation_jobs(single_writer_warehouse=single_writer)
+    schedules = [
+        *build_daily_schedules(daily_jobs),
+        features.schedule,
+        *build_validation_schedules(validation_jobs, validation),
+    ]
+    sensors = [*build_sensors(jobs), validation_verdict_alert_sensor]
+    running = [
+        *(s.name for s in schedules if s.default_status == dg.DefaultScheduleStatus.RUNNING),
+        *(s.name for s in sensors if s.default_status == dg.DefaultSensorStatus.RUNNING),
+    ]
+    resources["validation"] = validation_resource(settings, validation).model_copy(
+        update={"should_run": running}
+    )
     return dg.Definitions(
-        assets=[*WAREHOUSE_ASSETS, *SINK_ASSETS, *EXECUTION_QUALITY_ASSETS, *reports.assets],
-        asset_checks=[*EXECUTION_QUALITY_CHECKS, *reports.checks],
-        jobs=[*jobs, *daily_jobs],
-        schedules=build_daily_schedules(daily_jobs),
-        sensors=build_sensors(jobs),
+        assets=[
+            *WAREHOUSE_ASSETS,
+            *SINK_ASSETS,
+            *EXECUTION_QUALITY_ASSETS,
+            *reports.assets,
+            *features.assets,
+            *VALIDATION_ASSETS,
+        ],
+        asset_checks=[*EXECUTION_QUALITY_CHECKS, *reports.checks, *features.checks],
+        jobs=[*jobs, *daily_jobs, features.job, *validation_jobs, validation_alert_job],
+        schedules=schedules,
+        sensors=sensors,
         resources=resources,
     )
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return build_definitions(Settings.from_env())
+    return build_definitions(Settings.from_env(), ValidationSettings.from_env())

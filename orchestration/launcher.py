@@ -1,14 +1,16 @@
 """`make run`: the whole platform on one machine, stopped together.
 
-Checks first that its ports are free, then starts the realtime service (and
-waits until what answers on the API port is that child: `realtime.service_process`),
-the demo trading client and `dagster dev` (webserver and daemon, so schedules and
-sensors run), each in its own process group, and says "up" only once every part
-answers: the service, the demo client still running, the Dagster webserver with
-its code location loaded and its daemons beating (`wait_for_dagster`). A child
-that exits during the launch stops it with that child's error
-(for the service, its own one-line messages and exit status, which the launcher
-exits with too).
+Checks first that its ports are free, then starts the realtime service, and
+`dagster dev` (webserver and daemon, so schedules and sensors run) as soon as the
+service has accepted its settings and config files and holds its port: Dagster's
+start, loading every asset module, is the longest part of the launch, so it runs
+while the service opens its journal. Once what answers on the API port is that
+child (`realtime.service_process`) the demo trading client starts. Each child has
+its own process group. It says "up" only once every part answers: the service,
+the demo client still running, the Dagster webserver with its code location loaded
+and its daemons beating (`wait_for_dagster`). A child that exits during the launch
+stops it, and the others, with that child's error (for the service, its own
+one-line messages and exit status, which the launcher exits with too).
 
 Ctrl-C or SIGTERM stops every process it started, in an order that leaves no
 queued or running Dagster run behind (`stop_in_order`): each group gets SIGTERM,
@@ -29,7 +31,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -50,6 +52,7 @@ if TYPE_CHECKING:
 ROOT = PROJECT_ROOT
 # dagster dev loads the code location (every asset module) before the webserver answers.
 DAGSTER_START_S = 180.0
+SERVICE_START_S = 60.0
 
 _WRITTEN_BY_US = "# Written by the launcher"
 DAGSTER_YAML = f"""\
@@ -65,6 +68,10 @@ nux:
 concurrency:
   pools:
     default_limit: 1
+# The run queue is read every second, not every five: a run the shipping sensor asks
+# for starts that much sooner (the first data after start-up above all).
+run_queue:
+  dequeue_interval_seconds: 1
 """
 
 
@@ -109,10 +116,10 @@ def start(name: str, argv: Sequence[str], env: dict[str, str], log: Path | None)
     return Child(name, process)
 
 
-def copy_rotating(stream: IO[bytes], path: Path) -> None:
+def copy_rotating(stream: IO[bytes], path: Path, **rotation: int) -> None:
     """Copy a child's output into `path` line by line, rotating it by size (the same
-    rule as the service's own log file: `realtime.logs`)."""
-    handler = rotating_file_handler(path)
+    rule as the service's own log file: `realtime.logs`; `rotation`: its limits)."""
+    handler = rotating_file_handler(path, **rotation)
     handler.setFormatter(logging.Formatter("%(message)s"))
     try:
         for raw in stream:
@@ -192,6 +199,47 @@ def wait_for_dagster(url: str, dagster: Child, others: list[Child], timeout_s: f
         time.sleep(0.25)
 
 
+@dataclass
+class Dagster:
+    child: Child
+    log: Path
+    log_offset: int  # where this launch's output starts in the (appended) log
+
+
+def start_dagster(python: str, port: int, env: dict[str, str], logs: Path) -> Dagster:
+    """`dagster dev` (webserver and daemon), its output into logs/dagster.log."""
+    log = logs / "dagster.log"
+    offset = log.stat().st_size if log.exists() else 0
+    argv = [
+        str(Path(python).with_name("dagster")),
+        "dev",
+        "-w",
+        str(ROOT / "workspace.yaml"),
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "--log-level",
+        "info",
+    ]
+    return Dagster(start("dagster", argv, env, log), log, offset)
+
+
+def wait_for_service(wait: Callable[[float], None], logs: Path) -> int | None:
+    """Run one of the service's waits; None when it passed, else the launcher's exit
+    status, having said why (for an early exit, the service's own lines and status)."""
+    try:
+        wait(SERVICE_START_S)
+    except ServiceExited as exc:
+        say(str(exc))
+        say(f"(log: {logs / 'realtime.out'}, {logs / 'realtime.log'})")
+        return exc.status if exc.status > 0 else 1
+    except (NotOurInstance, TimeoutError) as exc:
+        say(str(exc))
+        return 1
+    return None
+
+
 class ChildExited(Exception):
     def __init__(self, child: Child, code: int) -> None:
         super().__init__(f"{child.name} exited with status {code}")
@@ -242,14 +290,19 @@ STOP_ORDER = ("demo", "realtime", "dagster")
 RUNS_DRAIN_S = 30.0
 
 
-def stop_in_order(children: list[Child], home: Path | None) -> None:
+def stop_in_order(children: list[Child], home: Path | None, *, drain: bool = True) -> None:
     """Stop the children in STOP_ORDER; before Dagster, let its active runs finish
-    (up to RUNS_DRAIN_S), and after it, close whatever run it left (`close_leftover_runs`)."""
+    (up to RUNS_DRAIN_S; `drain=False` when Dagster never came up, whose instance may
+    still be creating its storage), and after it, close whatever run it left
+    (`close_leftover_runs`)."""
     rank = {name: i for i, name in enumerate(STOP_ORDER)}
     for child in sorted(children, key=lambda c: rank.get(c.name, len(rank))):
-        draining = child.name == "dagster" and home is not None and child.process.poll() is None
-        if draining and home is not None and not wait_for_runs_to_finish(home, RUNS_DRAIN_S):
-            say(f"runs still active after {RUNS_DRAIN_S:.0f} s; stopping Dagster anyway")
+        if child.name == "dagster" and home is not None and drain and child.process.poll() is None:
+            try:
+                if not wait_for_runs_to_finish(home, RUNS_DRAIN_S):
+                    say(f"runs still active after {RUNS_DRAIN_S:.0f} s; stopping Dagster anyway")
+            except Exception as exc:  # stopping must go on
+                say(f"could not wait for Dagster's runs: {exc}")
         stop_all([child])
         if child.name == "dagster" and home is not None:
             try:
@@ -357,59 +410,42 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, _raise_stop)
     children: list[Child] = []
     python = sys.executable
+    dagster_up = False
     try:
         # The service writes (and rotates) realtime.log itself; its stdout, where only
         # its start-up line and a crash's last words go, is realtime.out.
         service = start_service(env, logs / "realtime.out", port=args.api_port, own_group=True)
         children.append(Child("realtime", service.process))
-        try:
-            service.wait_ready(60)
-        except ServiceExited as exc:
-            say(str(exc))
-            say(f"(log: {logs / 'realtime.out'}, {logs / 'realtime.log'})")
-            return exc.status if exc.status > 0 else 1
-        except (NotOurInstance, TimeoutError) as exc:
-            say(str(exc))
-            return 1
+        # Dagster's start (its code location loads every asset module) is the longest part
+        # of the launch: it starts as soon as the service has accepted its settings and
+        # config and holds its port, and loads while the service opens its journal.
+        if (failed := wait_for_service(service.wait_announced, logs)) is not None:
+            return failed
+        dagster = None if args.no_dagster else start_dagster(python, args.dagster_port, env, logs)
+        if dagster is not None:
+            children.append(dagster.child)
+        if (failed := wait_for_service(service.wait_ready, logs)) is not None:
+            return failed
         if not args.no_demo:
             children.append(
                 start("demo", [python, "-m", "realtime.demo_client", "--url", api], env, None)
             )
-        if not args.no_dagster:
-            dagster_log = logs / "dagster.log"
-            dagster_offset = dagster_log.stat().st_size if dagster_log.exists() else 0
-            dagster = start(
-                "dagster",
-                [
-                    str(Path(python).with_name("dagster")),
-                    "dev",
-                    "-w",
-                    str(ROOT / "workspace.yaml"),
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    str(args.dagster_port),
-                    "--log-level",
-                    "info",
-                ],
-                env,
-                dagster_log,
-            )
-            children.append(dagster)
+        if dagster is not None:
             try:
                 wait_for_dagster(
                     f"http://127.0.0.1:{args.dagster_port}/graphql",
-                    dagster,
-                    [c for c in children if c is not dagster],
+                    dagster.child,
+                    [c for c in children if c is not dagster.child],
                     DAGSTER_START_S,
                 )
+                dagster_up = True
             except ChildExited as exc:
                 say(f"{exc}; stopping")
-                if exc.child is dagster:
-                    say(f"the end of {dagster_log}:\n{tail(dagster_log, dagster_offset)}")
+                if exc.child is dagster.child:
+                    say(f"the end of {dagster.log}:\n{tail(dagster.log, dagster.log_offset)}")
                 return exc.code if exc.code > 0 else 1
             except (TimeoutError, LocationLoadError) as exc:
-                say(f"{exc}; stopping (see {dagster_log})")
+                say(f"{exc}; stopping (see {dagster.log})")
                 return 1
         print(
             "\n  tradepipe is up\n"
@@ -440,7 +476,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        stop_in_order(children, None if args.no_dagster else Path(env["DAGSTER_HOME"]))
+        home = None if args.no_dagster else Path(env["DAGSTER_HOME"])
+        stop_in_order(children, home, drain=dagster_up)
 
 
 if __name__ == "__main__":

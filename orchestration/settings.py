@@ -28,6 +28,9 @@ TRADEPIPE_SERVICE_URL       the running realtime service (e.g. http://127.0.0.1:
                             unset: it replays the journal
 TRADEPIPE_SERVICE_KEYS      the accounts' API keys for that: "alice=KEY,bob=KEY" (the service
                             shows each account only its own book)
+TRADEPIPE_FEAST_ONLINE      Feast's online store: unset = SQLite under $DATA/features,
+                              redis://host:port/db = Redis (realtime.feast_config)
+TRADEPIPE_FEATURES_SCHEDULE cron of features_job (default */5 * * * *: every 5 minutes)
 
 Processed inbox files move to a `done/` folder inside each inbox.
 """
@@ -40,6 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from realtime.feast_config import redis_connection_string
 from realtime.layout import PROJECT_ROOT, DataLayout, resolve
 from realtime.settings import EnvReader, whole_number
 
@@ -51,6 +55,7 @@ __all__ = ["PROJECT_ROOT", "Settings"]
 DEFAULT_BATCH_ROWS: Final = 250_000
 DEFAULT_BATCH_BYTES: Final = 64 * 1024 * 1024
 DEFAULT_REPORTS_CONFIG: Final = PROJECT_ROOT / "config" / "reports.toml"
+DEFAULT_FEATURES_SCHEDULE: Final = "*/5 * * * *"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +70,8 @@ class Settings:
     reports_config: Path = DEFAULT_REPORTS_CONFIG
     service_url: str | None = None
     service_keys: tuple[tuple[str, str], ...] = ()
+    feast_online_url: str | None = None  # None: the SQLite online store
+    features_schedule: str = DEFAULT_FEATURES_SCHEDULE
 
     @classmethod
     def for_data_dir(cls, data_dir: Path, **overrides: object) -> Settings:
@@ -99,7 +106,12 @@ class Settings:
         if reports := env.get("TRADEPIPE_REPORTS_CONFIG", "").strip():
             overrides["reports_config"] = resolve(reports)
         overrides["service_url"] = values.get("TRADEPIPE_SERVICE_URL", None, _http_url)
-        overrides["service_keys"] = values.get("TRADEPIPE_SERVICE_KEYS", (), _account_keys)
+        no_keys: tuple[tuple[str, str], ...] = ()
+        overrides["service_keys"] = values.get("TRADEPIPE_SERVICE_KEYS", no_keys, _account_keys)
+        overrides["feast_online_url"] = values.get("TRADEPIPE_FEAST_ONLINE", None, _redis_url)
+        overrides["features_schedule"] = values.get(
+            "TRADEPIPE_FEATURES_SCHEDULE", DEFAULT_FEATURES_SCHEDULE, _cron
+        )
         values.raise_if_bad()
         return cls.for_layout(DataLayout.from_env(env), **overrides)
 
@@ -119,3 +131,16 @@ def _account_keys(text: str) -> tuple[tuple[str, str], ...]:
             raise ValueError("expected account=key[,account=key...]")
         pairs.append((account.strip(), key.strip()))
     return tuple(pairs)
+
+
+def _redis_url(text: str) -> str:
+    redis_connection_string(text)  # ValueError says what is wrong
+    return text
+
+
+def _cron(text: str) -> str:
+    from dagster._utils.schedules import is_valid_cron_string
+
+    if not is_valid_cron_string(text):
+        raise ValueError(f"expected a cron expression such as '*/5 * * * *', got {text!r}")
+    return text

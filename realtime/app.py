@@ -113,13 +113,15 @@ def create_app(
     clock: Clock | None = None,
     *,
     fast_path: bool | None = None,
+    service: TradingService | None = None,
 ) -> ASGIApp:
     """The service's ASGI app. `fast_path` (default: the TRADEPIPE_FAST_PATH setting)
-    serves the hottest routes from `realtime.api.fastpath`; off, FastAPI serves all."""
-    settings = settings or ServiceSettings.from_env()
+    serves the hottest routes from `realtime.api.fastpath`; off, FastAPI serves all.
+    `service`: one built by the caller (a test driving its own clock and market)."""
+    settings = settings or (service.settings if service else ServiceSettings.from_env())
     if fast_path is None:
         fast_path = settings.fast_path
-    service = TradingService(settings, clock)
+    service = service or TradingService(settings, clock)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -143,12 +145,17 @@ def create_app(
     install_web(app)  # the trading page at / and the offline /docs (realtime/web)
     _install_error_handlers(app)
     _install_openapi(app)
-    return RequestContext(
+    served = RequestContext(
         FastPath(app, service) if fast_path else app,
         max_body_bytes=settings.max_body_bytes,
         requests=service.metrics.http,
         log_requests=settings.access_log,
     )
+    if settings.fault_500_paths:  # test-only: realtime/test_faults.py
+        from realtime.test_faults import FaultSwitch
+
+        return FaultSwitch(served, settings.fault_500_paths)
+    return served
 
 
 def create_app_from_env() -> ASGIApp:

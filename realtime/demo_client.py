@@ -105,6 +105,16 @@ class DemoTrader:
             if t.get("bid") and t.get("ask") and t["symbol"] not in SKIP_SYMBOLS
         }
 
+    async def step(self) -> None:
+        """Read the tickers and take one action on them (none while no symbol has a
+        quote); a transport failure is counted, not raised, so the desk trades on."""
+        try:
+            tickers = await self.tickers()
+            if tickers:
+                await self.act(tickers)
+        except httpx.HTTPError as exc:
+            self.outcomes[f"transport {type(exc).__name__}"] += 1
+
     async def act(self, tickers: dict[str, dict[str, Any]]) -> None:
         """One action of one account."""
         self.actions += 1
@@ -384,12 +394,7 @@ async def run(
                 break
             if actions > 0 and trader.actions >= actions:
                 break
-            try:
-                tickers = await trader.tickers()
-                if tickers:
-                    await trader.act(tickers)
-            except httpx.HTTPError as exc:
-                trader.outcomes[f"transport {type(exc).__name__}"] += 1
+            await trader.step()
             if paced and time.monotonic() - last_report > 30:
                 print("demo client:", dict(trader.outcomes.most_common()), flush=True)
                 last_report = time.monotonic()

@@ -361,6 +361,23 @@ class TradingEngine:
             account_limits = limits.for_account(account)
             bucket.reconfigure(account_limits.max_orders_per_second, account_limits.order_burst)
 
+    async def set_feature_scales(self, scales: dict[str, ev.FeatureScale], *, source: str) -> int:
+        """Journal the symbols whose volatility scaling differs from the one in force
+        (issue 9), then apply it; answers how many changed. Nothing changed, nothing
+        journaled."""
+        self._ensure_healthy()
+        current = self.state.feature_scales
+        changed = {
+            symbol: scale
+            for symbol, scale in scales.items()
+            if _scale_key(current.get(symbol)) != _scale_key(scale)
+        }
+        if changed:
+            await self._emit(
+                ev.FeatureLimitsChanged(ts_ns=self.clock.now_ns(), scales=changed, source=source)
+            )
+        return len(changed)
+
     # --- market data and the venue -------------------------------------------
 
     def on_quote(self, quote: Quote) -> None:
@@ -535,6 +552,11 @@ class TradingEngine:
         ):
             self._take_snapshot()
         await self.journal.aclose()
+
+
+def _scale_key(scale: ev.FeatureScale | None) -> tuple[float, float]:
+    """What makes two scales different limits (not the feature value behind them)."""
+    return (1.0, 1.0) if scale is None else (scale.collar_scale, scale.notional_scale)
 
 
 def _rejection_of(order: Order) -> Rejection | None:

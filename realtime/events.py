@@ -146,6 +146,25 @@ class RiskLimitsChanged(Event, frozen=True, kw_only=True, tag=True):
     limits_json: str
 
 
+class FeatureScale(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """One symbol's volatility scaling of its limits (realtime.limits.volatility_scales)."""
+
+    collar_scale: float  # x the static price collar; 1.0 = static
+    notional_scale: float  # x the static per-order notional limit; 1.0 = static
+    reason: str  # SCALED, STALE, MISSING or STATIC
+    volatility: float | None = None  # the realized_vol_30m that was used
+    feature_ts_ns: int | None = None  # its event time in the feature store
+
+
+class FeatureLimitsChanged(Event, frozen=True, kw_only=True, tag=True):
+    """The effective limits of some symbols changed because of online features (issue 9),
+    so an audit (and the warehouse) can tell which limits were in force for an order. A
+    symbol not named keeps its scale."""
+
+    scales: dict[str, FeatureScale]
+    source: str  # the feature service read, e.g. risk_features_v1
+
+
 class PriceSampled(Event, frozen=True, kw_only=True, tag=True):
     """A sampled top of book, journaled so marks survive a restart."""
 
@@ -181,6 +200,7 @@ AnyEvent = (
     | OrderExpired
     | TradingStateChanged
     | RiskLimitsChanged
+    | FeatureLimitsChanged
     | PriceSampled
     | TradePrinted
 )

@@ -44,6 +44,8 @@ class SyntheticFeed:
     Deterministic for a seed: `ticks(n, ts_ns)` gives the same messages every run.
     """
 
+    SLICE_S = 0.01  # publish in 10 ms slices: smooth enough, cheap on timers
+
     def __init__(
         self,
         instruments: Mapping[str, Instrument],
@@ -57,6 +59,7 @@ class SyntheticFeed:
             raise ValueError("the synthetic feed needs at least one instrument with a start price")
         self.rng = random.Random(seed)
         self.trade_probability = trade_probability
+        self._carry = 0.0  # the fraction of a message the last slice owed
         # Mid in ticks keeps the walk exactly on the grid.
         self.mid_ticks = {
             i.symbol: max(4, round(start_prices[i.symbol] / i.tick_size)) for i in self.instruments
@@ -95,20 +98,24 @@ class SyntheticFeed:
         )
         return [quote, trade]
 
+    def publish_slice(self, sink: FeedSink, ts_ns: int, messages: float) -> None:
+        """Publish `messages` feed messages (a quote, sometimes with a trade); a fraction
+        carries over to the next slice."""
+        self._carry += messages
+        count = int(self._carry)
+        self._carry -= count
+        for _ in range(count):
+            for tick in self.next_ticks(ts_ns):
+                publish(sink, tick)
+
     async def run(self, sink: FeedSink, clock: Clock, rate_per_s: float) -> None:
-        """Publish about `rate_per_s` messages a second until cancelled."""
-        interval = 0.01  # publish in 10 ms slices: smooth enough, cheap on timers
-        per_slice = rate_per_s * interval
-        carry = 0.0
+        """Publish about `rate_per_s` messages a second until cancelled, in SLICE_S
+        slices of the loop's time (a fake clock's owner calls publish_slice itself)."""
         loop = asyncio.get_running_loop()
         next_at = loop.time()
         while True:
-            carry += per_slice
-            count, carry = int(carry), carry - int(carry)
-            for _ in range(count):
-                for tick in self.next_ticks(clock.now_ns()):
-                    publish(sink, tick)
-            next_at += interval
+            self.publish_slice(sink, clock.now_ns(), rate_per_s * self.SLICE_S)
+            next_at += self.SLICE_S
             await asyncio.sleep(max(0.0, next_at - loop.time()))
 
 

@@ -32,7 +32,6 @@ import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final, NamedTuple
-from urllib.parse import urlsplit
 
 import msgspec
 import redis
@@ -43,6 +42,7 @@ from realtime import events as ev
 from realtime.domain import Position
 from realtime.market import Ticker, TickerCache
 from realtime.metrics import Gauge, Registry
+from realtime.redis_url import validate_url
 
 if TYPE_CHECKING:
     from realtime.engine import TradingEngine
@@ -51,7 +51,6 @@ log = logging.getLogger(__name__)
 
 KEY_PREFIX: Final = "tradepipe"
 UPDATES_CHANNEL: Final = f"{KEY_PREFIX}:updates"
-URL_SCHEMES: Final = ("redis", "rediss", "unix")
 # Network calls give up fast: the thread then waits RETRY_AFTER_S and tries again with
 # the latest values, instead of redis-py's own retries stacking up behind an outage.
 SOCKET_TIMEOUT_S: Final = 0.5
@@ -66,19 +65,6 @@ def ticker_key(symbol: str) -> str:
 
 def position_key(account: str, symbol: str) -> str:
     return f"{KEY_PREFIX}:position:{account}:{symbol}"
-
-
-def validate_url(text: str) -> str:
-    """The setting's parser: a Redis URL with a host (or a unix socket path)."""
-    parts = urlsplit(text)
-    where = parts.path if parts.scheme == "unix" else parts.hostname
-    if parts.scheme not in URL_SCHEMES or not where:
-        raise ValueError(f"expected redis://host:port/db (or rediss://, unix://), got {text!r}")
-    try:
-        parts.port  # noqa: B018 - urlsplit checks the port only when asked
-    except ValueError:
-        raise ValueError(f"expected a port number in {text!r}") from None
-    return text
 
 
 class HotPosition(msgspec.Struct, kw_only=True):

@@ -50,10 +50,30 @@ class AccountLimits(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     restricted_symbols: frozenset[str] = frozenset()
 
 
+class VolatilityScaling(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """How online features (realized volatility, risk_features_v1) scale two limits per
+    symbol: at `reference_vol` the static limits hold; above it the price collar widens
+    and the per-order notional limit shrinks in proportion, each within its floor and
+    ceiling (multiples of the static value). A feature missing or older than
+    `max_feature_age_s` means the static limits, never no limit."""
+
+    enabled: bool = False
+    reference_vol: PositiveFloat = 0.30  # annualised realized_vol_30m
+    max_feature_age_s: PositiveFloat = 600.0
+    collar_scale_floor: PositiveFloat = 1.0
+    collar_scale_ceiling: PositiveFloat = 3.0
+    notional_scale_floor: PositiveFloat = 0.25
+    notional_scale_ceiling: PositiveFloat = 1.0
+    # scales move in steps of this much, so that noise in the estimate does not journal
+    # a limit change on every refresh
+    scale_step: PositiveFloat = 0.05
+
+
 class RiskLimits(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     default: AccountLimits
     accounts: dict[str, AccountLimits] = {}
     restricted_symbols: frozenset[str] = frozenset()
+    volatility_scaling: VolatilityScaling = VolatilityScaling()
 
     def for_account(self, account: str) -> AccountLimits:
         return self.accounts.get(account, self.default)
@@ -75,7 +95,47 @@ class LimitsError(ConfigError):
     code = "INVALID_LIMITS"
 
 
-_TOP_LEVEL: Final = ("default", "accounts", "restricted_symbols")
+_TOP_LEVEL: Final = ("default", "accounts", "restricted_symbols", "volatility_scaling")
+
+# Why a symbol's limits are what they are (journaled with each change).
+SCALED: Final = "SCALED"
+STALE: Final = "STALE"
+MISSING: Final = "MISSING"
+STATIC: Final = "STATIC"  # scaling switched off
+
+
+def _quantize(value: float, step: float) -> float:
+    return round(round(value / step) * step, 6)
+
+
+def volatility_scales(
+    config: VolatilityScaling, volatility: float | None, feature_ts_ns: int | None, now_ns: int
+) -> tuple[float, float, str]:
+    """(collar scale, notional scale, reason) for one symbol: pure, so the refresher,
+    the tests and an audit compute the same. 1.0/1.0 are the static limits."""
+    if not config.enabled:
+        return 1.0, 1.0, STATIC
+    if volatility is None or feature_ts_ns is None or not volatility >= 0:
+        return 1.0, 1.0, MISSING
+    if now_ns - feature_ts_ns > config.max_feature_age_s * 1e9:
+        return 1.0, 1.0, STALE
+    ratio = volatility / config.reference_vol
+    collar = min(max(ratio, config.collar_scale_floor), config.collar_scale_ceiling)
+    inverse = 1.0 / ratio if ratio > 0 else config.notional_scale_ceiling
+    notional = min(max(inverse, config.notional_scale_floor), config.notional_scale_ceiling)
+    step = config.scale_step
+    return _quantize(collar, step), _quantize(notional, step), SCALED
+
+
+def scaled_limits(
+    limits: AccountLimits, collar_scale: float, notional_scale: float
+) -> AccountLimits:
+    """The account's limits with one symbol's volatility scales applied."""
+    return msgspec.structs.replace(
+        limits,
+        price_collar_pct=min(limits.price_collar_pct * collar_scale, 100.0),
+        max_order_notional=limits.max_order_notional * notional_scale,
+    )
 
 
 def parse_limits(document: dict[str, Any], source: str = "<limits>") -> RiskLimits:
@@ -123,9 +183,36 @@ def parse_limits(document: dict[str, Any], source: str = "<limits>") -> RiskLimi
         problems.append(
             ConfigProblem(source, "restricted_symbols", f"expected a list of symbols ({exc})")
         )
+    scaling = VolatilityScaling()
+    if "volatility_scaling" in document:
+        found_scaling, found = check_table(
+            document["volatility_scaling"],
+            VolatilityScaling,
+            source=source,
+            where="[volatility_scaling]",
+        )
+        problems += found
+        if found_scaling is not None:
+            scaling = found_scaling
+            for what in ("collar", "notional"):
+                if getattr(scaling, f"{what}_scale_floor") > getattr(
+                    scaling, f"{what}_scale_ceiling"
+                ):
+                    problems.append(
+                        ConfigProblem(
+                            source,
+                            f"[volatility_scaling] {what}_scale_floor",
+                            f"must not exceed {what}_scale_ceiling",
+                        )
+                    )
     if problems or default is None:
         raise LimitsError(problems or [ConfigProblem(source, "[default]", "invalid")])
-    return RiskLimits(default=default, accounts=accounts, restricted_symbols=restricted)
+    return RiskLimits(
+        default=default,
+        accounts=accounts,
+        restricted_symbols=restricted,
+        volatility_scaling=scaling,
+    )
 
 
 def check_limits_against(

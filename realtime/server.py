@@ -77,6 +77,10 @@ def run_uvicorn(settings: ServiceSettings, sock: socket.socket) -> ExitStatus:
         lifespan="on",
         interface="asgi3",  # said, not guessed: StartupWatch.__call__ is a plain def
         access_log=False,  # the app logs each request itself, as JSON with its request id
+        # No proxy sits in front of the service and nothing reads the client address;
+        # uvicorn's X-Forwarded-For rewrite parsed the peer's IP on every request (and let
+        # any local client claim another address).
+        proxy_headers=False,
         log_config=None,
         timeout_graceful_shutdown=10,
         backlog=LISTEN_BACKLOG,

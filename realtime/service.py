@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import math
 import time
 from pathlib import Path
 
@@ -18,12 +19,14 @@ from realtime.clock import Clock, SystemClock
 from realtime.config import load_service_config
 from realtime.domain import Instrument, Quote, Trade
 from realtime.engine import EngineConfig, TradingEngine
+from realtime.feast_config import FeastLocation, features_dir
 from realtime.feed import ReplayFeed, SyntheticFeed
 from realtime.hot_cache import HotCacheLink
 from realtime.journal import Journal
 from realtime.limits import RiskLimits
 from realtime.market import TickerCache
 from realtime.metrics import Counter, Gauge, Histogram, Registry
+from realtime.online_features import FeastReader, FeatureRefresher
 from realtime.settings import ServiceSettings
 from realtime.venue import SimulatedVenue, SimulatedVenueConfig
 
@@ -90,6 +93,27 @@ class ServiceMetrics:
         )
         add(
             Gauge(
+                "tradepipe_feature_age_seconds",
+                "Age of the oldest symbol's online risk features (NaN: none read yet)",
+                lambda: service.features.max_age_s() if service.features else math.nan,
+            )
+        )
+        add(
+            Gauge(
+                "tradepipe_feature_refresh_failures",
+                "Online feature reads that failed since start (limits stay static when stale)",
+                lambda: float(service.features.stats.failures if service.features else 0),
+            )
+        )
+        add(
+            Gauge(
+                "tradepipe_feature_scaled_symbols",
+                "Symbols whose limits volatility scaling currently changes",
+                lambda: float(len(service.engine.state.feature_scales)),
+            )
+        )
+        add(
+            Gauge(
                 "tradepipe_venue_anomalies",
                 "Venue reports dropped as inconsistent with the order lifecycle",
                 lambda: float(service.engine.venue_anomalies),
@@ -98,9 +122,20 @@ class ServiceMetrics:
 
 
 class TradingService:
-    def __init__(self, settings: ServiceSettings, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        clock: Clock | None = None,
+        *,
+        engine_config: EngineConfig | None = None,
+        own_feed: bool = True,
+    ) -> None:
+        """`own_feed=False` (with `EngineConfig(auto_pump=False)` and a fake clock): the
+        caller publishes market data and pumps the venue as its clock moves (tests)."""
         self.settings = settings
         self.clock = clock or SystemClock()
+        self.engine_config = engine_config or EngineConfig()
+        self.own_feed = own_feed
         config = load_service_config(
             settings.instruments_path, settings.limits_path, settings.accounts_path
         )
@@ -121,6 +156,7 @@ class TradingService:
         self._engine: TradingEngine | None = None
         self._feed_task: asyncio.Task[None] | None = None
         self.hot_cache: HotCacheLink | None = None
+        self.features: FeatureRefresher | None = None
         self.started_monotonic = time.monotonic()
 
     @property
@@ -145,7 +181,7 @@ class TradingService:
         )
         started = time.perf_counter()
         self._engine = await TradingEngine.open(
-            journal, self.instruments, self.limits, venue, self.clock, EngineConfig()
+            journal, self.instruments, self.limits, venue, self.clock, self.engine_config
         )
         log.info(
             "engine started",
@@ -162,7 +198,18 @@ class TradingService:
             self.hot_cache = HotCacheLink.start(
                 settings.hot_cache_url, self._engine, self.tickers, self.metrics.registry
             )
-        self._feed_task = asyncio.create_task(self._run_feed(), name="feed")
+        if settings.features_refresh_s > 0 and self.limits.volatility_scaling.enabled:
+            location = FeastLocation(features_dir(settings.data_dir), settings.feast_online_url)
+            self.features = FeatureRefresher(
+                self._engine,
+                FeastReader(location),
+                sorted(self.instruments),
+                self.clock,
+                interval_s=settings.features_refresh_s,
+            )
+            self.features.start()
+        if self.own_feed:
+            self._feed_task = asyncio.create_task(self._run_feed(), name="feed")
 
     async def _run_feed(self) -> None:
         settings = self.settings
@@ -219,6 +266,8 @@ class TradingService:
             self._feed_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._feed_task
+        if self.features is not None:
+            await self.features.stop()
         engine = self._engine
         if engine is None:
             return

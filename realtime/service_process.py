@@ -121,6 +121,30 @@ class ServiceProcess:
         ServiceExited, NotOurInstance or TimeoutError."""
         self._wait(timeout_s, need_ready=True)
 
+    def wait_announced(self, timeout_s: float = 30.0) -> None:
+        """Return once the child has printed its `listening on` line: its settings and
+        config files passed and it holds its port (the journal may still be opening).
+        Raises ServiceExited, NotOurInstance or TimeoutError."""
+        deadline = time.monotonic() + timeout_s
+        delay = 0.02
+        while not self._announced():
+            if (exited := self.exited()) is not None:
+                raise exited
+            if time.monotonic() >= deadline:
+                raise TimeoutError(
+                    f"the realtime service did not announce itself within {timeout_s} s\n"
+                    f"{self.tail()}"
+                )
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
+
+    def _announced(self) -> bool:
+        if not self.url and (match := _ANNOUNCED.search(self.output())):
+            if match["instance"] != self.instance_id:
+                raise NotOurInstance(f"the child announced instance {match['instance']}")
+            self.url = match["url"]
+        return bool(self.url)
+
     def wait_answering(self, timeout_s: float = 30.0) -> None:
         """Like wait_ready, without waiting for /ready (whose market-data check fails
         once a replay file has been played to its end)."""
@@ -133,11 +157,7 @@ class ServiceProcess:
         while True:
             if (exited := self.exited()) is not None:
                 raise exited
-            if not self.url and (match := _ANNOUNCED.search(self.output())):
-                self.url = match["url"]
-                if match["instance"] != self.instance_id:
-                    raise NotOurInstance(f"the child announced instance {match['instance']}")
-            if self.url:
+            if self._announced():
                 try:
                     last = self._probe(need_ready)
                 except httpx.TransportError as exc:

@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Final, TypeVar
 
 from realtime.config_errors import ConfigError, ConfigProblem
-from realtime.hot_cache import validate_url as _redis_url
+from realtime.feast_config import redis_connection_string
 from realtime.journal import Durability
 from realtime.layout import ConfigFiles, DataLayout, resolve
+from realtime.redis_url import validate_url as _redis_url
 
 T = TypeVar("T")
 
@@ -72,7 +73,14 @@ class ServiceSettings:
     # Production hot cache (realtime/hot_cache.py): a Redis URL to publish the latest
     # tickers and positions to; None (the default) publishes nothing.
     hot_cache_url: str | None = None
+    # Online features into risk (issue 9): how often risk_features_v1 is read for every
+    # symbol (0: never, static limits), and Feast's online store (None: SQLite under
+    # $DATA/features; redis://host:port/db: Redis).
+    features_refresh_s: float = 30.0
+    feast_online_url: str | None = None
     instance_id: str = field(default_factory=new_instance_id)
+    # Test-only (realtime/test_faults.py): paths answered 500; a production build refuses it.
+    fault_500_paths: tuple[str, ...] = ()
 
     @property
     def layout(self) -> DataLayout:
@@ -107,7 +115,21 @@ class ServiceSettings:
             "TRADEPIPE_HTTP_MAX_CONNECTIONS", 2_000, whole_number(1, 1_000_000)
         )
         hot_cache = values.get("TRADEPIPE_HOT_CACHE", None, _redis_url)
+        features_refresh = values.get(
+            "TRADEPIPE_FEATURES_REFRESH_S", 30.0, number_over(0.0, inclusive=True)
+        )
+        feast_online = values.get("TRADEPIPE_FEAST_ONLINE", None, _feast_online)
         instance = values.get("TRADEPIPE_INSTANCE_ID", new_instance_id(), _instance_id)
+        no_faults: tuple[str, ...] = ()
+        faults = values.get("TRADEPIPE_TEST_FAULT_500", no_faults, parse_fault_paths)
+        if faults and env.get("TRADEPIPE_BUILD", "").strip() == PRODUCTION_BUILD:
+            values.problems.append(
+                ConfigProblem(
+                    "environment",
+                    "TRADEPIPE_TEST_FAULT_500",
+                    "a test-only fault switch, refused by a production build (TRADEPIPE_BUILD)",
+                )
+            )
         values.raise_if_bad()
         return cls(
             data_dir=layout.data_dir,
@@ -131,7 +153,10 @@ class ServiceSettings:
             http_read_timeout_s=read_timeout,
             http_max_connections=max_connections,
             hot_cache_url=hot_cache,
+            features_refresh_s=features_refresh,
+            feast_online_url=feast_online,
             instance_id=instance,
+            fault_500_paths=faults,
         )
 
 
@@ -166,6 +191,19 @@ class EnvReader:
     def raise_if_bad(self) -> None:
         if self.problems:
             raise SettingsError(self.problems)
+
+
+# What deploy/Dockerfile sets TRADEPIPE_BUILD to: such a build refuses test-only switches.
+PRODUCTION_BUILD: Final = "production"
+
+
+def parse_fault_paths(text: str) -> tuple[str, ...]:
+    """TRADEPIPE_TEST_FAULT_500: comma-separated paths (realtime/test_faults.py)."""
+    paths = tuple(p.strip() for p in text.split(",") if p.strip())
+    bad = [p for p in paths if not p.startswith("/")]
+    if bad:
+        raise ValueError(f"expected comma-separated paths starting with /, got {bad}")
+    return paths
 
 
 def whole_number(low: int, high: int) -> Callable[[str], int]:
@@ -229,6 +267,11 @@ def _feed(text: str) -> str:
     if not path.is_file():
         raise ValueError(f"no such tick file: {path}")
     return str(path)
+
+
+def _feast_online(text: str) -> str:
+    redis_connection_string(text)  # ValueError says what is wrong
+    return text
 
 
 def _instance_id(text: str) -> str:

@@ -32,7 +32,7 @@ from realtime.domain import (
     Side,
     TradingState,
 )
-from realtime.limits import AccountLimits, RiskLimits, limits_from_json
+from realtime.limits import AccountLimits, RiskLimits, limits_from_json, scaled_limits
 from realtime.oms import Trigger, next_status
 from realtime.pnl import apply_fill, unrealized
 from realtime.risk import RiskContext
@@ -115,6 +115,8 @@ class StateSnapshot(msgspec.Struct, kw_only=True):
     fills: list[Fill]
     positions: list[Position]
     client_ids: list[tuple[str, str, str, bytes]]  # account, client_order_id, order_id, fp
+    # the volatility scaling in force (FeatureLimitsChanged); empty in older snapshots
+    feature_scales: dict[str, ev.FeatureScale] = {}
 
 
 class JournalInconsistent(Exception):
@@ -133,6 +135,10 @@ class EngineState:
         # account -> (its limits, every symbol it may not trade): what risk_context reads,
         # derived from `limits` once per account and dropped whenever limits change.
         self._risk_limits: dict[str, tuple[AccountLimits, frozenset[str]]] = {}
+        # symbol -> account -> its limits scaled by the symbol's volatility (issue 9); a
+        # symbol absent trades on the static limits. Built lazily per account.
+        self.feature_scales: dict[str, ev.FeatureScale] = {}
+        self._scaled: dict[str, dict[str, AccountLimits]] = {}
         self.limits = limits
         # Digest of the last limits written to the journal; None until one is.
         self.limits_digest: str | None = None
@@ -162,6 +168,7 @@ class EngineState:
             ev.OrderExpired: self._on_expired,
             ev.TradingStateChanged: self._on_trading_state,
             ev.RiskLimitsChanged: self._on_limits,
+            ev.FeatureLimitsChanged: self._on_feature_limits,
             ev.PriceSampled: self._on_price,
             ev.TradePrinted: _ignore,  # the tape is for the warehouse; it moves no state
             ev.ReplaceRiskRejected: _ignore,  # an audit record; the order is unchanged
@@ -176,6 +183,7 @@ class EngineState:
     def limits(self, limits: RiskLimits) -> None:
         self._limits = limits
         self._risk_limits = {}
+        self._scaled = {symbol: {} for symbol in self._scaled}
 
     # --- reading ---------------------------------------------------------
 
@@ -205,6 +213,21 @@ class EngineState:
             found = self._risk_limits[account] = (limits, restricted)
         return found
 
+    def _scale(self, account: str, symbol: str, limits: AccountLimits) -> AccountLimits:
+        scale = self.feature_scales[symbol]
+        found = self._scaled[symbol][account] = scaled_limits(
+            limits, scale.collar_scale, scale.notional_scale
+        )
+        return found
+
+    def effective_limits(self, account: str, symbol: str) -> AccountLimits:
+        """The limits a check of `symbol` for `account` uses (static or scaled)."""
+        limits = self.account_limits(account)[0]
+        scaled = self._scaled.get(symbol)
+        if scaled is None:
+            return limits
+        return scaled.get(account) or self._scale(account, symbol, limits)
+
     def risk_context(
         self,
         account: str,
@@ -220,6 +243,9 @@ class EngineState:
         being replaced: its own open quantity is taken out of the aggregates."""
         limits, restricted = self._risk_limits.get(account) or self.account_limits(account)
         symbol = req.symbol
+        scaled = self._scaled.get(symbol)
+        if scaled is not None:  # volatility scaling in force for this symbol
+            limits = scaled.get(account) or self._scale(account, symbol, limits)
         trading_state = self.global_state
         book = self.accounts.get(account)
         if book is None:
@@ -452,6 +478,15 @@ class EngineState:
         else:
             self.account(e.account).trading_state = e.state
 
+    def _on_feature_limits(self, e: ev.FeatureLimitsChanged) -> None:
+        for symbol, scale in e.scales.items():
+            if scale.collar_scale == 1.0 and scale.notional_scale == 1.0:
+                self.feature_scales.pop(symbol, None)
+                self._scaled.pop(symbol, None)
+            else:
+                self.feature_scales[symbol] = scale
+                self._scaled[symbol] = {}
+
     def _on_limits(self, e: ev.RiskLimitsChanged) -> None:
         self.limits = limits_from_json(e.limits_json)
         self.limits_digest = e.digest
@@ -477,6 +512,7 @@ class EngineState:
                 if sb.position.quantity or sb.position.realized_pnl
             ],
             client_ids=[(a, c, oid, fp) for (a, c), (oid, fp) in self.client_ids.items()],
+            feature_scales=dict(self.feature_scales),
         )
 
     @classmethod
@@ -505,6 +541,8 @@ class EngineState:
             state._restore_position(position)
         for account, client_order_id, order_id, fp in snap.client_ids:
             state.client_ids[(account, client_order_id)] = (order_id, fp)
+        state.feature_scales = dict(snap.feature_scales)
+        state._scaled = {symbol: {} for symbol in snap.feature_scales}
         return state
 
     def _restore_position(self, position: Position) -> None:

@@ -83,4 +83,4 @@ def fills_since(warehouse: Warehouse, cutoff: pd.Timestamp) -> int:
     frame = warehouse.query(
         f"SELECT count(*) AS n FROM {FILLS.name} WHERE ts >= {timestamp_literal(cutoff)}"
     )
-    return int(frame.iat[0, 0]) if len(frame) else 0
+    return int(str(frame.iat[0, 0])) if len(frame) else 0

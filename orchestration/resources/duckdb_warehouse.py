@@ -28,7 +28,7 @@ import pandas as pd
 import pydantic
 
 from orchestration.resources.schema import ColumnType, TableSpec
-from orchestration.resources.warehouse import Warehouse, WarehouseError
+from orchestration.resources.warehouse import Warehouse, WarehouseError, conform
 
 _DUCKDB_TYPES: Final = {
     ColumnType.TIMESTAMP: "TIMESTAMP",
@@ -62,6 +62,27 @@ def duckdb_ddl(table: TableSpec) -> str:
         for c in table.columns
     )
     return f"CREATE TABLE IF NOT EXISTS {table.name} (\n{columns}\n)"
+
+
+def _one_frame_per_table(
+    conformed: Sequence[tuple[TableSpec, pd.DataFrame]],
+) -> list[tuple[TableSpec, pd.DataFrame]]:
+    """The frames of one transaction, those of a table that comes more than once (a
+    shipping batch's six ship_log rows) joined in order. The transaction's outcome is
+    the same (conform keeps the last row of a key, as the later write would have), and
+    each frame handed to DuckDB costs ~4 ms of registration and planning however small."""
+    by_table: dict[str, list[tuple[TableSpec, pd.DataFrame]]] = {}
+    for table, frame in conformed:
+        by_table.setdefault(table.name, []).append((table, frame))
+    joined = []
+    for parts in by_table.values():
+        table = parts[0][0]
+        if len(parts) == 1:
+            joined.append(parts[0])
+        else:
+            frames = [frame for _, frame in parts]
+            joined.append((table, conform(table, pd.concat(frames, ignore_index=True))))
+    return joined
 
 
 class DuckDBWarehouse(Warehouse):
@@ -119,7 +140,7 @@ class DuckDBWarehouse(Warehouse):
             con.begin()
             newest: dict[str, pd.Timestamp | None] = {}
             try:
-                for table, frame in conformed:
+                for table, frame in _one_frame_per_table(conformed):
                     newest[table.name] = self._write_table(con, table, frame)
                 con.commit()
             except BaseException:

@@ -16,21 +16,32 @@ ever, and nothing bounds how many connections are open. Here:
 
 One timer per server (`ConnectionGuard`) sweeps every connection's deadline a few
 times per timeout, instead of a timer armed and cancelled on every request: a request
-costs two attribute writes and a clock read. The class replaces uvicorn's
-`on_response_complete` (the keep-alive timer it arms is the sweep's job here), so it
-follows the uvicorn version pinned in uv.lock.
+costs two attribute writes and a clock read.
+
+A response with a Content-Length leaves in one write (`CoalescingCycle`): uvicorn writes
+the status line and headers, then the body, as two sends, which on loopback are two
+syscalls and two TCP segments the client wakes up for (a write was a fifth of the
+loop's CPU per order; BENCHMARKS.md, "perf").
+
+The classes replace uvicorn's `on_headers_complete` (to build our cycle) and
+`on_response_complete` (the keep-alive timer it arms is the sweep's job here), so they
+follow the uvicorn version pinned in uv.lock.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import urllib.parse
 from http import HTTPStatus
 from typing import Any
 
+import httptools
 import msgspec
+from uvicorn._types import ASGISendEvent
 from uvicorn.config import Config
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.flow_control import service_unavailable
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 from uvicorn.server import ServerState
 
 from .problems import PROBLEM_TYPE, Problem
@@ -93,6 +104,53 @@ class ConnectionGuard:
         self._sweep = self._loop.call_later(self.interval_s, self.sweep) if self.open else None
 
 
+class _HeadBuffer:
+    """Stands in for the transport while uvicorn writes a response head: keeps the bytes."""
+
+    __slots__ = ("data",)
+
+    def __init__(self) -> None:
+        self.data = b""
+
+    def write(self, data: bytes) -> None:
+        self.data += data
+
+
+class CoalescingCycle(RequestResponseCycle):
+    """uvicorn's request/response cycle, with the head held back and sent with the first
+    body write. uvicorn still builds and checks the head and counts the body against its
+    Content-Length; only the number of writes changes."""
+
+    head: bytes | None = None
+
+    async def send(self, message: ASGISendEvent) -> None:
+        if message["type"] == "http.response.start" and not self.response_started:
+            transport, buffer = self.transport, _HeadBuffer()
+            self.transport = buffer  # type: ignore[assignment]
+            try:
+                await super().send(message)
+            finally:
+                self.transport = transport
+            self.head = buffer.data or None
+            return
+        head = self.head
+        if head is not None:
+            self.head = None
+            if (
+                message["type"] == "http.response.body"
+                and not self.chunked_encoding
+                and self.scope["method"] != "HEAD"
+                and not self.disconnected
+            ):
+                # The head rides in the body write; uvicorn's length count allows for it.
+                self.expected_content_length += len(head)
+                await super().send({**message, "body": head + message.get("body", b"")})
+                return
+            if not self.disconnected:
+                self.transport.write(head)
+        await super().send(message)
+
+
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
     guard: ConnectionGuard  # set on the subclass `guarded_protocol` makes
 
@@ -133,6 +191,50 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.guard.release(self)
         self.deadline = None
         super().handle_websocket_upgrade()
+
+    def on_headers_complete(self) -> None:
+        # uvicorn's own, building a CoalescingCycle instead of a RequestResponseCycle.
+        http_version = self.parser.get_http_version()
+        method = self.parser.get_method()
+        self.scope["method"] = method.decode("ascii")
+        if http_version != "1.1":
+            self.scope["http_version"] = http_version
+        if self.parser.should_upgrade() and self._should_upgrade():
+            return
+        parsed_url = httptools.parse_url(self.url)
+        raw_path = parsed_url.path
+        path = raw_path.decode("ascii")
+        if "%" in path:
+            path = urllib.parse.unquote(path)
+        self.scope["path"] = self.root_path + path
+        self.scope["raw_path"] = self.root_path.encode("ascii") + raw_path
+        self.scope["query_string"] = parsed_url.query or b""
+        app = self.app
+        if self.limit_concurrency is not None and (
+            len(self.connections) >= self.limit_concurrency
+            or len(self.tasks) >= self.limit_concurrency
+        ):
+            app = service_unavailable
+            self.logger.warning("Exceeded concurrency limit.")
+        existing_cycle = self.cycle
+        self.cycle = CoalescingCycle(
+            scope=self.scope,
+            transport=self.transport,
+            flow=self.flow,
+            logger=self.logger,
+            access_logger=self.access_logger,
+            access_log=self.access_log,
+            default_headers=self.server_state.default_headers,
+            message_event=asyncio.Event(),
+            expect_100_continue=self.expect_100_continue,
+            keep_alive=http_version != "1.0",
+            on_response=self.on_response_complete,
+        )
+        if existing_cycle is None or existing_cycle.response_complete:
+            self._start_asgi_task(self.cycle, app)
+        else:  # pipelined: queued behind the one in progress
+            self.flow.pause_reading()
+            self.pipeline.appendleft((self.cycle, app))
 
     def on_message_begin(self) -> None:
         super().on_message_begin()

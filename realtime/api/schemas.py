@@ -88,10 +88,25 @@ class LimitsReloaded(msgspec.Struct):
     changed: bool
 
 
+class FeaturesUsed(msgspec.Struct):
+    """The online features a check used (issue 9) and the limits they put in force."""
+
+    service: str  # risk_features_v1
+    values: dict[str, float | None]
+    age_s: float | None  # None: no reading for the symbol
+    max_age_s: float  # older than this: the static limits
+    reason: str  # SCALED, STALE, MISSING or STATIC
+    collar_scale: float
+    notional_scale: float
+    price_collar_pct: float  # in force for this account and symbol
+    max_order_notional: float
+
+
 class RiskCheckResult(msgspec.Struct):
     accepted: bool
     code: str | None = None
     detail: str | None = None
+    features: FeaturesUsed | None = None  # None: features are off for the service
 
 
 class OrderPage(msgspec.Struct):

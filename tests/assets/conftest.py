@@ -3,9 +3,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
+from assets.warehouse.assets import WAREHOUSE_ASSETS
 from orchestration.resources import DuckDBWarehouse, Inbox, JournalSource
+from tests.assets.execution_quality.journal import write_tca_journal
 from tests.assets.journals import write_engine_journal
 
 
@@ -47,3 +50,19 @@ def inbox(tmp_path: Path) -> Inbox:
 
 def journal_source(path: Path, **settings: object) -> JournalSource:
     return JournalSource(path=str(path), **settings)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def shipped_tca_day(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with the TCA day the real engine traded (`journal.db`) and the warehouse
+    file the warehouse assets shipped it into (`warehouse.duckdb`), made once for the
+    session: tests copy what they use."""
+    folder = tmp_path_factory.mktemp("tca-day")
+    write_tca_journal(folder / "journal.db")
+    warehouse = DuckDBWarehouse(path=str(folder / "warehouse.duckdb"))
+    dg.materialize(
+        WAREHOUSE_ASSETS,
+        resources={"warehouse": warehouse, "journal": journal_source(folder / "journal.db")},
+    )
+    warehouse.close()
+    return folder

@@ -18,6 +18,7 @@ from realtime.domain import Quote
 from realtime.feed import ReplayFeed
 from realtime.instruments import load_universe
 from realtime.layout import PROJECT_ROOT
+from tests.assets.results import failed_checks
 
 
 def sink(
@@ -45,10 +46,6 @@ def quarantine(warehouse: DuckDBWarehouse) -> pd.DataFrame:
         "SELECT sink, file_name, line_no, reason_code, reason, record FROM quarantine "
         "ORDER BY file_name, line_no"
     )
-
-
-def failed_checks(result: dg.ExecuteInProcessResult) -> list[str]:
-    return [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
 
 
 def record(**fields: object) -> str:

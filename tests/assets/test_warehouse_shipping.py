@@ -37,6 +37,7 @@ from tests.assets.journals import (
     journal_type_counts,
     tick_events,
 )
+from tests.assets.results import check_results, failed_checks
 from tests.realtime.harness import T0
 
 TABLES = ("orders", "fills", "quotes", "trades", "risk_control_changes", "risk_rejections")
@@ -89,10 +90,6 @@ def failure_text(result: dg.ExecuteInProcessResult) -> str:
         parts.append(error.message)
         error = error.cause
     return "\n".join(parts)
-
-
-def failed_checks(result: dg.ExecuteInProcessResult) -> list[str]:
-    return [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
 
 
 def test_ship_when_engine_journal_then_every_event_lands_once_in_its_table(
@@ -506,7 +503,7 @@ def run_checks(journal: JournalSource, warehouse: DuckDBWarehouse) -> dict[str, 
         resources={"warehouse": warehouse, "journal": journal},
         selection=dg.AssetSelection.all_asset_checks(),
     )
-    return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    return check_results(result)
 
 
 def test_checks_when_tables_are_damaged_then_the_matching_checks_fail(

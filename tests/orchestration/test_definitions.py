@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +30,19 @@ REPORT_ASSETS = {"daily_pnl", "pnl_weekly", "tax_lots", "open_tax_lots", "wash_s
     "exposure",
     "compliance_findings",
 }
+FEATURE_ASSETS = {"symbol_market", "symbol_alt", "account_activity"} | {
+    "feast_registry",
+    "online_features",
+    "order_features",
+}
+# the validation programme (issue 15): one asset per suite, and the verdict
+VALIDATION_ASSETS = {"service_health", "data_pipeline", "performance", "integration"} | {
+    "resilience",
+    "error_handling",
+    "validation_verdict",
+}
+# the validation assets that write the warehouse file (the rest only read it or the API)
+VALIDATION_WRITERS = {"data_pipeline", "resilience", "validation_verdict"}
 
 
 def repository(tmp_path: Path, **overrides: object) -> dg.RepositoryDefinition:
@@ -41,7 +55,7 @@ def test_definitions_when_built_then_groups_jobs_and_schedules_follow_the_conven
     repo = repository(tmp_path)
 
     assert {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()} == (
-        ASSETS | TCA_ASSETS | REPORT_ASSETS
+        ASSETS | TCA_ASSETS | REPORT_ASSETS | FEATURE_ASSETS | VALIDATION_ASSETS
     )
     groups = {
         key.to_user_string(): repo.asset_graph.get(key).group_name
@@ -65,12 +79,18 @@ def test_definitions_when_built_then_groups_jobs_and_schedules_follow_the_conven
     }
     assert {a for a, g in groups.items() if g == "execution_quality"} == TCA_ASSETS
     assert {a for a, g in groups.items() if g == "reports"} == REPORT_ASSETS
+    assert {a for a, g in groups.items() if g == "features"} == FEATURE_ASSETS
+    assert {a for a, g in groups.items() if g == "validation"} == VALIDATION_ASSETS
     assert {j.name for j in repo.get_all_jobs() if not j.name.startswith("__")} == {
         "warehouse_job",
         "inboxes_job",
         "execution_quality_job",
         "reports_job",
         "reports_rollup_job",
+        "features_job",
+        "validation_health_job",
+        "validation_job",
+        "validation_alert_job",
     }
     schedules = {s.name for s in repo.schedule_defs}
     # Shipping runs on sensors (tests/orchestration/test_sensors.py), not on the clock.
@@ -78,6 +98,7 @@ def test_definitions_when_built_then_groups_jobs_and_schedules_follow_the_conven
         "execution_quality_job_schedule",
         "reports_job_schedule",
         "reports_rollup_job_schedule",
+        "features_job_schedule",
     } <= schedules
     assert not schedules & {"warehouse_job_schedule", "inboxes_job_schedule"}
     assert {"warehouse_job_sensor", "inboxes_job_sensor"} <= {s.name for s in repo.sensor_defs}
@@ -152,7 +173,16 @@ def test_definitions_when_built_then_every_warehouse_writer_is_in_the_duckdb_poo
         for key in repo.asset_graph.get_all_asset_keys()
     }
 
-    assert pools == {key: {"duckdb_warehouse"} for key in ASSETS | TCA_ASSETS | REPORT_ASSETS}
+    # the feature sources and order_features read the warehouse file; the registry and
+    # the online store are Feast's own files
+    readers = {"symbol_market", "symbol_alt", "account_activity", "order_features"}
+    writers = ASSETS | TCA_ASSETS | REPORT_ASSETS | VALIDATION_WRITERS | readers
+    assert pools == {
+        **{key: {"duckdb_warehouse"} for key in writers},
+        **{key: set() for key in VALIDATION_ASSETS - VALIDATION_WRITERS},
+        "feast_registry": set(),
+        "online_features": set(),
+    }
 
 
 def test_launcher_instance_when_loaded_then_pools_are_limited_to_one() -> None:
@@ -181,7 +211,6 @@ def test_jobs_when_built_then_each_runs_in_one_step_per_writing_asset(tmp_path: 
 def test_dagster_cli_when_materialising_a_group_as_the_readme_says_then_it_succeeds(
     tmp_path: Path,
 ) -> None:
-    dagster = Path(sys.executable).parent / "dagster"
     env = {
         **os.environ,
         "DAGSTER_HOME": str(tmp_path / "dagster_home"),
@@ -189,16 +218,21 @@ def test_dagster_cli_when_materialising_a_group_as_the_readme_says_then_it_succe
     }
     (tmp_path / "dagster_home").mkdir()
 
+    # Every `dagster asset materialize` command the README shows, run as it is written.
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    commands = [
+        shlex.split(line)
+        for line in readme.splitlines()
+        if line.startswith(".venv/bin/dagster asset materialize")
+    ]
+    assert commands, "the README shows no `dagster asset materialize` command"
+    for command in commands:
+        assert_materialises(PROJECT_ROOT / command[0], command[1:], env)
+
+
+def assert_materialises(dagster: Path, arguments: list[str], env: dict[str, str]) -> None:
     result = subprocess.run(
-        [
-            str(dagster),
-            "asset",
-            "materialize",
-            "-m",
-            "orchestration.definitions",
-            "--select",
-            "group:inboxes",
-        ],
+        [str(dagster), *arguments],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,

@@ -3,6 +3,7 @@ stops every process it started."""
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import signal
@@ -22,6 +23,7 @@ from orchestration.launcher import (
     READINESS_QUERY,
     LocationLoadError,
     close_leftover_runs,
+    copy_rotating,
     dagster_home,
     dagster_not_ready,
 )
@@ -141,6 +143,9 @@ def test_launcher_when_started_then_up_means_every_part_answers_and_sigterm_leav
         ).json()
         assert dagster_not_ready(answer) is None
         assert "enabled: false" in (home / "dagster.yaml").read_text().split("nux:")[1]
+        # Every inbox the README names exists from the start, before any file arrives.
+        inbox = tmp_path / "data" / "inbox"
+        assert (inbox / "ticks").is_dir() and (inbox / "alt").is_dir()
         # The sensor ships the demo's first events without waiting for a schedule.
         first_shipping_run(home, launcher, 60)
         first_data_after = time.monotonic() - launched
@@ -158,7 +163,10 @@ def test_launcher_when_started_then_up_means_every_part_answers_and_sigterm_leav
         assert [(r.run_id, r.status) for r in left] == []
         logs = tmp_path / "data" / "logs"
         assert (logs / "realtime.log").read_text().startswith("{")  # the service's JSON lines
-        assert (logs / "dagster.log").stat().st_size > 0
+        # Dagster's console at INFO: its daemons and the run's events, no DEBUG step lines.
+        dagster_log = (logs / "dagster.log").read_text()
+        assert " - INFO - " in dagster_log
+        assert " - DEBUG - " not in dagster_log
     finally:
         for pid in started | {launcher.pid}:
             if alive(pid):
@@ -287,3 +295,60 @@ def test_launcher_when_the_service_refuses_its_config_then_the_launch_stops_with
     ) in result.stdout
     assert "tradepipe is up" not in result.stdout
     assert not (tmp_path / "data" / "logs" / "dagster.log").exists()  # Dagster never started
+
+
+def processes_using(data_dir: Path) -> list[int]:
+    """Live processes started with this data directory (the launcher gives every child
+    TRADEPIPE_DATA_DIR, absolute), from /proc: children that outlived their launcher."""
+    marker = f"TRADEPIPE_DATA_DIR={data_dir}\0".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and alive(int(entry.name)):
+            try:
+                if marker in (entry / "environ").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.slow
+def test_launcher_when_the_journal_is_refused_after_dagster_started_then_exit_70_and_all_stop(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "journal.db").write_bytes(b"not a journal, a truncated copy of one " * 100)
+
+    result = run_launcher(
+        tmp_path, "--api-port", str(free_port()), "--dagster-port", str(free_port())
+    )
+
+    assert result.returncode == ExitStatus.START_FAILED
+    assert "launcher: the realtime service exited with status 70 (START_FAILED)" in result.stdout
+    assert "tradepipe-realtime: start-up failed: " in result.stdout
+    assert str(data / "journal.db") in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "tradepipe is up" not in result.stdout
+    # Dagster was started once the service had accepted its config (it loads while the
+    # journal opens), and was stopped with the rest.
+    assert (data / "logs" / "dagster.log").exists()
+    assert processes_using(data) == []
+
+
+def test_copy_rotating_when_a_child_writes_past_the_size_then_its_log_rolls_over(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "logs" / "dagster.log"
+    path.parent.mkdir()
+    output = b"".join(f"line {i} of Dagster's output, padded\n".encode() for i in range(300))
+
+    copy_rotating(io.BytesIO(output), path, max_bytes=2_000, backups=2)
+
+    assert sorted(p.name for p in path.parent.iterdir()) == [
+        "dagster.log",
+        "dagster.log.1",
+        "dagster.log.2",
+    ]
+    assert all(p.stat().st_size <= 2_000 for p in path.parent.iterdir())
+    assert path.read_text().splitlines()[-1] == "line 299 of Dagster's output, padded"

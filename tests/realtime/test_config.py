@@ -31,7 +31,8 @@ def test_shipped_config_files_load() -> None:
     universe = load_universe(CONFIG / "instruments.toml")
     assert universe.by_symbol()["BTCUSD"].lot_size == 10
     accounts = AccountDirectory.load(CONFIG / "accounts.toml")
-    assert accounts.accounts == ["alice", "bob"]
+    # the validation programme's probe accounts (issue 15) beside the demo traders
+    assert accounts.accounts == ["alice", "bob", "validation", "validation_peer"]
     principal = accounts.authenticate("ops-demo-key")
     assert principal is not None and principal.is_admin
     config = load_service_config(

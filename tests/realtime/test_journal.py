@@ -93,6 +93,19 @@ def one_of_each() -> list[ev.AnyEvent]:
             reason="DUPLICATE_CLIENT_ORDER_ID",
             detail="client_order_id 'c-1' was already used for a different order",
         ),
+        ev.FeatureLimitsChanged(
+            ts_ns=19,
+            scales={
+                "AAPL": ev.FeatureScale(
+                    collar_scale=2.0,
+                    notional_scale=0.5,
+                    reason="SCALED",
+                    volatility=0.6,
+                    feature_ts_ns=10,
+                )
+            },
+            source="risk_features_v1",
+        ),
     ]
 
 

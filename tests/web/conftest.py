@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.web.browser import CHROMIUM, CHROMIUM_FLAGS, RequestLog, chromium_missing, is_local
-from tests.web.live import ROOT
+from tests.web.live import ROOT, LiveService, live_service, settings_for
 
 OUTPUT_ROOT = Path(os.environ.get("TRADEPIPE_TEST_OUTPUT", ROOT / "test-output")) / "web"
 
@@ -99,3 +99,11 @@ def watch_console(page: Any, log: RequestLog) -> None:
 
     page.on("console", on_console)
     page.on("pageerror", lambda error: log.console_errors.append(str(error)))
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
+    """The service on the synthetic feed, in this process, shared by a module's tests
+    (a module that needs another market defines its own `live`)."""
+    with live_service(settings_for(tmp_path_factory.mktemp("live"))) as running:
+        yield running

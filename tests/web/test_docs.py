@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,19 +12,13 @@ import pytest
 from realtime.api.schemas import ALL_SCHEMA_TYPES
 from tests.web.browser import RequestLog
 from tests.web.conftest import watch_console
-from tests.web.live import LiveService, live_service, settings_for
+from tests.web.live import LiveService
 
 pytestmark = pytest.mark.slow
 
 ALICE = {"X-API-Key": "alice-demo-key"}
 ADMIN = {"X-API-Key": "ops-demo-key"}
 STRUCTS = {t.__name__: t for t in ALL_SCHEMA_TYPES}
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
-    with live_service(settings_for(tmp_path_factory.mktemp("docs"))) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

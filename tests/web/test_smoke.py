@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,15 +9,9 @@ import pytest
 
 from tests.web.browser import RequestLog
 from tests.web.conftest import watch_console
-from tests.web.live import LiveService, live_service, settings_for
+from tests.web.live import LiveService
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
-    with live_service(settings_for(tmp_path_factory.mktemp("smoke"))) as running:
-        yield running
 
 
 def test_root_page_loads_in_chromium_with_no_outside_request(

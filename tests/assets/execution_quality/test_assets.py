@@ -15,33 +15,18 @@ from assets.execution_quality.assets import EXECUTION_QUALITY_ASSETS
 from assets.execution_quality.checks import EXECUTION_QUALITY_CHECKS, tca_orders_is_identity
 from assets.execution_quality.report_folder import ReportFolder
 from assets.execution_quality.tables import TCA_DAILY, TCA_FILLS, TCA_ORDERS
-from assets.warehouse.assets import WAREHOUSE_ASSETS
 from orchestration.resources import DuckDBWarehouse
-from tests.assets.conftest import journal_source
-from tests.assets.execution_quality.journal import DAY, DECISION_O1, write_tca_journal
+from tests.assets.execution_quality.journal import DAY, DECISION_O1
+from tests.assets.results import check_results
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.fixture(scope="module")
-def shipped_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A warehouse file holding the engine's day, shipped by the warehouse assets."""
-    folder = tmp_path_factory.mktemp("tca-engine")
-    write_tca_journal(folder / "journal.db")
-    warehouse = DuckDBWarehouse(path=str(folder / "warehouse.duckdb"))
-    dg.materialize(
-        WAREHOUSE_ASSETS,
-        resources={"warehouse": warehouse, "journal": journal_source(folder / "journal.db")},
-    )
-    warehouse.close()
-    return folder / "warehouse.duckdb"
-
-
 @pytest.fixture
-def shipped(shipped_template: Path, tmp_path: Path) -> DuckDBWarehouse:
-    """A private copy of the shipped warehouse."""
+def shipped(shipped_tca_day: Path, tmp_path: Path) -> DuckDBWarehouse:
+    """A private copy of the warehouse holding the engine's day."""
     path = tmp_path / "warehouse.duckdb"
-    shutil.copy(shipped_template, path)
+    shutil.copy(shipped_tca_day / "warehouse.duckdb", path)
     return DuckDBWarehouse(path=str(path))
 
 
@@ -63,10 +48,6 @@ def materialise(
 
 def rows(warehouse: DuckDBWarehouse, table: str, order: str) -> pd.DataFrame:
     return warehouse.query(f"SELECT * FROM {table} ORDER BY {order}")
-
-
-def check_results(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
-    return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
 
 
 def test_day_when_engine_traded_then_every_order_and_fill_has_a_tca_row_and_checks_pass(

@@ -24,30 +24,17 @@ from assets.reports.tables import (
     TAX_LOTS,
     WASH_SALES,
 )
-from assets.warehouse.assets import WAREHOUSE_ASSETS
 from orchestration.resources import DuckDBWarehouse, JournalSource, ServiceBook
 from tests.assets.conftest import journal_source
-from tests.assets.execution_quality.journal import DAY, write_tca_journal
-
-
-@pytest.fixture(scope="module")
-def shipped_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A journal and the warehouse file holding it, shipped by the warehouse assets."""
-    folder = tmp_path_factory.mktemp("reports-engine")
-    write_tca_journal(folder / "journal.db")
-    warehouse = DuckDBWarehouse(path=str(folder / "warehouse.duckdb"))
-    dg.materialize(
-        WAREHOUSE_ASSETS,
-        resources={"warehouse": warehouse, "journal": journal_source(folder / "journal.db")},
-    )
-    warehouse.close()
-    return folder
+from tests.assets.execution_quality.journal import DAY
+from tests.assets.results import check_results
 
 
 @pytest.fixture
-def shipped(shipped_template: Path, tmp_path: Path) -> tuple[DuckDBWarehouse, JournalSource]:
+def shipped(shipped_tca_day: Path, tmp_path: Path) -> tuple[DuckDBWarehouse, JournalSource]:
+    """Private copies of the engine's day: its journal and the warehouse holding it."""
     for name in ("warehouse.duckdb", "journal.db"):
-        shutil.copy(shipped_template / name, tmp_path / name)
+        shutil.copy(shipped_tca_day / name, tmp_path / name)
     return (
         DuckDBWarehouse(path=str(tmp_path / "warehouse.duckdb")),
         journal_source(tmp_path / "journal.db"),
@@ -81,10 +68,6 @@ def materialise(
     )
 
 
-def checks(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
-    return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-
-
 def test_day_when_engine_traded_then_pnl_reconciles_with_the_journal_replay(
     reports: ReportDefinitions, shipped: tuple[DuckDBWarehouse, JournalSource], tmp_path: Path
 ) -> None:
@@ -93,7 +76,7 @@ def test_day_when_engine_traded_then_pnl_reconciles_with_the_journal_replay(
     result = materialise(reports, warehouse, journal, tmp_path / "out")
 
     assert result.success
-    assert checks(result) == {
+    assert check_results(result) == {
         "daily_pnl_reconciles_with_service": True,
         "tax_lots_match_average_cost": True,
         "compliance_findings_no_restricted_trade": True,
@@ -136,7 +119,7 @@ def test_day_when_nothing_traded_then_outputs_are_empty_and_checks_pass(
     result = materialise(reports, warehouse, journal, tmp_path / "out", day="2026-11-20")
 
     assert result.success
-    assert set(checks(result).values()) == {True}
+    assert set(check_results(result).values()) == {True}
     assert warehouse.query("SELECT count(*) AS n FROM daily_pnl")["n"][0] == 0
 
 

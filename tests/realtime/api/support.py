@@ -7,6 +7,7 @@ Every server a test starts goes through `running_server` (or `start_server` plus
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import re
@@ -20,7 +21,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+from websockets.sync.client import connect as ws_connect
 
+from realtime.config import load_service_config
 from realtime.service_process import ServiceProcess, start_service
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -108,13 +111,47 @@ def start_server(
 ) -> Server:
     """Start `python -m realtime.server` on a port of its choosing and wait until it is
     ready; a server that exits first raises ServiceExited with its error lines."""
-    service = start_service(server_env(data_dir, config_dir, extra_env), log_path)
+    env = server_env(data_dir, config_dir, extra_env)
+    service = start_service(env, log_path)
     try:
         service.wait_ready(ready_timeout)
+        server = Server(service, data_dir, config_dir)
+        if env.get("TRADEPIPE_FEED", "synthetic") == "synthetic":
+            wait_for_first_quotes(server, ready_timeout)
     except BaseException:
         service.stop()
         raise
-    return Server(service, data_dir, config_dir)
+    return server
+
+
+def quoted_symbols(config_dir: Path) -> set[str]:
+    """The symbols the synthetic feed quotes: the instruments with a reference price."""
+    config = load_service_config(
+        config_dir / "instruments.toml", config_dir / "limits.toml", config_dir / "accounts.toml"
+    )
+    return {
+        symbol
+        for symbol, spec in config.universe.instruments.items()
+        if spec.reference_price is not None
+    }
+
+
+def wait_for_first_quotes(server: Server, timeout: float) -> None:
+    """Until every symbol the feed quotes has a bid and an ask, read from the ticker
+    stream: each message is the server saying a ticker changed, so nothing polls, and
+    a test then finds a quote for any symbol on its first request."""
+    expected = quoted_symbols(server.config_dir)
+    quoted: set[str] = set()
+    deadline = time.monotonic() + timeout
+    with ws_connect(server.ws_url + "/ws/tickers", open_timeout=timeout) as stream:
+        stream.send(json.dumps({"op": "subscribe"}))
+        while not expected <= quoted:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"no quote within {timeout} s for {sorted(expected - quoted)}")
+            for ticker in json.loads(stream.recv(timeout=remaining)):
+                if ticker["bid"] is not None and ticker["ask"] is not None:
+                    quoted.add(ticker["symbol"])
 
 
 def stop_server(server: Server, timeout: float = 15.0) -> int:
@@ -185,12 +222,10 @@ def on_grid(steps: int, tick: float) -> float:
 
 
 def quote(client: httpx.Client, symbol: str = "AAPL") -> tuple[float, float]:
-    """The current bid and ask, waiting for the first quote if there is none yet."""
-    ticker = poll(
-        lambda: client.get(f"/tickers/{symbol}").json(),
-        lambda t: t["bid"] is not None and t["ask"] is not None,
-        what=f"a {symbol} quote",
-    )
+    """The current bid and ask (a server from `start_server` has quoted every symbol
+    before it is handed to a test)."""
+    ticker = client.get(f"/tickers/{symbol}").json()
+    assert ticker["bid"] is not None and ticker["ask"] is not None, ticker
     return ticker["bid"], ticker["ask"]
 
 

@@ -191,8 +191,19 @@ def test_reload_limits_when_file_changed_then_new_limits_in_force(
         ("max_leverage = 4.0", 'max_leverage = "lots"'),
         ("\n[default]\n", "\n[default\n"),
         ("\n[default]\n", "\n[defaults]\n"),
+        ('restricted_symbols = ["TSLA"]', 'restricted_symbols = ["TSLAA"]'),
+        ("[accounts.bob]", "[accounts.bobby]"),
     ],
-    ids=["negative", "out_of_range", "unknown_key", "wrong_type", "bad_toml", "no_default"],
+    ids=[
+        "negative",
+        "out_of_range",
+        "unknown_key",
+        "wrong_type",
+        "bad_toml",
+        "no_default",
+        "unknown_restricted_symbol",
+        "unknown_account",
+    ],
 )
 def test_reload_limits_when_file_invalid_then_422_invalid_limits_and_running_limits_stay(
     client: httpx.Client, limits_file: Path, breakage: tuple[str, str]

@@ -185,7 +185,13 @@ def test_risk_check_when_order_acceptable_then_accepted_and_nothing_placed(
     with orders_unchanged(client, ALICE):
         response = client.post("/risk/check", headers=ALICE, json=market_order("BUY", 5))
         assert response.status_code == 200
-        assert response.json() == {"accepted": True, "code": None, "detail": None}
+        verdict = response.json()
+        assert (verdict["accepted"], verdict["code"], verdict["detail"]) == (True, None, None)
+        # no feature store has been written here: the static limits, and it says so
+        features = verdict["features"]
+        assert features["service"] == "risk_features_v1"
+        assert (features["reason"], features["age_s"]) == ("MISSING", None)
+        assert (features["collar_scale"], features["notional_scale"]) == (1.0, 1.0)
 
 
 def test_risk_check_when_order_breaches_limit_then_verdict_with_code_and_nothing_placed(

@@ -1,0 +1,33 @@
+"""The `validation` resource: where the running platform is and what the programme
+is configured with. Chosen in `orchestration.validation` from the settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import pydantic
+
+from assets.validation.config import ValidationConfig, load_validation_config
+from assets.validation.platform import Platform
+from assets.validation.report import ValidationFolder
+from orchestration.resources import JournalSource, Warehouse
+
+
+class ValidationTarget(dg.ConfigurableResource):
+    api_url: str = pydantic.Field(description="the realtime service's base URL (loopback)")
+    config_path: str = pydantic.Field(description="config/validation.toml")
+    data_dir: str = pydantic.Field(description="reports and data docs go under <this>/validation")
+    should_run: list[str] = pydantic.Field(
+        default_factory=list,
+        description="schedules and sensors that run by default: service health checks them",
+    )
+
+    def config(self) -> ValidationConfig:
+        return load_validation_config(Path(self.config_path))
+
+    def folder(self) -> ValidationFolder:
+        return ValidationFolder(Path(self.data_dir))
+
+    def platform(self, journal: JournalSource, warehouse: Warehouse) -> Platform:
+        return Platform(api_url=self.api_url.rstrip("/"), journal=journal, warehouse=warehouse)

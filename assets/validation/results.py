@@ -1,0 +1,105 @@
+"""What a check found, and the verdict over a run's checks (pure: no I/O).
+
+PASS: every check passed. CONDITIONAL: only WARN checks failed. FAIL: an ERROR check failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from assets.validation.catalogue import Suite
+from assets.validation.config import CheckConfig, Severity
+
+
+class Verdict(StrEnum):
+    PASS = "PASS"
+    CONDITIONAL = "CONDITIONAL"
+    FAIL = "FAIL"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    suite: Suite
+    name: str  # the asset check's name: the catalogue's, or `<catalogue name>_<table>`
+    severity: Severity
+    passed: bool
+    detail: str  # what was seen, in words: the reason when it failed
+    measured: float | None = None
+    threshold: float | None = None
+    unit: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # figures for the UI and the report
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CheckResult:
+        return cls(
+            **{
+                **data,
+                "suite": Suite(data["suite"]),
+                "severity": Severity(data["severity"]),
+            }
+        )
+
+
+def judged(
+    config: CheckConfig,
+    measured: float,
+    detail: str,
+    *,
+    name: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> CheckResult:
+    """A measurement against the check's threshold (passes when measured <= threshold)."""
+    threshold = config.threshold
+    assert threshold is not None
+    passed = measured <= threshold
+    unit = config.check.unit
+    verdict = "within" if passed else "over"
+    return CheckResult(
+        config.check.suite,
+        name or config.check.name,
+        config.severity,
+        passed,
+        f"{detail}: {measured:.6g} {unit}, {verdict} the threshold {threshold:g} {unit}",
+        measured,
+        threshold,
+        unit,
+        extra or {},
+    )
+
+
+def outcome(
+    config: CheckConfig,
+    passed: bool,
+    detail: str,
+    *,
+    name: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> CheckResult:
+    """A pass/fail check (no threshold)."""
+    return CheckResult(
+        config.check.suite,
+        name or config.check.name,
+        config.severity,
+        passed,
+        detail,
+        extra=extra or {},
+    )
+
+
+def verdict(results: Iterable[CheckResult]) -> Verdict:
+    failed = [r for r in results if not r.passed]
+    if any(r.severity is Severity.ERROR for r in failed):
+        return Verdict.FAIL
+    return Verdict.CONDITIONAL if failed else Verdict.PASS
+
+
+def failure_summary(results: Iterable[CheckResult]) -> str:
+    """The failed checks in one line each, ERROR first: the reason an alert gives."""
+    failed = sorted((r for r in results if not r.passed), key=lambda r: r.severity != "ERROR")
+    return "\n".join(f"{r.severity} {r.name}: {r.detail}" for r in failed) or "no check failed"

@@ -1,0 +1,119 @@
+"""Data pipeline: GE suites over every warehouse table, row counts reconciled against
+the journal, how long events wait unshipped, and how fresh the market data is."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from assets.sinks.tables import SINK_TABLES
+from assets.validation.config import ValidationConfig
+from assets.validation.platform import Platform
+from assets.validation.results import CheckResult, judged, outcome
+from assets.validation.suites.expectations import run_expectations
+from assets.warehouse.projections import PROJECTIONS
+from assets.warehouse.shipping import shipped_through
+from assets.warehouse.tables import QUOTES, SHIP_LOG, WAREHOUSE_TABLES
+from orchestration.resources import TableSpec
+
+# The rows a table's suite reads: its newest ones, so a run stays bounded while the
+# table grows (every row passes through this window when it is new).
+RECENT_ROWS = 50_000
+RANGED = frozenset(t.name for t in (*WAREHOUSE_TABLES, *SINK_TABLES))
+
+
+def expectation_check_name(table: str) -> str:
+    return f"data_pipeline_expectations_{table}"
+
+
+def data_pipeline(
+    platform: Platform,
+    config: ValidationConfig,
+    tables: Sequence[TableSpec],
+    docs_dir: Path,
+    now: pd.Timestamp,
+) -> tuple[list[CheckResult], str | None]:
+    """The results, and the data docs' index page (None when GE could not run)."""
+    warehouse = platform.warehouse
+    warehouse.ensure_schema([*tables, SHIP_LOG])
+    frames = {t.name: (t, _recent(platform, t)) for t in tables}
+    counts = _row_counts(platform, config)
+    lag = _shipping_lag(platform, config, now)
+    fresh = _freshness(platform, config, now)
+    platform.close()  # let shipping have the file while GE works
+    ge = config["data_pipeline_expectations"]
+    outcomes = run_expectations(frames, docs_dir, RANGED)
+    results = []
+    for table in tables:
+        found = outcomes[table.name]
+        detail = (
+            f"{found.rows} newest rows meet the suite" if found.success else "; ".join(found.failed)
+        )
+        results.append(
+            outcome(
+                ge,
+                found.success,
+                detail,
+                name=expectation_check_name(table.name),
+                extra={"rows_checked": found.rows, "data_docs_page": found.docs_page},
+            )
+        )
+    index = docs_dir / "index.html"
+    return [*results, counts, lag, fresh], str(index) if index.exists() else None
+
+
+def _recent(platform: Platform, table: TableSpec) -> pd.DataFrame:
+    order = ", ".join(table.upsert_keys)
+    return platform.warehouse.query(
+        f"SELECT * FROM {table.name} ORDER BY {order} DESC LIMIT {RECENT_ROWS}"
+    )
+
+
+def _row_counts(platform: Platform, config: ValidationConfig) -> CheckResult:
+    check = config["data_pipeline_row_counts"]
+    mismatched, seen = [], {}
+    for p in PROJECTIONS:
+        cursor = shipped_through(platform.warehouse, p.table)
+        journal = platform.journal.count(p.event_types, upto_seq=cursor) if cursor else 0
+        rows = platform.warehouse.row_count(p.table)
+        seen[p.table.name] = {"cursor": cursor, "journal_events": journal, "rows": rows}
+        if rows != journal:
+            mismatched.append(f"{p.table.name}: {rows} rows, {journal} journal events to {cursor}")
+    return outcome(
+        check,
+        not mismatched,
+        "; ".join(mismatched) or "every table's rows equal its journal events to its cursor",
+        extra={"tables": seen},
+    )
+
+
+def _shipping_lag(platform: Platform, config: ValidationConfig, now: pd.Timestamp) -> CheckResult:
+    check = config["data_pipeline_shipping_lag"]
+    head = platform.journal.head_seq()
+    cursors = {p.table.name: shipped_through(platform.warehouse, p.table) for p in PROJECTIONS}
+    behind = min(cursors.values(), default=0)
+    if behind >= head:
+        return judged(check, 0.0, f"every table shipped to the journal head (seq {head})")
+    last = platform.warehouse.query(f"SELECT max(ts) AS last FROM {SHIP_LOG.name}")["last"].iloc[0]
+    if last is None or pd.isna(last):
+        return outcome(check, False, f"journal head seq {head}, nothing ever shipped")
+    waited = max(0.0, (now - pd.Timestamp(last)).total_seconds())
+    return judged(
+        check,
+        waited,
+        f"{head - behind} events behind the journal head (seq {head}); last shipped "
+        f"{pd.Timestamp(last).isoformat()}",
+        extra={"cursors": cursors, "journal_head": head},
+    )
+
+
+def _freshness(platform: Platform, config: ValidationConfig, now: pd.Timestamp) -> CheckResult:
+    check = config["data_pipeline_freshness"]
+    newest = platform.warehouse.query(f"SELECT max(ts) AS newest FROM {QUOTES.name}")
+    value = newest["newest"].iloc[0] if len(newest) else None
+    if value is None or pd.isna(value):
+        return outcome(check, False, "no quote in the warehouse yet")
+    age = max(0.0, (now - pd.Timestamp(value)).total_seconds())
+    return judged(check, age, f"newest quote {pd.Timestamp(value).isoformat()}")
