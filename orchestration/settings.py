@@ -23,6 +23,11 @@ TRADEPIPE_WAREHOUSE         where shipped tables go (default: duckdb:///$DATA/wa
 TRADEPIPE_SHIP_BATCH_ROWS   most journal events shipped per warehouse transaction
 TRADEPIPE_SHIP_BATCH_BYTES  most journal payload bytes shipped per warehouse transaction
 TRADEPIPE_REPORTS_CONFIG    the reports' configuration (default: config/reports.toml)
+TRADEPIPE_SERVICE_URL       the running realtime service (e.g. http://127.0.0.1:8000), which
+                            daily_pnl's reconciliation asks first (GET /positions, /pnl);
+                            unset: it replays the journal
+TRADEPIPE_SERVICE_KEYS      the accounts' API keys for that: "alice=KEY,bob=KEY" (the service
+                            shows each account only its own book)
 TRADEPIPE_FEAST_ONLINE      Feast's online store: unset = SQLite under $DATA/features,
                               redis://host:port/db = Redis (realtime.feast_config)
 TRADEPIPE_FEATURES_SCHEDULE cron of features_job (default */5 * * * *: every 5 minutes)
@@ -63,6 +68,8 @@ class Settings:
     batch_rows: int = DEFAULT_BATCH_ROWS
     batch_bytes: int = DEFAULT_BATCH_BYTES
     reports_config: Path = DEFAULT_REPORTS_CONFIG
+    service_url: str | None = None
+    service_keys: tuple[tuple[str, str], ...] = ()
     feast_online_url: str | None = None  # None: the SQLite online store
     features_schedule: str = DEFAULT_FEATURES_SCHEDULE
 
@@ -98,12 +105,32 @@ class Settings:
         )
         if reports := env.get("TRADEPIPE_REPORTS_CONFIG", "").strip():
             overrides["reports_config"] = resolve(reports)
+        overrides["service_url"] = values.get("TRADEPIPE_SERVICE_URL", None, _http_url)
+        no_keys: tuple[tuple[str, str], ...] = ()
+        overrides["service_keys"] = values.get("TRADEPIPE_SERVICE_KEYS", no_keys, _account_keys)
         overrides["feast_online_url"] = values.get("TRADEPIPE_FEAST_ONLINE", None, _redis_url)
         overrides["features_schedule"] = values.get(
             "TRADEPIPE_FEATURES_SCHEDULE", DEFAULT_FEATURES_SCHEDULE, _cron
         )
         values.raise_if_bad()
         return cls.for_layout(DataLayout.from_env(env), **overrides)
+
+
+def _http_url(text: str) -> str:
+    url = text.strip().rstrip("/")
+    if not url.startswith(("http://", "https://")) or len(url.split("://", 1)[1]) == 0:
+        raise ValueError(f"expected http://host:port, got {text!r}")
+    return url
+
+
+def _account_keys(text: str) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for part in text.split(","):
+        account, sep, key = part.strip().partition("=")
+        if not sep or not account.strip() or not key.strip():
+            raise ValueError("expected account=key[,account=key...]")
+        pairs.append((account.strip(), key.strip()))
+    return tuple(pairs)
 
 
 def _redis_url(text: str) -> str:

@@ -123,7 +123,8 @@ def tca_orders_and_fills(
     )
     orders = result.orders.assign(trading_day=day.start)
     fills = result.fills.assign(trading_day=day.start)
-    warehouse.write_frames([(TCA_ORDERS, orders), (TCA_FILLS, fills)])
+    # Replaces the day's rows, including those a re-run no longer produces.
+    warehouse.replace_partition([(TCA_ORDERS, orders), (TCA_FILLS, fills)], day.start, day.end)
     context.log.info(
         f"{day.key}: {len(orders)} orders, {len(fills)} fills from {len(inputs.quotes)} quotes "
         f"and {len(inputs.trades)} trades"
@@ -175,7 +176,7 @@ def tca_daily(context: AssetExecutionContext, warehouse: Warehouse) -> dg.Materi
     orders = read_day(warehouse, TCA_ORDERS, day)
     fills = read_day(warehouse, TCA_FILLS, day)
     summary = daily_summary(orders, fills, HORIZONS_S).assign(trading_day=day.start)
-    warehouse.write_frame(TCA_DAILY, summary)
+    warehouse.replace_partition([(TCA_DAILY, summary)], day.start, day.end)
     outliers = outlier_orders(orders, OUTLIER_METRICS)
     whole = summary[summary["group_by"] == "all"]
     return dg.MaterializeResult(

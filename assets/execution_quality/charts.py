@@ -1,26 +1,21 @@
 """The report's charts, as PNG bytes, from TCA rows.
 
-Drawn with matplotlib's object API on an Agg canvas (no pyplot, no display,
-no global state), so charts render headless and in parallel runs alike.
-Every chart renders for an empty day too, saying so, rather than failing.
+Drawn on the shared canvas (`assets.png_charts`: Agg, no pyplot, no global
+state). Every chart renders for an empty day too, saying so, rather than failing.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 import numpy as np
 import pandas as pd
 
 from assets.execution_quality.tca import DEFAULT_HORIZONS_S, horizon_label
-
-if TYPE_CHECKING:
-    # matplotlib is imported when a chart is drawn, not with the code location: it is
-    # about a second of every Dagster process's start (the code server, each run).
-    from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
+from assets.png_charts import empty_chart as _empty
+from assets.png_charts import new_figure as _figure
+from assets.png_charts import png as _png
 
 SIDE_COLOURS: Final = {"BUY": "#1f77b4", "SELL": "#d62728"}
 COMPONENT_COLOURS: Final = {
@@ -30,7 +25,6 @@ COMPONENT_COLOURS: Final = {
     "is_fees_bps": "#7f7f7f",
 }
 MAX_SYMBOLS: Final = 15
-DPI: Final = 100
 
 
 def slippage_distribution(orders: pd.DataFrame) -> bytes:
@@ -176,23 +170,3 @@ def fill_rates(orders: pd.DataFrame) -> pd.DataFrame:
         paper=("paper", "sum"), done=("done", "sum"), orders=("order_id", "size")
     )
     return pd.DataFrame({"fill_rate": sums["done"] / sums["paper"], "orders": sums["orders"]})
-
-
-def _figure() -> tuple[Figure, Axes]:
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(8, 4.5), dpi=DPI, layout="constrained")
-    return fig, fig.subplots()
-
-
-def _empty(fig: Figure, ax: Axes, message: str) -> bytes:
-    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes)
-    ax.set_axis_off()
-    return _png(fig)
-
-
-def _png(fig: Figure) -> bytes:
-    buffer = io.BytesIO()
-    # No timestamp or software version in the file: the same rows give the same bytes.
-    fig.savefig(buffer, format="png", metadata={"Software": None})
-    return buffer.getvalue()

@@ -1,10 +1,13 @@
 """The warehouse tables of the execution-quality group, declared once.
 
 Each TCA row belongs to the trading day (UTC date) its order was submitted on,
-`trading_day`, which is also the Dagster partition that writes it. Rows are
-upserted on their designated timestamp and key (an order's submit time and id,
-a fill's time and id, a summary's day, dimension, group and metric), so
-re-running a day rewrites that day's rows and touches no other day's.
+`trading_day`, which is also the Dagster partition that writes it. A day's
+orders are those submitted in it and their fills come before the day's end, so
+every row of a day has its designated timestamp (submit_time, fill_time,
+trading_day) inside the day: each asset replaces the window
+[day start, day end) with `Warehouse.replace_partition`, so re-running a day
+rewrites that day's rows, drops those it no longer produces, and touches no
+other day's.
 
 The definitions of the metrics are in `assets.execution_quality.tca`.
 """

@@ -6,7 +6,10 @@
            -> tax_lots + open_tax_lots + wash_sales (one op: one lot engine run)
         -> exposure                  end-of-day exposure, intraday equity curve
         -> compliance_findings       the rules of assets.reports.compliance
-        -> reports_report            HTML page + PNG charts in the report folder
+
+Every asset also renders its HTML page (assets.reports.pages) into the report
+folder, `<asset>/<day>.html`, with its headline figures and a chart in its
+metadata.
 
 A partition is a calendar day in the configured time zone (config/reports.toml,
 UTC by default). The books are run over every fill up to the day's end, so a
@@ -28,7 +31,9 @@ import pandas as pd
 from dagster import AssetCheckExecutionContext, AssetExecutionContext
 
 from assets.catalogue import WAREHOUSE_POOL
+from assets.execution_quality.report_folder import ReportFolder
 from assets.metadata import markdown_preview, table_definition_metadata
+from assets.reports import charts
 from assets.reports.compliance import findings as compliance_findings_of
 from assets.reports.config import ReportsConfig
 from assets.reports.days import (
@@ -38,18 +43,23 @@ from assets.reports.days import (
     rollup_partitions,
     run_day,
 )
-from assets.reports.exposure import TOTAL
-from assets.reports.exposure import exposure as compute_exposure
+from assets.reports.exposure import TOTAL, exposure_and_curves
 from assets.reports.inputs import (
     fills_before,
+    fills_since,
     last_mids,
     order_events_between,
     quotes_between,
 )
+from assets.reports.pages import ReportPage, publish
 from assets.reports.pnl import daily_pnl as compute_daily_pnl
 from assets.reports.pnl import marks_at
 from assets.reports.relief import relief_reconciliation, relief_violations
-from assets.reports.replay import reconciliation_differences, replayed_positions
+from assets.reports.replay import (
+    reconciliation_differences,
+    replayed_positions,
+    service_differences,
+)
 from assets.reports.tables import (
     COMPLIANCE_FINDINGS,
     DAILY_PNL,
@@ -62,7 +72,7 @@ from assets.reports.tables import (
 from assets.reports.tax_lots import compute_lots
 from assets.timestamps import naive_utc, timestamp_literal
 from assets.warehouse.tables import FILLS, ORDERS, QUOTES
-from orchestration.resources import JournalSource, TableSpec, Warehouse
+from orchestration.resources import JournalSource, ServiceBook, TableSpec, Warehouse
 
 GROUP: Final = "reports"
 
@@ -84,9 +94,17 @@ def read_day(warehouse: Warehouse, table: TableSpec, day: ReportDay) -> pd.DataF
     )
 
 
-def write_day(warehouse: Warehouse, table: TableSpec, day: ReportDay, frame: pd.DataFrame) -> None:
-    """The day's rows, stamped with the day."""
-    warehouse.write_frame(table, frame.assign(**{table.timestamp: day.start}))
+def write_day(
+    warehouse: Warehouse, day: ReportDay, *frames: tuple[TableSpec, pd.DataFrame]
+) -> None:
+    """The day's rows, stamped with the day, replacing whatever the tables held for
+    it (an empty frame leaves the day empty): a re-run of a day replaces that day
+    only. The tables of one call are replaced together (one transaction in DuckDB)."""
+    warehouse.replace_partition(
+        [(table, frame.assign(**{table.timestamp: day.start})) for table, frame in frames],
+        day.start,
+        day.end,
+    )
 
 
 def newest_day(
@@ -108,6 +126,35 @@ def figure(value: float | int) -> dg.MetadataValue:
         return dg.MetadataValue.int(int(value))
     value = float(value)
     return dg.MetadataValue.float(round(value, 2)) if value == value else dg.MetadataValue.null()
+
+
+def reconciliation_result(
+    day: ReportDay, rows: pd.DataFrame, differences: pd.DataFrame, source: str, booked: int
+) -> dg.AssetCheckResult:
+    pairs = sorted(
+        {f"{a}/{s}" for a, s in zip(differences["account"], differences["symbol"], strict=True)}
+    )
+    return dg.AssetCheckResult(
+        passed=differences.empty,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=(
+            f"{len(rows)} rows agree with {source}"
+            if differences.empty
+            else f"differs from {source} for {', '.join(pairs[:10])}"
+        ),
+        metadata={
+            "trading_day": day.key,
+            "source": source,
+            "rows_checked": len(rows),
+            "service_positions": booked,
+            "differences": markdown_preview(differences, rows=20),
+        },
+    )
+
+
+def figures_metadata(figures: dict[str, float | int]) -> dict[str, dg.MetadataValue]:
+    """The headline figures a page shows, as the asset's metadata entries."""
+    return {name: figure(value) for name, value in figures.items()}
 
 
 def build_report_definitions(config: ReportsConfig) -> ReportDefinitions:
@@ -133,23 +180,58 @@ def build_report_definitions(config: ReportsConfig) -> ReportDefinitions:
         ),
         metadata=table_definition_metadata(DAILY_PNL),
     )
-    def daily_pnl(context: AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    def daily_pnl(
+        context: AssetExecutionContext, warehouse: Warehouse, report_folder: ReportFolder
+    ) -> dg.MaterializeResult:
         day = day_of(daily, context.partition_key)
         fills = fills_before(warehouse, day.end)
         start_marks, _ = marks_at(last_mids(warehouse, day.start), fills, day.start)
         end_marks, sources = marks_at(last_mids(warehouse, day.end), fills, day.end)
         rows = compute_daily_pnl(fills, day.start, day.end, start_marks, end_marks, sources)
-        write_day(warehouse, DAILY_PNL, day, rows)
+        write_day(warehouse, day, (DAILY_PNL, rows))
         by_account = rows.groupby("account")[["realized_pnl", "fees", "net_pnl"]].sum()
+        headline: dict[str, float | int] = {
+            "fills_today": int(rows["fill_count"].sum()),
+            "realized_pnl": float(rows["realized_pnl"].sum()),
+            "fees": float(rows["fees"].sum()),
+            "unrealized_pnl": float(rows["unrealized_pnl"].sum()),
+            "net_pnl": float(rows["net_pnl"].sum()),
+        }
+        parts = rows.assign(
+            unrealized_change=rows["unrealized_pnl"] - rows["unrealized_start"],
+            fees_paid=-rows["fees"],
+        )
+        page = ReportPage(
+            asset=DAILY_PNL.name,
+            day=day.key,
+            heading=f"Daily P&L, {day.key}",
+            figures={"accounts": int(rows["account"].nunique()), **headline},
+            images={
+                "by_account": charts.bars(
+                    parts,
+                    "account",
+                    ["realized_pnl", "unrealized_change", "fees_paid", "net_pnl"],
+                    title="P&L by account",
+                    ylabel="currency",
+                ),
+                "by_symbol": charts.bars(
+                    rows, "symbol", ["net_pnl"], title="Net P&L by symbol", ylabel="currency"
+                ),
+            },
+            chart_titles={"by_account": "P&L by account", "by_symbol": "Net P&L by symbol"},
+            tables=[
+                ("By account", by_account.reset_index()),
+                ("Per account and symbol", rows),
+            ],
+            note="Average-cost book (the service's own); realized P&L gross of fees, net P&L "
+            "= realized + unrealized change - fees, marked to the last mid of the day.",
+        )
         return dg.MaterializeResult(
             metadata={
                 "trading_day": dg.MetadataValue.text(day.key),
                 "dagster/row_count": dg.MetadataValue.int(len(rows)),
-                "fills_today": dg.MetadataValue.int(int(rows["fill_count"].sum())),
-                "realized_pnl": figure(rows["realized_pnl"].sum()),
-                "fees": figure(rows["fees"].sum()),
-                "unrealized_pnl": figure(rows["unrealized_pnl"].sum()),
-                "net_pnl": figure(rows["net_pnl"].sum()),
+                **figures_metadata(headline),
+                **publish(report_folder, page),
                 "by_account": markdown_preview(by_account.reset_index(), rows=50),
                 "preview": markdown_preview(
                     rows[["account", "symbol", "end_quantity", "realized_pnl", "net_pnl"]]
@@ -163,17 +245,34 @@ def build_report_definitions(config: ReportsConfig) -> ReportDefinitions:
         pool=WAREHOUSE_POOL,
         description=(
             "Each account and symbol's end-of-day position, lifetime realized P&L and "
-            "unrealized P&L equal the realtime service's own (its journal replayed up to the "
-            f"day's end) to within {tolerance:g}; a failure names the account and symbol."
+            "unrealized P&L equal the realtime service's own to within "
+            f"{tolerance:g}; a failure names the account and symbol. The service's own: "
+            "GET /positions and /pnl of the running service (TRADEPIPE_SERVICE_URL) when "
+            "nothing has been filled since the day's end (its book is then the day's; "
+            "unrealized re-marked at its marks), else its journal replayed to the day's end."
         ),
     )
     def daily_pnl_reconciles_with_service(
-        context: AssetCheckExecutionContext, warehouse: Warehouse, journal: JournalSource
+        context: AssetCheckExecutionContext,
+        warehouse: Warehouse,
+        journal: JournalSource,
+        service: ServiceBook,
     ) -> dg.AssetCheckResult:
         day = day_or_newest(context, warehouse, DAILY_PNL)
         if day is None:
             return dg.AssetCheckResult(passed=True, description="no daily_pnl rows yet")
         rows = read_day(warehouse, DAILY_PNL, day)
+        live = (
+            service.positions()
+            if service.configured and fills_since(warehouse, day.end) == 0
+            else None
+        )
+        if live is not None:
+            positions, accounts = live
+            found = service_differences(rows, positions, accounts, tolerance)
+            return reconciliation_result(
+                day, rows, found, f"the service at {service.url}", len(positions)
+            )
         if not journal.exists():
             return dg.AssetCheckResult(
                 passed=rows.empty,
@@ -181,25 +280,10 @@ def build_report_definitions(config: ReportsConfig) -> ReportDefinitions:
                 + ("" if rows.empty else f", but {len(rows)} daily_pnl rows"),
                 metadata={"trading_day": day.key, "journal": journal.path},
             )
-        service = replayed_positions(journal.path, day.end)
-        differences = reconciliation_differences(rows, service, tolerance)
-        pairs = sorted(
-            {f"{a}/{s}" for a, s in zip(differences["account"], differences["symbol"], strict=True)}
-        )
-        return dg.AssetCheckResult(
-            passed=differences.empty,
-            severity=dg.AssetCheckSeverity.ERROR,
-            description=(
-                f"{len(rows)} rows agree with the service"
-                if differences.empty
-                else f"differs from the service for {', '.join(pairs[:10])}"
-            ),
-            metadata={
-                "trading_day": day.key,
-                "rows_checked": len(rows),
-                "service_positions": len(service),
-                "differences": markdown_preview(differences, rows=20),
-            },
+        replayed = replayed_positions(journal.path, day.end)
+        differences = reconciliation_differences(rows, replayed, tolerance)
+        return reconciliation_result(
+            day, rows, differences, "the service's journal replayed", len(replayed)
         )
 
     @dg.asset(
@@ -211,17 +295,51 @@ def build_report_definitions(config: ReportsConfig) -> ReportDefinitions:
         description=f"{rollup.description} Built from the stored daily_pnl rows of the period.",
         metadata=table_definition_metadata(rollup),
     )
-    def pnl_rollup(context: AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    def pnl_rollup(
+        context: AssetExecutionContext, warehouse: Warehouse, report_folder: ReportFolder
+    ) -> dg.MaterializeResult:
         period = day_of(coarse, context.partition_key)
         days = read_day(warehouse, DAILY_PNL, period)
         rows = roll_up(days)
-        write_day(warehouse, rollup, period, rows)
+        write_day(warehouse, period, (rollup, rows))
+        headline: dict[str, float | int] = {
+            "days_with_rows": int(days["trading_day"].nunique()),
+            "realized_pnl": float(rows["realized_pnl"].sum()) if len(rows) else 0.0,
+            "fees": float(rows["fees"].sum()) if len(rows) else 0.0,
+            "net_pnl": float(rows["net_pnl"].sum()) if len(rows) else 0.0,
+        }
+        by_day = (
+            days.groupby(["trading_day"])["net_pnl"].sum().reset_index()
+            if len(days)
+            else pd.DataFrame(columns=["trading_day", "net_pnl"])
+        )
+        by_day["day"] = pd.to_datetime(by_day["trading_day"]).dt.strftime("%Y-%m-%d")
+        page = ReportPage(
+            asset=rollup.name,
+            day=period.key,
+            heading=f"P&L, {config.rollup} from {period.key}",
+            figures=headline,
+            images={
+                "by_day": charts.bars(
+                    by_day, "day", ["net_pnl"], title="Net P&L by day", ylabel="currency"
+                ),
+                "by_account": charts.bars(
+                    rows,
+                    "account",
+                    ["realized_pnl", "net_pnl"],
+                    title="P&L by account",
+                    ylabel="currency",
+                ),
+            },
+            chart_titles={"by_day": "Net P&L by day", "by_account": "P&L by account"},
+            tables=[("Per account and symbol", rows)],
+        )
         return dg.MaterializeResult(
             metadata={
                 "period": dg.MetadataValue.text(period.key),
                 "dagster/row_count": dg.MetadataValue.int(len(rows)),
-                "days_with_rows": dg.MetadataValue.int(int(days["trading_day"].nunique())),
-                "net_pnl": figure(rows["net_pnl"].sum() if len(rows) else 0.0),
+                **figures_metadata(headline),
+                **publish(report_folder, page),
                 "preview": markdown_preview(rows, rows=10),
             }
         )
@@ -270,7 +388,7 @@ def build_report_definitions(config: ReportsConfig) -> ReportDefinitions:
         check_specs=[relief_check],
     )
     def tax_lots_and_wash_sales(
-        context: AssetExecutionContext, warehouse: Warehouse
+        context: AssetExecutionContext, warehouse: Warehouse, report_folder: ReportFolder
     ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         day = day_of(daily, context.partition_key)
         fills = fills_before(warehouse, day.end)
@@ -284,26 +402,83 @@ def build_report_definitions(config: ReportsConfig) -> ReportDefinitions:
             (washes["determined_time"] >= day.start) & (washes["determined_time"] < day.end)
         ]
         open_lots = result.open_lots
-        write_day(warehouse, TAX_LOTS, day, closed.assign(relief_method=method))
-        write_day(warehouse, OPEN_TAX_LOTS, day, open_lots.assign(relief_method=method))
-        write_day(warehouse, WASH_SALES, day, washes)
+        write_day(
+            warehouse,
+            day,
+            (TAX_LOTS, closed.assign(relief_method=method)),
+            (OPEN_TAX_LOTS, open_lots.assign(relief_method=method)),
+            (WASH_SALES, washes),
+        )
         common = {"trading_day": dg.MetadataValue.text(day.key)}
         terms = closed.groupby("term")["reportable_gain"].sum()
+        lots_headline: dict[str, float | int] = {
+            "gain": float(closed["gain"].sum()),
+            "disallowed_loss": float(closed["disallowed_loss"].sum()),
+            "reportable_short_term": float(terms.get("SHORT", 0.0)),
+            "reportable_long_term": float(terms.get("LONG", 0.0)),
+            "wash_pending": int(closed["wash_pending"].sum()),
+        }
+        lots_page = ReportPage(
+            asset=TAX_LOTS.name,
+            day=day.key,
+            heading=f"Tax lots closed on {day.key} ({method})",
+            figures={"slices": len(closed), **lots_headline},
+            images={
+                "by_symbol": charts.bars(
+                    closed,
+                    "symbol",
+                    ["gross_gain", "disallowed_loss", "reportable_gain"],
+                    title="Gains of the closed lot slices by symbol",
+                    ylabel="currency",
+                    empty="no lot closed on this day",
+                ),
+                "by_term": charts.bars(
+                    closed,
+                    "term",
+                    ["reportable_gain"],
+                    title="Reportable gain by term",
+                    ylabel="currency",
+                    empty="no lot closed on this day",
+                ),
+            },
+            chart_titles={
+                "by_symbol": "Gains by symbol",
+                "by_term": "Reportable gain by term",
+            },
+            tables=[("Closed lot slices", closed)],
+            note=f"Relief method {method}; the rules (wash sales among them) are stated in "
+            "assets.reports.tax_lots.",
+        )
         yield dg.MaterializeResult(
             asset_key=TAX_LOTS.name,
             metadata={
                 **common,
                 "dagster/row_count": dg.MetadataValue.int(len(closed)),
                 "relief_method": dg.MetadataValue.text(method),
-                "gain": figure(closed["gain"].sum()),
-                "disallowed_loss": figure(closed["disallowed_loss"].sum()),
-                "reportable_short_term": figure(float(terms.get("SHORT", 0.0))),
-                "reportable_long_term": figure(float(terms.get("LONG", 0.0))),
-                "wash_pending": dg.MetadataValue.int(int(closed["wash_pending"].sum())),
+                **figures_metadata(lots_headline),
+                **publish(report_folder, lots_page),
                 "preview": markdown_preview(
                     closed[["slice_id", "quantity", "gain", "disallowed_loss", "term"]]
                 ),
             },
+        )
+        open_page = ReportPage(
+            asset=OPEN_TAX_LOTS.name,
+            day=day.key,
+            heading=f"Tax lots open at the end of {day.key} ({method})",
+            figures={"lots": len(open_lots), "cost_basis": float(open_lots["cost_basis"].sum())},
+            images={
+                "basis_by_symbol": charts.bars(
+                    open_lots,
+                    "symbol",
+                    ["cost_basis"],
+                    title="Cost basis of open lots",
+                    ylabel="currency",
+                    empty="no open lot",
+                )
+            },
+            chart_titles={"basis_by_symbol": "Cost basis of open lots by symbol"},
+            tables=[("Open lots", open_lots)],
         )
         yield dg.MaterializeResult(
             asset_key=OPEN_TAX_LOTS.name,
@@ -311,10 +486,32 @@ def build_report_definitions(config: ReportsConfig) -> ReportDefinitions:
                 **common,
                 "dagster/row_count": dg.MetadataValue.int(len(open_lots)),
                 "cost_basis": figure(open_lots["cost_basis"].sum()),
+                **publish(report_folder, open_page),
                 "preview": markdown_preview(
                     open_lots[["lot_id", "symbol", "direction", "quantity", "cost_basis"]]
                 ),
             },
+        )
+        wash_page = ReportPage(
+            asset=WASH_SALES.name,
+            day=day.key,
+            heading=f"Wash sales determined on {day.key}",
+            figures={
+                "wash_sales": len(washes),
+                "disallowed_loss": float(washes["disallowed_loss"].sum()),
+            },
+            images={
+                "by_symbol": charts.bars(
+                    washes,
+                    "symbol",
+                    ["disallowed_loss"],
+                    title="Disallowed loss by symbol",
+                    ylabel="currency",
+                    empty="no wash sale on this day",
+                )
+            },
+            chart_titles={"by_symbol": "Disallowed loss by symbol"},
+            tables=[("Wash sales", washes)],
         )
         yield dg.MaterializeResult(
             asset_key=WASH_SALES.name,
@@ -322,6 +519,7 @@ def build_report_definitions(config: ReportsConfig) -> ReportDefinitions:
                 **common,
                 "dagster/row_count": dg.MetadataValue.int(len(washes)),
                 "disallowed_loss": figure(washes["disallowed_loss"].sum()),
+                **publish(report_folder, wash_page),
                 "preview": markdown_preview(washes),
             },
         )
@@ -365,14 +563,16 @@ def build_report_definitions(config: ReportsConfig) -> ReportDefinitions:
         ),
         metadata=table_definition_metadata(EXPOSURE),
     )
-    def exposure(context: AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    def exposure(
+        context: AssetExecutionContext, warehouse: Warehouse, report_folder: ReportFolder
+    ) -> dg.MaterializeResult:
         day = day_of(daily, context.partition_key)
         fills = fills_before(warehouse, day.end)
         start_marks, _ = marks_at(last_mids(warehouse, day.start), fills, day.start)
         end_marks, _ = marks_at(last_mids(warehouse, day.end), fills, day.end)
         symbols = sorted(set(fills["symbol"]))
         quotes = quotes_between(warehouse, day.start, day.end, symbols)
-        rows = compute_exposure(
+        rows, curves = exposure_and_curves(
             fills,
             day.start,
             day.end,
@@ -381,19 +581,45 @@ def build_report_definitions(config: ReportsConfig) -> ReportDefinitions:
             quotes,
             config.exposure.equity_sample_seconds,
         )
-        write_day(warehouse, EXPOSURE, day, rows)
+        write_day(warehouse, day, (EXPOSURE, rows))
         totals = rows[rows["symbol"] == TOTAL]
+        positions = rows[rows["symbol"] != TOTAL]
+        headline: dict[str, float | int] = {
+            "accounts": len(totals),
+            "gross": float(totals["gross"].sum()),
+            "net": float(totals["market_value"].sum()),
+            "largest_concentration": float(totals["concentration"].max()) if len(totals) else 0.0,
+            "max_drawdown": float(totals["max_drawdown"].max()) if len(totals) else 0.0,
+        }
+        page = ReportPage(
+            asset=EXPOSURE.name,
+            day=day.key,
+            heading=f"Exposure at the end of {day.key}",
+            figures=headline,
+            images={
+                "equity": charts.equity_curves(curves, title="Intraday equity by account"),
+                "by_account": charts.bars(
+                    totals,
+                    "account",
+                    ["gross", "long_exposure", "short_exposure", "market_value"],
+                    title="End-of-day exposure by account",
+                    ylabel="currency",
+                    empty="no positions",
+                ),
+            },
+            chart_titles={
+                "equity": "Intraday equity (dashed: high-water mark)",
+                "by_account": "Gross, long, short and net exposure by account",
+            },
+            tables=[("Accounts", totals), ("Positions", positions)],
+            note="Definitions in assets.reports.exposure.",
+        )
         return dg.MaterializeResult(
             metadata={
                 "trading_day": dg.MetadataValue.text(day.key),
                 "dagster/row_count": dg.MetadataValue.int(len(rows)),
-                "accounts": dg.MetadataValue.int(len(totals)),
-                "gross": figure(totals["gross"].sum()),
-                "net": figure(totals["market_value"].sum()),
-                "largest_concentration": figure(
-                    totals["concentration"].max() if len(totals) else 0.0
-                ),
-                "max_drawdown": figure(totals["max_drawdown"].max() if len(totals) else 0.0),
+                **figures_metadata(headline),
+                **publish(report_folder, page),
                 "accounts_preview": markdown_preview(
                     totals[
                         [
@@ -423,7 +649,7 @@ def build_report_definitions(config: ReportsConfig) -> ReportDefinitions:
         metadata=table_definition_metadata(COMPLIANCE_FINDINGS),
     )
     def compliance_findings(
-        context: AssetExecutionContext, warehouse: Warehouse
+        context: AssetExecutionContext, warehouse: Warehouse, report_folder: ReportFolder
     ) -> dg.MaterializeResult:
         day = day_of(daily, context.partition_key)
         events = order_events_between(warehouse, day.start, day.end)
@@ -432,14 +658,39 @@ def build_report_definitions(config: ReportsConfig) -> ReportDefinitions:
         symbols = sorted(set(events["symbol"].dropna()) | set(fills["symbol"]))
         quotes = quotes_between(warehouse, day.start, day.end, symbols)
         rows = compliance_findings_of(events, fills, quotes, config.compliance)
-        write_day(warehouse, COMPLIANCE_FINDINGS, day, rows)
+        write_day(warehouse, day, (COMPLIANCE_FINDINGS, rows))
         by_rule = rows.groupby(["rule_id", "severity"]).size().rename("findings").reset_index()
+        headline: dict[str, float | int] = {
+            "findings": len(rows),
+            "errors": int((rows["severity"] == "ERROR").sum()),
+            "warnings": int((rows["severity"] == "WARNING").sum()),
+        }
+        page = ReportPage(
+            asset=COMPLIANCE_FINDINGS.name,
+            day=day.key,
+            heading=f"Compliance findings, {day.key}",
+            figures=headline,
+            images={
+                "by_rule": charts.bars(
+                    by_rule,
+                    "rule_id",
+                    ["findings"],
+                    title="Findings by rule",
+                    ylabel="findings",
+                    empty="no finding on this day",
+                )
+            },
+            chart_titles={"by_rule": "Findings by rule"},
+            tables=[("By rule", by_rule), ("Findings", rows)],
+            note="The rules and thresholds are in assets.reports.compliance and "
+            "config/reports.toml [compliance].",
+        )
         return dg.MaterializeResult(
             metadata={
                 "trading_day": dg.MetadataValue.text(day.key),
                 "dagster/row_count": dg.MetadataValue.int(len(rows)),
-                "errors": dg.MetadataValue.int(int((rows["severity"] == "ERROR").sum())),
-                "warnings": dg.MetadataValue.int(int((rows["severity"] == "WARNING").sum())),
+                **figures_metadata(headline),
+                **publish(report_folder, page),
                 "by_rule": markdown_preview(by_rule, rows=20),
                 "preview": markdown_preview(
                     rows[["rule_id", "severity", "account", "symbol", "order_ids"]], rows=10

@@ -76,6 +76,20 @@ def exposure(
 ) -> pd.DataFrame:
     """Symbol rows (open positions at `end`) and one total row per account (symbol '*')
     for every account with a position or a fill by `end`; columns EXPOSURE_COLUMNS."""
+    return exposure_and_curves(fills, start, end, start_marks, end_marks, quotes, sample_seconds)[0]
+
+
+def exposure_and_curves(
+    fills: pd.DataFrame,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    start_marks: Mapping[str, float],
+    end_marks: Mapping[str, float],
+    quotes: pd.DataFrame,
+    sample_seconds: float = 60.0,
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """`exposure`, and each account's sampled equity curve (columns ts, equity), the
+    samples its high-water mark and drawdown are taken over."""
     fills = fills[fills["ts"] < end]
     marks = _Marks(start_marks, quotes)
     books: dict[str, dict[str, list[float]]] = {}  # account -> symbol -> [qty, avg]
@@ -85,6 +99,7 @@ def exposure(
     step = max(int(sample_seconds * 1e9), 1)
     grid = [*range(start_ns, end_ns, step), end_ns]
     curves: dict[str, list[float]] = {}
+    times: dict[str, list[int]] = {}
 
     def equity(account: str, t_ns: int) -> float:
         value = realized.get(account, 0.0) - fees.get(account, 0.0)
@@ -96,6 +111,7 @@ def exposure(
     def sample(t_ns: int, accounts: list[str] | None = None) -> None:
         for account in accounts if accounts is not None else list(books):
             curves.setdefault(account, []).append(equity(account, t_ns))
+            times.setdefault(account, []).append(t_ns)
 
     columns = zip(
         fills["ts"].to_numpy(dtype="datetime64[ns]").view(np.int64).tolist(),
@@ -184,4 +200,13 @@ def exposure(
     for column in EXPOSURE_COLUMNS:
         if column not in {"account", "symbol", "quantity", "positions", "largest_symbol"}:
             frame[column] = frame[column].astype(np.float64)
-    return frame
+    sampled = {
+        account: pd.DataFrame(
+            {
+                "ts": np.asarray(times[account], dtype=np.int64).view("datetime64[ns]"),
+                "equity": np.asarray(curves[account], dtype=np.float64),
+            }
+        )
+        for account in sorted(curves)
+    }
+    return frame, sampled

@@ -75,3 +75,12 @@ def order_events_between(
     )
     frame["ts"] = frame["ts"].astype("datetime64[ns]")
     return frame.sort_values("seq", kind="stable").reset_index(drop=True)
+
+
+def fills_since(warehouse: Warehouse, cutoff: pd.Timestamp) -> int:
+    """How many fills the warehouse holds at or after `cutoff`."""
+    warehouse.ensure_schema([FILLS])
+    frame = warehouse.query(
+        f"SELECT count(*) AS n FROM {FILLS.name} WHERE ts >= {timestamp_literal(cutoff)}"
+    )
+    return int(str(frame.iat[0, 0])) if len(frame) else 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
+import numpy as np
 import pandas as pd
 
 from realtime.journal import Journal
@@ -109,3 +110,50 @@ def reconciliation_differences(
     return pd.DataFrame(
         rows, columns=["account", "symbol", "field", "reports", "service", "difference"]
     )
+
+
+def service_differences(
+    pnl: pd.DataFrame, positions: pd.DataFrame, accounts: pd.DataFrame, tolerance: float
+) -> pd.DataFrame:
+    """`reconciliation_differences` against the live service's GET /positions (per
+    account and symbol: SERVICE_COLUMNS of orchestration.resources.service) and
+    GET /pnl (per account: realized_pnl, unrealized_pnl).
+
+    The service marks to its latest mid, not the day's last one, so our unrealized
+    P&L is re-marked at the service's mark first ((mark - end_average_cost) *
+    end_quantity): what is compared is then the position, the lifetime realized
+    P&L and the average cost behind the unrealized figure. Per account, the sum of
+    those unrealized figures must equal /pnl's (symbol '*'); a pair without a row
+    here is flat, so it adds nothing.
+    """
+    mine = pnl.copy()
+    marks = positions.set_index(["account", "symbol"])["mark"]
+    key = pd.MultiIndex.from_frame(mine[["account", "symbol"]])
+    service_mark = marks.reindex(key).to_numpy(dtype=np.float64)
+    theirs = positions.set_index(["account", "symbol"])["unrealized_pnl"].reindex(key)
+    quantity = mine["end_quantity"].to_numpy(dtype=np.float64)
+    remarked = (service_mark - mine["end_average_cost"].to_numpy(np.float64)) * quantity
+    # No service mark: the service books no unrealized P&L, nothing to re-mark.
+    mine["unrealized_pnl"] = np.where(
+        np.isnan(service_mark), theirs.fillna(0.0).to_numpy(np.float64), remarked
+    )
+    mine.loc[quantity == 0, "unrealized_pnl"] = 0.0
+    rows = reconciliation_differences(mine, positions, tolerance)
+    ours = mine.groupby("account")["unrealized_pnl"].sum()
+    extra = []
+    for account, service_value in zip(accounts["account"], accounts["unrealized_pnl"], strict=True):
+        value = float(ours.get(account, 0.0))
+        if abs(value - float(service_value)) > tolerance + 1e-9:
+            extra.append(
+                (
+                    account,
+                    "*",
+                    "account_unrealized_pnl",
+                    value,
+                    float(service_value),
+                    value - float(service_value),
+                )
+            )
+    if not extra:
+        return rows
+    return pd.concat([rows, pd.DataFrame(extra, columns=rows.columns)], ignore_index=True)

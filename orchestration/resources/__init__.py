@@ -13,6 +13,7 @@ from orchestration.resources.inbox import Inbox, Sink
 from orchestration.resources.journal import EventBatch, JournalSource
 from orchestration.resources.questdb_warehouse import QuestDBWarehouse
 from orchestration.resources.schema import Column, ColumnType, TableSpec
+from orchestration.resources.service import ServiceBook
 from orchestration.resources.warehouse import Frames, Warehouse, WarehouseError, sql_string
 from orchestration.settings import Settings
 from realtime.layout import resolve
@@ -28,6 +29,7 @@ __all__ = [
     "Inbox",
     "JournalSource",
     "QuestDBWarehouse",
+    "ServiceBook",
     "Sink",
     "TableSpec",
     "Warehouse",
@@ -52,6 +54,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
             batch_bytes=settings.batch_bytes,
         ),
         "inbox": Inbox(ticks_dir=str(settings.tick_inbox), alt_dir=str(settings.alt_inbox)),
+        "service": ServiceBook(url=settings.service_url, api_keys=dict(settings.service_keys)),
     }
 
 

@@ -149,6 +149,36 @@ class DuckDBWarehouse(Warehouse):
                 raise
             self._newest.update(newest)
 
+    def _replace_conformed(
+        self,
+        conformed: Sequence[tuple[TableSpec, pd.DataFrame]],
+        start: pd.Timestamp,
+        end: pd.Timestamp,
+    ) -> None:
+        """Delete each table's rows in [start, end), insert the frame: all tables in
+        one transaction, so a reader sees the old window or the new one, never half."""
+        window = [start.to_pydatetime(), end.to_pydatetime()]
+        with self._connect() as con:
+            con.begin()
+            try:
+                for table, frame in conformed:
+                    ts = table.timestamp
+                    con.execute(f"DELETE FROM {table.name} WHERE {ts} >= ? AND {ts} < ?", window)
+                    if len(frame):
+                        self._insert(con, table, frame)
+                con.commit()
+            except BaseException:
+                con.rollback()
+                self._newest.clear()
+                raise
+            # Only rows inside the window were removed; a newest timestamp that is now
+            # too high merely sends a later upsert down its delete path.
+            for table, frame in conformed:
+                if len(frame) and table.name in self._newest:
+                    high = pd.Timestamp(frame[table.timestamp].max())
+                    known = self._newest[table.name]
+                    self._newest[table.name] = high if known is None else max(known, high)
+
     def query(self, sql: str) -> pd.DataFrame:
         with self._connect() as con:
             try:
@@ -186,6 +216,18 @@ class DuckDBWarehouse(Warehouse):
         finally:
             con.unregister(_INCOMING)
         return high if newest is None else max(newest, high)
+
+    def _insert(
+        self, con: duckdb.DuckDBPyConnection, table: TableSpec, frame: pd.DataFrame
+    ) -> None:
+        columns = ", ".join(table.column_names)
+        con.register(_INCOMING, frame)
+        try:
+            con.execute(f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {_INCOMING}")
+        except duckdb.Error as exc:
+            raise WarehouseError(f"writing {len(frame)} rows to {table.name}: {exc}") from exc
+        finally:
+            con.unregister(_INCOMING)
 
     def _newest_ts(self, con: duckdb.DuckDBPyConnection, table: TableSpec) -> pd.Timestamp | None:
         if table.name not in self._newest:

@@ -17,6 +17,23 @@ WAL tables apply commits asynchronously: a row acknowledged by the ILP
 endpoint may take a moment to show up in queries. A cursor read in that window
 is merely behind, and the re-sent rows deduplicate.
 
+Replacing a window (`replace_partition`, how a re-run of a day replaces that
+day's rows). QuestDB deletes no single rows; what it documents for removing
+rows is `ALTER TABLE t DROP PARTITION LIST 'YYYY-MM-DD', ...` (partition names
+are the directory names: 'YYYY-MM-DD' for PARTITION BY DAY), atomic per
+partition, applied on a WAL table in sequencer order like any other
+transaction. So, per table: wait until the WAL writer has applied everything
+the sequencer holds (`wal_tables()`: writerTxn = sequencerTxn; otherwise rows
+of the window still in the WAL would be applied after the drop and survive),
+find the partitions that hold rows in [start, end) (`table_partitions()`),
+refuse with PARTITION_SHARED if one of them also holds a row outside the
+window (dropping it would lose another day's rows: e.g. a reports time zone
+whose two day starts fall on one UTC date), drop exactly those that exist
+(dropping a missing partition suspended WAL tables in QuestDB 7.3,
+questdb/questdb#4060), then send the new rows over ILP/HTTP. Every table is
+checked before any is dropped. This is not one transaction: a failure between
+the drop and the write leaves the window empty, and re-running it restores it.
+
 On first use the resource checks the server: its version (`SELECT build()`,
 at least MIN_QUESTDB_VERSION) and every existing table against its declaration
 (`tables()`, `table_columns()`): designated timestamp, WAL, column types and
@@ -30,7 +47,8 @@ to do.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Final
 
@@ -126,6 +144,55 @@ def questdb_ddl(table: TableSpec) -> str:
     )
 
 
+def partitions_to_drop(
+    table: TableSpec,
+    partitions: pd.DataFrame,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    count: Callable[[str], int],
+) -> list[str]:
+    """Which partitions (rows of `table_partitions()`: name, minTimestamp,
+    maxTimestamp) must be dropped to remove the rows in [start, end), counting rows
+    with `count(sql)`; WarehouseError PARTITION_SHARED if dropping one would also
+    remove a row outside the window."""
+    ts, lo, hi = table.timestamp, _literal(start), _literal(end)
+    names = []
+    for name, low, high in zip(
+        partitions["name"], partitions["minTimestamp"], partitions["maxTimestamp"], strict=True
+    ):
+        if low is None or pd.isna(low):
+            continue  # an empty (or detached) partition holds nothing to remove
+        first, last = pd.Timestamp(str(low)), pd.Timestamp(str(high))
+        if first.tzinfo is not None:
+            first, last = (t.tz_convert("UTC").tz_localize(None) for t in (first, last))
+        if last < start or first >= end:
+            continue
+        inside = first >= start and last < end
+        if not inside:
+            bounds = f"{ts} >= {_literal(first)} AND {ts} <= {_literal(last)}"
+            if not count(
+                f"SELECT count() FROM {table.name} WHERE {bounds} AND {ts} >= {lo} AND {ts} < {hi}"
+            ):
+                continue  # it spans the window but holds none of its rows
+            outside = count(
+                f"SELECT count() FROM {table.name} WHERE {bounds} AND ({ts} < {lo} OR {ts} >= {hi})"
+            )
+            if outside:
+                raise WarehouseError(
+                    f"QuestDB table {table.name}: partition {name} holds {outside} rows "
+                    f"outside [{start}, {end}) besides the window's; QuestDB can only drop whole "
+                    "partitions, so replacing the window would lose them. Re-create the table "
+                    "with a finer PARTITION BY, or use windows aligned to its partitions.",
+                    "PARTITION_SHARED",
+                )
+        names.append(str(name))
+    return names
+
+
+def _literal(stamp: pd.Timestamp) -> str:
+    return sql_string(pd.Timestamp(stamp).isoformat(timespec="microseconds"))
+
+
 def ilp_frame(table: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
     """A conformed frame in dtypes the client serialises correctly.
 
@@ -171,6 +238,10 @@ class QuestDBWarehouse(Warehouse):
     token: str | None = pydantic.Field(default=None, description="ILP/HTTP bearer token")
     request_rows: int = pydantic.Field(
         default=100_000, description="rows per ILP/HTTP request (one transaction each)"
+    )
+
+    wal_apply_timeout_s: float = pydantic.Field(
+        default=60.0, description="how long replace_partition waits for a table's WAL to apply"
     )
 
     _checked_server: bool = pydantic.PrivateAttr(default=False)
@@ -229,6 +300,80 @@ class QuestDBWarehouse(Warehouse):
 
     def _write_conformed(self, conformed: Sequence[tuple[TableSpec, pd.DataFrame]]) -> None:
         self.write_ilp(conformed)
+
+    def _replace_conformed(
+        self,
+        conformed: Sequence[tuple[TableSpec, pd.DataFrame]],
+        start: pd.Timestamp,
+        end: pd.Timestamp,
+    ) -> None:
+        names = ", ".join(t.name for t, _ in conformed)
+        with self._pg(names) as con:
+            drops = []
+            for table, _ in conformed:
+                self._await_wal(con, table)
+                drops.append((table, self._partitions_of_window(con, table, start, end)))
+            for table, partitions in drops:
+                if partitions:
+                    listed = ", ".join(sql_string(p) for p in partitions)
+                    self._execute(
+                        con, f"ALTER TABLE {table.name} DROP PARTITION LIST {listed}", table.name
+                    )
+        rows = [(table, frame) for table, frame in conformed if len(frame)]
+        if rows:
+            self.write_ilp(rows)
+
+    def _await_wal(self, con: psycopg.Connection[Any], table: TableSpec) -> None:
+        deadline = time.monotonic() + self.wal_apply_timeout_s
+        while True:
+            state = self._frame(
+                con,
+                "SELECT suspended, writerTxn, sequencerTxn FROM wal_tables() "
+                f"WHERE name = {sql_string(table.name)}",
+                table.name,
+            )
+            if state.empty:
+                return  # not a WAL table yet seen by the sequencer: nothing pending
+            suspended, writer, sequencer = state.iloc[0]
+            if bool(suspended):
+                raise WarehouseError(
+                    f"QuestDB table {table.name} at {self.pg_address} is suspended (its WAL "
+                    "does not apply); see wal_tables() and ALTER TABLE ... RESUME WAL",
+                    "TABLE_SUSPENDED",
+                )
+            if int(writer) >= int(sequencer):
+                return
+            if time.monotonic() >= deadline:
+                raise WarehouseError(
+                    f"QuestDB table {table.name} at {self.pg_address} still has WAL "
+                    f"transactions to apply after {self.wal_apply_timeout_s:g} s (writer "
+                    f"{writer}, sequencer {sequencer}); re-run the job",
+                    "WAL_NOT_APPLIED",
+                )
+            time.sleep(0.05)
+
+    def _partitions_of_window(
+        self,
+        con: psycopg.Connection[Any],
+        table: TableSpec,
+        start: pd.Timestamp,
+        end: pd.Timestamp,
+    ) -> list[str]:
+        """Names of the partitions holding rows in [start, end); PARTITION_SHARED if
+        one of them also holds rows outside it."""
+        partitions = self._frame(
+            con,
+            "SELECT name, minTimestamp, maxTimestamp FROM table_partitions("
+            f"{sql_string(table.name)})",
+            table.name,
+        )
+        return partitions_to_drop(
+            table,
+            partitions,
+            start,
+            end,
+            lambda sql: int(str(self._frame(con, sql, table.name).iat[0, 0] or 0)),
+        )
 
     def write_ilp(self, conformed: Sequence[tuple[TableSpec, pd.DataFrame]]) -> None:
         """Send conformed frames over ILP/HTTP, table by table, in the order given, to

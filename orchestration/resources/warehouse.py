@@ -13,6 +13,16 @@ write_frames(frames)    write [(table, frame), ...] idempotently, in order: a ro
                         the order given, so callers put their progress marker
                         (ship_log, processed_files) last.
 write_frame(t, frame)   write_frames([(t, frame)])
+replace_partition(frames, start, end)
+                        make each table's rows with a designated timestamp in
+                        [start, end) exactly the given frame's (empty: none),
+                        leaving every other row alone: how a re-run of a day
+                        replaces that day only, including rows it no longer
+                        produces. DuckDB deletes and inserts in one transaction;
+                        QuestDB, which cannot delete rows, drops the partitions
+                        holding the window's rows and refuses (PARTITION_SHARED)
+                        when one of them also holds rows outside it (see
+                        questdb_warehouse).
 query(sql)              run a read-only SELECT, return a DataFrame
 
 row_count(table)        how many rows the table holds
@@ -39,7 +49,14 @@ Frames = Sequence[tuple[TableSpec, pd.DataFrame]]
 
 
 class WarehouseError(RuntimeError):
-    """A write or query the warehouse refused; the message says which table and why."""
+    """A write or query the warehouse refused; the message says which table and why.
+
+    `code` is stable where a caller may act on it (e.g. ROWS_OUTSIDE_PARTITION,
+    PARTITION_SHARED); None for a failure of the store itself."""
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(f"{code}: {message}" if code else message)
+        self.code = code
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -66,7 +83,36 @@ class Warehouse(dg.ConfigurableResource):
         self.ensure_schema(table for table, _ in conformed)
         self._write_conformed(conformed)
 
+    def replace_partition(self, frames: Frames, start: pd.Timestamp, end: pd.Timestamp) -> None:
+        """Replace every given table's rows in [start, end) (naive UTC, designated
+        timestamp) with the frame's; see the module docstring. A frame row outside
+        the window is refused (ROWS_OUTSIDE_PARTITION): a later re-run of the window
+        would not replace it."""
+        start, end = pd.Timestamp(start), pd.Timestamp(end)
+        if not start < end:
+            raise WarehouseError(f"empty window [{start}, {end})", "BAD_PARTITION_WINDOW")
+        conformed = [(table, conform_or_empty(table, frame)) for table, frame in frames]
+        for table, frame in conformed:
+            stamps = frame[table.timestamp]
+            outside = (stamps < start) | (stamps >= end)
+            if bool(outside.any()):
+                raise WarehouseError(
+                    f"{table.name}: {int(outside.sum())} rows have {table.timestamp} outside "
+                    f"[{start}, {end}) (first {stamps[outside].iloc[0]})",
+                    "ROWS_OUTSIDE_PARTITION",
+                )
+        self.ensure_schema(table for table, _ in conformed)
+        self._replace_conformed(conformed, start, end)
+
     def _create_tables(self, tables: Sequence[TableSpec]) -> None:
+        raise NotImplementedError
+
+    def _replace_conformed(
+        self,
+        frames: Sequence[tuple[TableSpec, pd.DataFrame]],
+        start: pd.Timestamp,
+        end: pd.Timestamp,
+    ) -> None:
         raise NotImplementedError
 
     def _write_conformed(self, frames: Sequence[tuple[TableSpec, pd.DataFrame]]) -> None:
@@ -127,6 +173,19 @@ def conform(table: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
     if missing_keys:
         raise WarehouseError(f"{table.name}: null values in upsert key columns {missing_keys}")
     return _drop_duplicate_keys(table, out)
+
+
+def conform_or_empty(table: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
+    """`conform`, and for a frame without rows the table's typed empty frame (an
+    empty frame often carries object columns where the table has timestamps)."""
+    if len(frame):
+        return conform(table, frame)
+    unknown = [c for c in frame.columns if c not in table.column_names]
+    if unknown:
+        raise WarehouseError(f"{table.name}: frame has columns the table lacks: {unknown}")
+    return pd.DataFrame(
+        {c.name: pd.Series(dtype=_null_dtype(c.type)) for c in table.columns}, copy=False
+    )
 
 
 def _null_dtype(type_: ColumnType) -> str:

@@ -132,3 +132,26 @@ def test_build_resources_when_settings_then_paths_flow_into_resources(tmp_path: 
     assert resources["inbox"].alt_dir == str(tmp_path / "inbox" / "alt")  # type: ignore[attr-defined]
     assert resources["warehouse"].path == str(tmp_path / "warehouse.duckdb")  # type: ignore[attr-defined]
     assert not (tmp_path / "warehouse.duckdb").exists()  # nothing opened at build time
+
+
+def test_from_env_when_service_url_and_keys_set_then_the_service_book_gets_them() -> None:
+    settings = Settings.from_env(
+        {
+            "TRADEPIPE_SERVICE_URL": "http://127.0.0.1:8000/",
+            "TRADEPIPE_SERVICE_KEYS": "alice=alice-demo-key, bob=bob-demo-key",
+        }
+    )
+
+    assert settings.service_url == "http://127.0.0.1:8000"
+    assert dict(settings.service_keys) == {"alice": "alice-demo-key", "bob": "bob-demo-key"}
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("TRADEPIPE_SERVICE_URL", "127.0.0.1:8000"), ("TRADEPIPE_SERVICE_KEYS", "alice")],
+)
+def test_from_env_when_service_settings_malformed_then_error_names_the_variable(
+    name: str, value: str
+) -> None:
+    with pytest.raises(ValueError, match=name):
+        Settings.from_env({name: value})

@@ -179,7 +179,10 @@ def test_day_when_rerun_then_its_rows_are_replaced_and_other_days_untouched(
         submit_time=pd.Timestamp("2026-11-25 15:00"),
     )
     broken = first.head(1).assign(is_bps=999.0)
-    shipped.write_frames([(TCA_ORDERS, other), (TCA_ORDERS, broken)])
+    # And one the day no longer produces: only replacing the whole day removes it.
+    stale = first.head(1).assign(order_id="STALE")
+    shipped.write_frames([(TCA_ORDERS, other), (TCA_ORDERS, broken), (TCA_ORDERS, stale)])
+    assert shipped.row_count(TCA_ORDERS) == len(first) + 2
 
     result = materialise(shipped, reports)
 

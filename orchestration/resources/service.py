@@ -1,0 +1,84 @@
+"""The `service` resource: the running realtime service's own positions and P&L.
+
+`daily_pnl`'s reconciliation asks it first (GET /positions and GET /pnl, per
+account, with that account's API key: the service shows an account only its
+own book) and falls back to replaying the journal when no URL is configured or
+the service does not answer. What it answers is the service's book *now*, so
+the check uses it only for a day after which nothing has been filled.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import dagster as dg
+import httpx
+import pandas as pd
+import pydantic
+
+SERVICE_COLUMNS: Final = (
+    "account",
+    "symbol",
+    "quantity",
+    "average_cost",
+    "realized_pnl",
+    "mark",
+    "unrealized_pnl",
+)
+
+
+class ServiceBook(dg.ConfigurableResource):
+    """GET /positions and /pnl of the service at `url` for each account in `api_keys`."""
+
+    url: str | None = pydantic.Field(default=None, description="e.g. http://127.0.0.1:8000")
+    api_keys: dict[str, str] = pydantic.Field(
+        default_factory=dict, description="account -> API key (never logged)"
+    )
+    timeout_s: float = 5.0
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.url) and bool(self.api_keys)
+
+    def positions(self) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+        """(per account and symbol: SERVICE_COLUMNS; per account: account,
+        realized_pnl, unrealized_pnl) from the service, or None when it is not
+        configured or does not answer (the caller then replays the journal)."""
+        if not self.configured:
+            return None
+        rows: list[tuple[Any, ...]] = []
+        accounts: list[tuple[str, float, float]] = []
+        try:
+            with httpx.Client(base_url=str(self.url), timeout=self.timeout_s) as client:
+                for account, key in sorted(self.api_keys.items()):
+                    headers = {"X-API-Key": key}
+                    listed = client.get("/positions", headers=headers)
+                    pnl = client.get("/pnl", headers=headers)
+                    listed.raise_for_status()
+                    pnl.raise_for_status()
+                    rows.extend(
+                        (
+                            account,
+                            p["symbol"],
+                            int(p["quantity"]),
+                            float(p["average_cost"]),
+                            float(p["realized_pnl"]),
+                            float("nan") if p["mark"] is None else float(p["mark"]),
+                            float(p["unrealized_pnl"]),
+                        )
+                        for p in listed.json()["positions"]
+                    )
+                    body = pnl.json()
+                    accounts.append(
+                        (account, float(body["realized_pnl"]), float(body["unrealized_pnl"]))
+                    )
+        except (httpx.HTTPError, KeyError, ValueError) as exc:
+            dg.get_dagster_logger().warning(
+                f"the realtime service at {self.url} did not answer GET /positions and /pnl "
+                f"({type(exc).__name__}: {exc}); reconciling against the journal instead"
+            )
+            return None
+        return (
+            pd.DataFrame(rows, columns=list(SERVICE_COLUMNS)),
+            pd.DataFrame(accounts, columns=["account", "realized_pnl", "unrealized_pnl"]),
+        )
