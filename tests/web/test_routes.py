@@ -54,7 +54,8 @@ def test_admin_limits_when_admin_then_each_accounts_effective_limits(
     response = client.get("/admin/limits", headers=ADMIN)
     assert response.status_code == 200
     body = response.json()
-    assert set(body["accounts"]) == {"alice", "bob"}
+    # every account of config/accounts.toml, the validation probes' included
+    assert set(body["accounts"]) == {"alice", "bob", "validation", "validation_peer"}
     assert body["accounts"]["alice"]["max_position"] == 20_000  # its own override
     assert body["accounts"]["bob"]["max_position"] == body["default"]["max_position"]
     assert body["accounts"]["bob"]["restricted_symbols"] == ["TSLA"]
