@@ -235,8 +235,8 @@ SUITE_ASSETS = [
         "depth and journal commit latency, and Dagster's daemons and schedules.")),
     _suite_asset(Suite.DATA_PIPELINE, _data, pool=WAREHOUSE_POOL, description=(
         "Great Expectations suites over every warehouse table (data docs linked from each "
-        "check), row counts reconciled against the journal, shipping lag and freshness. "
-        "Feature freshness is absent until the features pipeline (feature_repo/) lands.")),
+        "check), row counts reconciled against the journal, shipping lag, quote freshness "
+        "and the online features' freshness (Feast).")),
     _suite_asset(Suite.PERFORMANCE, _performance, pool=None, description=(
         "A short, bounded open-loop load on loopback (probe account only): submit-to-ack "
         "and /tickers P50 and P99 against the SLAs.")),

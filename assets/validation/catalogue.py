@@ -52,6 +52,13 @@ CHECKS: Final[tuple[CheckDef, ...]] = (
     ),
     _c(D, "freshness", "age of the newest quote in the warehouse", "s"),
     _c(D, "row_counts", "each table's rows equal its journal events up to its shipping cursor"),
+    _c(
+        D,
+        "feature_freshness",
+        "age of the newest risk_features_v1 row in the online store (Feast), as the "
+        "service reads it",
+        "s",
+    ),
     _c(D, "shipping_lag", "how long journal events have waited unshipped", "s"),
     _c(P, "submit_ack_p50", "P50 of POST /orders, sent to acknowledged, under open-loop load", "s"),
     _c(P, "submit_ack_p99", "P99 of POST /orders, sent to acknowledged, under open-loop load", "s"),

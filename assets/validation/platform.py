@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import httpx
 
 from orchestration.resources import JournalSource, Warehouse
+from realtime.feast_config import FeastLocation
 
 T = TypeVar("T")
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)$")
@@ -28,6 +29,8 @@ class Platform:
     journal: JournalSource
     warehouse: Warehouse
     timeout_s: float = 5.0
+    # the Feast store the features pipeline fills (None: this run was given none)
+    features: FeastLocation | None = None
     _client: httpx.Client | None = field(default=None, repr=False)
 
     @property

@@ -17,10 +17,12 @@ from assets.catalogue import ALL_TABLES
 from assets.validation.results import CheckResult
 from assets.validation.suites.data import data_pipeline
 from assets.validation.suites.errors import error_handling
+from assets.validation.suites.features import feature_freshness, instrument_symbols
 from assets.validation.suites.health import service_health
 from assets.validation.suites.integration import integration
 from assets.validation.suites.performance import performance
 from assets.validation.suites.resilience import resilience
+from realtime.feast_config import FeastLocation
 from realtime.service_process import free_port, running_service
 from tests.assets.validation.support import Running, config
 
@@ -153,6 +155,33 @@ def test_data_pipeline_when_schema_changed_then_that_tables_suite_fails(
     assert trades.detail.startswith("expect_table_columns_to_match_set")
     assert "venue" in trades.detail
     assert results["data_pipeline_expectations_quotes"].passed
+
+
+def test_feature_freshness_when_rows_fresh_then_passes_with_the_age(platform: Running) -> None:
+    now = platform.features_at_ns + 5_000_000_000
+    found = feature_freshness(platform.platform(), config(), now, instrument_symbols())
+    assert found.passed, found.detail
+    assert found.measured == pytest.approx(5.0)
+    assert found.extra["missing"] == []
+
+
+def test_feature_freshness_when_rows_stale_then_fails_as_warn(platform: Running) -> None:
+    # the same rows an hour later (still inside the view's 2 h TTL): the pipeline stopped
+    now = platform.features_at_ns + 3_600_000_000_000
+    found = feature_freshness(platform.platform(), config(), now, instrument_symbols())
+    assert not found.passed and found.severity == "WARN"
+    assert found.measured == pytest.approx(3600.0)
+    assert "over the threshold 600 s" in found.detail
+
+
+def test_feature_freshness_when_features_job_never_ran_then_says_so(
+    platform: Running, tmp_path: Path
+) -> None:
+    empty = platform.platform(features=FeastLocation(tmp_path / "features"))
+    found = feature_freshness(empty, config(), platform.features_at_ns, instrument_symbols())
+    assert not found.passed and found.severity == "WARN"
+    assert found.detail.startswith("not measured: no feature registry at ")
+    assert "features_job has not run" in found.detail
 
 
 # --- performance ---------------------------------------------------------------------
