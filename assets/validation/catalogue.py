@@ -71,6 +71,12 @@ CHECKS: Final[tuple[CheckDef, ...]] = (
     _c(I, "order_in_positions", "positions and P&L of the probe account show the fill"),
     _c(I, "order_in_tca", "probe orders of days whose TCA is materialised appear in tca_orders"),
     _c(R, "reship_adds_no_rows", "re-shipping the journal's newest events adds no rows"),
+    _c(
+        R,
+        "queue_full_429",
+        "a bounded burst of probe orders fills the venue queue: 429 VENUE_QUEUE_FULL with "
+        "Retry-After, then an order is accepted again",
+    ),
     _c(E, "catalogue", "every bad request of the catalogue gets its documented status and code"),
     _c(E, "no_state_change", "the bad requests leave positions, orders and the journal unchanged"),
 )

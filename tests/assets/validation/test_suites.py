@@ -14,13 +14,14 @@ import pandas as pd
 import pytest
 
 from assets.catalogue import ALL_TABLES
-from assets.validation.results import CheckResult
+from assets.validation.results import CheckResult, Verdict, verdict
 from assets.validation.suites.data import data_pipeline
 from assets.validation.suites.errors import error_handling
 from assets.validation.suites.features import feature_freshness, instrument_symbols
 from assets.validation.suites.health import service_health
 from assets.validation.suites.integration import integration
 from assets.validation.suites.performance import performance
+from assets.validation.suites.queue_full import queue_full
 from assets.validation.suites.resilience import resilience
 from realtime.feast_config import FeastLocation
 from realtime.service_process import free_port, running_service
@@ -244,6 +245,48 @@ def test_resilience_when_reshipped_then_no_rows_added(
     results = resilience(platform.platform(warehouse=warehouse_copy), config())
     assert failed(results) == {}
     assert results[0].extra["tables"]["quotes"]["reshipped"] > 0
+
+
+@pytest.fixture(scope="module")
+def small_queue_url(platform: Running) -> Iterator[str]:
+    """A second service whose venue queue holds 4 requests, each due 0.3 s after it is
+    sent: a burst of 20 orders fills it."""
+    base = platform.base / "small-queue"
+    env = {
+        **platform.env,
+        "TRADEPIPE_DATA_DIR": str(base / "data"),
+        "TRADEPIPE_VENUE_QUEUE": "4",
+        "TRADEPIPE_ACK_LATENCY_US": "300000",
+    }
+    with running_service(env, base / "service.log") as service:
+        yield service.url
+
+
+def test_queue_full_when_queue_small_then_429_with_retry_after_and_recovers(
+    platform: Running, small_queue_url: str
+) -> None:
+    found = queue_full(platform.platform(url=small_queue_url), config(resilience__queue_burst=20))
+    assert found.passed and found.exercised, found.detail
+    assert found.extra["answered_429"] > 0 and 0 < found.extra["accepted"] <= 4
+    assert found.extra["recovered_after_s"] is not None
+    assert "429 VENUE_QUEUE_FULL with Retry-After 1 s" in found.detail
+
+
+def test_queue_full_when_queue_holds_more_than_the_burst_then_not_exercised_and_nothing_sent(
+    platform: Running,
+) -> None:
+    probe = platform.platform()
+    before = len(probe.all_orders(config().probe.api_key))
+    found = queue_full(probe, config())
+    assert not found.exercised and found.passed  # counted by no verdict ...
+    assert found.detail.startswith("not exercised: the venue queue holds 10000 requests")
+    assert verdict([found]) is Verdict.PASS  # ... and never a failure of the platform
+    assert len(probe.all_orders(config().probe.api_key)) == before
+
+
+def test_queue_full_when_service_stopped_then_fails(platform: Running) -> None:
+    found = queue_full(platform.platform(url=f"http://127.0.0.1:{free_port()}"), config())
+    assert not found.passed and found.exercised and "does not answer" in found.detail
 
 
 # --- error handling ------------------------------------------------------------------
