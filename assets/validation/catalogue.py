@@ -77,6 +77,12 @@ CHECKS: Final[tuple[CheckDef, ...]] = (
         "a bounded burst of probe orders fills the venue queue: 429 VENUE_QUEUE_FULL with "
         "Retry-After, then an order is accepted again",
     ),
+    _c(
+        R,
+        "restart_recovers",
+        "the restarted service recovers from its journal with nothing lost (where the run "
+        "owns the service process)",
+    ),
     _c(E, "catalogue", "every bad request of the catalogue gets its documented status and code"),
     _c(E, "no_state_change", "the bad requests leave positions, orders and the journal unchanged"),
 )

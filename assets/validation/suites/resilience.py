@@ -1,10 +1,8 @@
 """Resilience: shipping again what was shipped adds no rows (the warehouse's upsert keys
 make a re-shipped batch replace itself, as after a lost cursor or a retried run), and a
-full venue queue answers 429 and recovers (suites/queue_full.py).
-
-Not here (absent, not faked): restarting the service under the launcher and checking its
-recovery from the journal. The launcher stops the whole platform when its realtime
-child exits and offers no restart hook, so a validation run cannot restart it safely.
+full venue queue answers 429 and recovers (suites/queue_full.py), and a restarted
+service recovers from its journal with nothing lost (suites/restart.py; only where the
+run owns the service process: the launcher has no restart hook).
 """
 
 from __future__ import annotations
@@ -13,6 +11,7 @@ from assets.validation.config import ValidationConfig
 from assets.validation.platform import Platform
 from assets.validation.results import CheckResult, outcome
 from assets.validation.suites.queue_full import queue_full
+from assets.validation.suites.restart import restart_recovers
 from assets.warehouse.projections import PROJECTIONS
 from assets.warehouse.shipping import shipped_through
 
@@ -21,7 +20,11 @@ RESHIP_EVENTS = 5_000
 
 
 def resilience(platform: Platform, config: ValidationConfig) -> list[CheckResult]:
-    return [_reship(platform, config), queue_full(platform, config)]
+    return [
+        _reship(platform, config),
+        queue_full(platform, config),
+        restart_recovers(platform, config),
+    ]
 
 
 def _reship(platform: Platform, config: ValidationConfig) -> CheckResult:
