@@ -246,7 +246,8 @@ SUITE_ASSETS = [
     _suite_asset(Suite.RESILIENCE, _resilience, pool=WAREHOUSE_POOL, description=(
         "Re-shipping the journal's newest events adds no rows; a full venue queue answers 429 "
         "and recovers (a bounded probe burst; not exercised on a queue larger than it). "
-        "A service restart is not covered (the launcher has no restart hook).")),
+        "A restart recovers from the journal (only where the run owns the service process; "
+        "the launcher has no restart hook, so not exercised there).")),
     _suite_asset(Suite.ERROR_HANDLING, _errors, pool=None, description=(
         "A catalogue of bad requests, each with its documented status and code, and none "
         "changing orders, positions or the journal.")),

@@ -95,8 +95,12 @@ def queue_full(platform: Platform, config: ValidationConfig) -> CheckResult:
     accepted = [a for a in answers if a.status == 201]
     full = [a for a in answers if a.status == 429]
     other = sorted({f"{a.status} {a.code}" for a in answers if a.status not in (201, 429)})
-    figures = {"capacity": capacity, "burst": burst, "accepted": len(accepted),
-               "answered_429": len(full)}  # fmt: skip
+    figures: dict[str, float | None] = {
+        "capacity": capacity,
+        "burst": burst,
+        "accepted": len(accepted),
+        "answered_429": len(full),
+    }
     imbalance = sum(1 if a.side == "BUY" else -1 for a in accepted)
     recovered, waited = _recover(platform, key, imbalance, bounds.recover_timeout_s, full)
     figures["recovered_after_s"] = round(time.monotonic() - full_at, 3) if recovered else None
