@@ -116,6 +116,7 @@ def validation_resource(settings: Settings, validation: ValidationSettings) -> V
         api_url=validation.api_url,
         config_path=str(validation.config_path),
         data_dir=str(settings.data_dir),
+        feast_online_url=settings.feast_online_url,
     )
 
 

@@ -73,6 +73,13 @@ class ServiceMetrics:
         )
         add(
             Gauge(
+                "tradepipe_venue_queue_capacity",
+                "Requests the venue's outbound queue holds before submits answer 429",
+                lambda: float(service.engine.venue.queue_capacity),
+            )
+        )
+        add(
+            Gauge(
                 "tradepipe_feed_lag_seconds",
                 "Seconds since the last market data message",
                 service.feed_lag_s,

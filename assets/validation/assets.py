@@ -140,7 +140,7 @@ def _figures(results: Sequence[CheckResult]) -> dict[str, float]:
 
 
 def _check_metadata(r: CheckResult) -> dict[str, Any]:
-    meta: dict[str, Any] = {"severity": str(r.severity)}
+    meta: dict[str, Any] = {"severity": str(r.severity), "exercised": r.exercised}
     if r.measured is not None:
         meta["measured"] = float(r.measured)
     if r.threshold is not None:
@@ -235,8 +235,8 @@ SUITE_ASSETS = [
         "depth and journal commit latency, and Dagster's daemons and schedules.")),
     _suite_asset(Suite.DATA_PIPELINE, _data, pool=WAREHOUSE_POOL, description=(
         "Great Expectations suites over every warehouse table (data docs linked from each "
-        "check), row counts reconciled against the journal, shipping lag and freshness. "
-        "Feature freshness is absent until the features pipeline (feature_repo/) lands.")),
+        "check), row counts reconciled against the journal, shipping lag, quote freshness "
+        "and the online features' freshness (Feast).")),
     _suite_asset(Suite.PERFORMANCE, _performance, pool=None, description=(
         "A short, bounded open-loop load on loopback (probe account only): submit-to-ack "
         "and /tickers P50 and P99 against the SLAs.")),
@@ -244,8 +244,10 @@ SUITE_ASSETS = [
         "One probe order end to end: API, venue fill, journal, warehouse, positions and "
         "P&L, TCA; ids matching at every step.")),
     _suite_asset(Suite.RESILIENCE, _resilience, pool=WAREHOUSE_POOL, description=(
-        "Re-shipping the journal's newest events adds no rows. (Service restart and a full "
-        "venue queue are not covered yet.)")),
+        "Re-shipping the journal's newest events adds no rows; a full venue queue answers 429 "
+        "and recovers (a bounded probe burst; not exercised on a queue larger than it). "
+        "A restart recovers from the journal (only where the run owns the service process; "
+        "the launcher has no restart hook, so not exercised there).")),
     _suite_asset(Suite.ERROR_HANDLING, _errors, pool=None, description=(
         "A catalogue of bad requests, each with its documented status and code, and none "
         "changing orders, positions or the journal.")),
@@ -287,6 +289,9 @@ def validation_verdict(
             "verdict": dg.MetadataValue.text(str(found)),
             "verdict_score": SCORE[found],
             "failed_checks": dg.MetadataValue.md(summary),
+            "not_exercised": dg.MetadataValue.md(
+                "\n".join(f"{r.name}: {r.detail}" for r in results if not r.exercised) or "none"
+            ),
             "report": dg.MetadataValue.path(str(report)),
             "latest_report": dg.MetadataValue.path(str(folder.root / "reports" / "latest.html")),
             "data_docs": dg.MetadataValue.path(str(folder.data_docs / "index.html")),

@@ -52,6 +52,13 @@ CHECKS: Final[tuple[CheckDef, ...]] = (
     ),
     _c(D, "freshness", "age of the newest quote in the warehouse", "s"),
     _c(D, "row_counts", "each table's rows equal its journal events up to its shipping cursor"),
+    _c(
+        D,
+        "feature_freshness",
+        "age of the newest risk_features_v1 row in the online store (Feast), as the "
+        "service reads it",
+        "s",
+    ),
     _c(D, "shipping_lag", "how long journal events have waited unshipped", "s"),
     _c(P, "submit_ack_p50", "P50 of POST /orders, sent to acknowledged, under open-loop load", "s"),
     _c(P, "submit_ack_p99", "P99 of POST /orders, sent to acknowledged, under open-loop load", "s"),
@@ -64,6 +71,18 @@ CHECKS: Final[tuple[CheckDef, ...]] = (
     _c(I, "order_in_positions", "positions and P&L of the probe account show the fill"),
     _c(I, "order_in_tca", "probe orders of days whose TCA is materialised appear in tca_orders"),
     _c(R, "reship_adds_no_rows", "re-shipping the journal's newest events adds no rows"),
+    _c(
+        R,
+        "queue_full_429",
+        "a bounded burst of probe orders fills the venue queue: 429 VENUE_QUEUE_FULL with "
+        "Retry-After, then an order is accepted again",
+    ),
+    _c(
+        R,
+        "restart_recovers",
+        "the restarted service recovers from its journal with nothing lost (where the run "
+        "owns the service process)",
+    ),
     _c(E, "catalogue", "every bad request of the catalogue gets its documented status and code"),
     _c(E, "no_state_change", "the bad requests leave positions, orders and the journal unchanged"),
 )

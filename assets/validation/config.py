@@ -51,6 +51,13 @@ class Integration(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     timeout_s: Positive
 
 
+class Resilience(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    # bounded: at most this many probe orders to fill the venue queue (a queue that
+    # holds more is not filled: the check is not exercised there)
+    queue_burst: Annotated[int, msgspec.Meta(gt=0, le=200)]
+    recover_timeout_s: Positive
+
+
 @dataclass(frozen=True, slots=True)
 class CheckConfig:
     check: CheckDef
@@ -64,6 +71,7 @@ class ValidationConfig:
     probe: Probe
     performance: Performance
     integration: Integration
+    resilience: Resilience
     source: str
 
     def __getitem__(self, name: str) -> CheckConfig:
@@ -79,6 +87,7 @@ _SECTIONS: Final[dict[str, type[msgspec.Struct]]] = {
     "probe": Probe,
     "performance": Performance,
     "integration": Integration,
+    "resilience": Resilience,
 }
 
 

@@ -12,14 +12,24 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
 from orchestration.resources import JournalSource, Warehouse
+from realtime.feast_config import FeastLocation
 
 T = TypeVar("T")
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)$")
+
+
+class ServiceControl(Protocol):
+    """The realtime service's process, where the validation run owns it."""
+
+    def restart(self) -> str:
+        """Stop the service, start it again on the same data, wait until it is ready;
+        its (new) base URL."""
+        ...
 
 
 @dataclass
@@ -28,6 +38,10 @@ class Platform:
     journal: JournalSource
     warehouse: Warehouse
     timeout_s: float = 5.0
+    # the Feast store the features pipeline fills (None: this run was given none)
+    features: FeastLocation | None = None
+    # the service's process when this run owns it (None: e.g. started by the launcher)
+    control: ServiceControl | None = None
     _client: httpx.Client | None = field(default=None, repr=False)
 
     @property
@@ -35,6 +49,13 @@ class Platform:
         if self._client is None:
             self._client = httpx.Client(base_url=self.api_url, timeout=self.timeout_s)
         return self._client
+
+    def reconnect(self, api_url: str) -> None:
+        """Talk to the service at `api_url` from now on (after a restart)."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        self.api_url = api_url.rstrip("/")
 
     def close(self) -> None:
         if self._client is not None:

@@ -12,12 +12,16 @@ from assets.validation.config import ValidationConfig, load_validation_config
 from assets.validation.platform import Platform
 from assets.validation.report import ValidationFolder
 from orchestration.resources import JournalSource, Warehouse
+from realtime.feast_config import FeastLocation, features_dir
 
 
 class ValidationTarget(dg.ConfigurableResource):
     api_url: str = pydantic.Field(description="the realtime service's base URL (loopback)")
     config_path: str = pydantic.Field(description="config/validation.toml")
     data_dir: str = pydantic.Field(description="reports and data docs go under <this>/validation")
+    feast_online_url: str | None = pydantic.Field(
+        default=None, description="the features' Redis online store; None: SQLite under data_dir"
+    )
     should_run: list[str] = pydantic.Field(
         default_factory=list,
         description="schedules and sensors that run by default: service health checks them",
@@ -30,4 +34,9 @@ class ValidationTarget(dg.ConfigurableResource):
         return ValidationFolder(Path(self.data_dir))
 
     def platform(self, journal: JournalSource, warehouse: Warehouse) -> Platform:
-        return Platform(api_url=self.api_url.rstrip("/"), journal=journal, warehouse=warehouse)
+        return Platform(
+            api_url=self.api_url.rstrip("/"),
+            journal=journal,
+            warehouse=warehouse,
+            features=FeastLocation(features_dir(Path(self.data_dir)), self.feast_online_url),
+        )

@@ -1,6 +1,11 @@
 """What a check found, and the verdict over a run's checks (pure: no I/O).
 
 PASS: every check passed. CONDITIONAL: only WARN checks failed. FAIL: an ERROR check failed.
+
+A check that cannot be exercised against this platform (a probe that needs something
+the platform does not offer, e.g. a venue queue small enough for a bounded burst to
+fill) is `exercised=False`: it neither passes nor fails the verdict, and every view of
+it (report, Dagster check, detail) says "not exercised" and why, never "pass".
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ class CheckResult:
     threshold: float | None = None
     unit: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # figures for the UI and the report
+    exercised: bool = True  # False: not run against this platform (the detail says why)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -89,6 +95,21 @@ def outcome(
         passed,
         detail,
         extra=extra or {},
+    )
+
+
+def not_exercised(
+    config: CheckConfig, reason: str, *, extra: dict[str, Any] | None = None
+) -> CheckResult:
+    """A check this platform cannot exercise: counted by no verdict, shown as such."""
+    return CheckResult(
+        config.check.suite,
+        config.check.name,
+        config.severity,
+        True,  # not a failure of the platform; `exercised` keeps it from reading as a pass
+        f"not exercised: {reason}",
+        extra=extra or {},
+        exercised=False,
     )
 
 

@@ -1,5 +1,6 @@
 """Data pipeline: GE suites over every warehouse table, row counts reconciled against
-the journal, how long events wait unshipped, and how fresh the market data is."""
+the journal, how long events wait unshipped, how fresh the market data is, and how
+fresh the online features are (suites/features.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from assets.validation.config import ValidationConfig
 from assets.validation.platform import Platform
 from assets.validation.results import CheckResult, judged, outcome
 from assets.validation.suites.expectations import run_expectations
+from assets.validation.suites.features import feature_freshness, instrument_symbols
 from assets.warehouse.projections import PROJECTIONS
 from assets.warehouse.shipping import shipped_through
 from assets.warehouse.tables import QUOTES, SHIP_LOG, WAREHOUSE_TABLES
@@ -42,6 +44,7 @@ def data_pipeline(
     counts = _row_counts(platform, config)
     lag = _shipping_lag(platform, config, now)
     fresh = _freshness(platform, config, now)
+    features = feature_freshness(platform, config, now.value, instrument_symbols())
     platform.close()  # let shipping have the file while GE works
     ge = config["data_pipeline_expectations"]
     outcomes = run_expectations(frames, docs_dir, RANGED)
@@ -61,7 +64,7 @@ def data_pipeline(
             )
         )
     index = docs_dir / "index.html"
-    return [*results, counts, lag, fresh], str(index) if index.exists() else None
+    return [*results, counts, lag, fresh, features], str(index) if index.exists() else None
 
 
 def _recent(platform: Platform, table: TableSpec) -> pd.DataFrame:

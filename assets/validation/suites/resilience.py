@@ -1,9 +1,8 @@
 """Resilience: shipping again what was shipped adds no rows (the warehouse's upsert keys
-make a re-shipped batch replace itself, as after a lost cursor or a retried run).
-
-Not here yet (absent, not faked): restarting the service under the launcher and checking
-its recovery from the journal, and a full venue queue answering 429 and recovering;
-both need a hook in orchestration/launcher.py or a service started with a tiny queue.
+make a re-shipped batch replace itself, as after a lost cursor or a retried run), and a
+full venue queue answers 429 and recovers (suites/queue_full.py), and a restarted
+service recovers from its journal with nothing lost (suites/restart.py; only where the
+run owns the service process: the launcher has no restart hook).
 """
 
 from __future__ import annotations
@@ -11,6 +10,8 @@ from __future__ import annotations
 from assets.validation.config import ValidationConfig
 from assets.validation.platform import Platform
 from assets.validation.results import CheckResult, outcome
+from assets.validation.suites.queue_full import queue_full
+from assets.validation.suites.restart import restart_recovers
 from assets.warehouse.projections import PROJECTIONS
 from assets.warehouse.shipping import shipped_through
 
@@ -19,6 +20,14 @@ RESHIP_EVENTS = 5_000
 
 
 def resilience(platform: Platform, config: ValidationConfig) -> list[CheckResult]:
+    return [
+        _reship(platform, config),
+        queue_full(platform, config),
+        restart_recovers(platform, config),
+    ]
+
+
+def _reship(platform: Platform, config: ValidationConfig) -> CheckResult:
     check = config["resilience_reship_adds_no_rows"]
     warehouse, journal = platform.warehouse, platform.journal
     grew, seen = [], {}
@@ -39,13 +48,11 @@ def resilience(platform: Platform, config: ValidationConfig) -> list[CheckResult
         if after != before:
             grew.append(f"{p.table.name}: {before} -> {after} rows after re-shipping {again}")
     if not seen:
-        return [outcome(check, False, "nothing shipped yet to ship again")]
-    return [
-        outcome(
-            check,
-            not grew,
-            "; ".join(grew)
-            or f"re-shipped {sum(v['reshipped'] for v in seen.values())} rows: none added",
-            extra={"tables": seen},
-        )
-    ]
+        return outcome(check, False, "nothing shipped yet to ship again")
+    return outcome(
+        check,
+        not grew,
+        "; ".join(grew)
+        or f"re-shipped {sum(v['reshipped'] for v in seen.values())} rows: none added",
+        extra={"tables": seen},
+    )

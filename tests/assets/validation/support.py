@@ -30,6 +30,8 @@ from assets.warehouse.projections import PROJECTIONS
 from assets.warehouse.shipping import ship
 from orchestration.launcher import DAGSTER_YAML
 from orchestration.resources import DuckDBWarehouse, JournalSource
+from realtime.feast_config import FeastLocation, features_dir
+from realtime.feature_schema import CREATED_TS, EVENT_TS, SYMBOL_RISK
 from realtime.layout import PROJECT_ROOT
 from realtime.service_process import ServiceProcess, start_service
 
@@ -41,6 +43,7 @@ class Running:
     service: ServiceProcess
     home: Path
     instance: dg.DagsterInstance
+    features_at_ns: int = 0  # the stamp of the online feature rows the conftest wrote
 
     @property
     def journal(self) -> JournalSource:
@@ -53,11 +56,22 @@ class Running:
     def warehouse(self, path: Path | None = None) -> DuckDBWarehouse:
         return DuckDBWarehouse(path=str(path or self.warehouse_path))
 
-    def platform(self, *, url: str | None = None, warehouse: Path | None = None) -> Platform:
+    @property
+    def features(self) -> FeastLocation:
+        return FeastLocation(features_dir(self.base / "data"))
+
+    def platform(
+        self,
+        *,
+        url: str | None = None,
+        warehouse: Path | None = None,
+        features: FeastLocation | None = None,
+    ) -> Platform:
         return Platform(
             api_url=url or self.service.url,
             journal=self.journal,
             warehouse=self.warehouse(warehouse),
+            features=features or self.features,
         )
 
     def ship(self) -> None:
@@ -85,6 +99,33 @@ class Running:
         finally:
             stop.set()
             thread.join(30)
+
+
+@dataclass
+class OwnedService:
+    """A realtime service this test owns, restartable (the `ServiceControl` of the
+    restart check): stopped with SIGTERM, started again on `restart_env` (the same
+    data by default; another data folder is the fault of a lost journal)."""
+
+    env: dict[str, str]
+    log: Path
+    service: ServiceProcess
+    restart_env: dict[str, str] | None = None
+
+    @classmethod
+    def start(cls, env: dict[str, str], log: Path) -> OwnedService:
+        service = start_service(env, log)
+        service.wait_ready(60)
+        return cls(env, log, service)
+
+    def restart(self) -> str:
+        self.service.stop()
+        self.service = start_service(self.restart_env or self.env, self.log)
+        self.service.wait_ready(60)
+        return self.service.url
+
+    def stop(self) -> None:
+        self.service.stop()
 
 
 def _changed(changes: dict[str, Any]) -> dict[str, Any]:
@@ -119,6 +160,21 @@ def _dump(document: dict[str, Any], prefix: str = "") -> str:
     for key, value in tables.items():
         out.append(_dump(value, f"{prefix}.{key}" if prefix else key))
     return "\n".join(out) + "\n"
+
+
+def write_online_features(location: FeastLocation, symbols: list[str], at_ns: int) -> None:
+    """The registry applied (the real `feast apply` of feature_repo/) and one
+    risk_features_v1 row per symbol, stamped `at_ns`, written to the online store: what
+    features_job's last materialisation leaves, without its minutes of input."""
+    import pandas as pd
+
+    from assets.features.registry import apply_if_changed
+
+    apply_if_changed(location)
+    at = pd.Timestamp(at_ns, unit="ns", tz="UTC")
+    values = {f.name: 1 if f.dtype == "int64" else 0.2 for f in SYMBOL_RISK.features}
+    frame = pd.DataFrame({"symbol": symbols, EVENT_TS: at, CREATED_TS: at, **values})
+    location.store().write_to_online_store(SYMBOL_RISK.name, frame)
 
 
 def wait_for_heartbeats(instance: dg.DagsterInstance, timeout_s: float = 90.0) -> None:

@@ -14,15 +14,19 @@ import pandas as pd
 import pytest
 
 from assets.catalogue import ALL_TABLES
-from assets.validation.results import CheckResult
+from assets.validation.results import CheckResult, Verdict, verdict
 from assets.validation.suites.data import data_pipeline
 from assets.validation.suites.errors import error_handling
+from assets.validation.suites.features import feature_freshness, instrument_symbols
 from assets.validation.suites.health import service_health
 from assets.validation.suites.integration import integration
 from assets.validation.suites.performance import performance
+from assets.validation.suites.queue_full import queue_full
 from assets.validation.suites.resilience import resilience
+from assets.validation.suites.restart import restart_recovers
+from realtime.feast_config import FeastLocation
 from realtime.service_process import free_port, running_service
-from tests.assets.validation.support import Running, config
+from tests.assets.validation.support import OwnedService, Running, config
 
 pytestmark = pytest.mark.slow
 
@@ -155,6 +159,33 @@ def test_data_pipeline_when_schema_changed_then_that_tables_suite_fails(
     assert results["data_pipeline_expectations_quotes"].passed
 
 
+def test_feature_freshness_when_rows_fresh_then_passes_with_the_age(platform: Running) -> None:
+    now = platform.features_at_ns + 5_000_000_000
+    found = feature_freshness(platform.platform(), config(), now, instrument_symbols())
+    assert found.passed, found.detail
+    assert found.measured == pytest.approx(5.0)
+    assert found.extra["missing"] == []
+
+
+def test_feature_freshness_when_rows_stale_then_fails_as_warn(platform: Running) -> None:
+    # the same rows an hour later (still inside the view's 2 h TTL): the pipeline stopped
+    now = platform.features_at_ns + 3_600_000_000_000
+    found = feature_freshness(platform.platform(), config(), now, instrument_symbols())
+    assert not found.passed and found.severity == "WARN"
+    assert found.measured == pytest.approx(3600.0)
+    assert "over the threshold 600 s" in found.detail
+
+
+def test_feature_freshness_when_features_job_never_ran_then_says_so(
+    platform: Running, tmp_path: Path
+) -> None:
+    empty = platform.platform(features=FeastLocation(tmp_path / "features"))
+    found = feature_freshness(empty, config(), platform.features_at_ns, instrument_symbols())
+    assert not found.passed and found.severity == "WARN"
+    assert found.detail.startswith("not measured: no feature registry at ")
+    assert "features_job has not run" in found.detail
+
+
 # --- performance ---------------------------------------------------------------------
 
 
@@ -215,6 +246,87 @@ def test_resilience_when_reshipped_then_no_rows_added(
     results = resilience(platform.platform(warehouse=warehouse_copy), config())
     assert failed(results) == {}
     assert results[0].extra["tables"]["quotes"]["reshipped"] > 0
+
+
+@pytest.fixture(scope="module")
+def small_queue_url(platform: Running) -> Iterator[str]:
+    """A second service whose venue queue holds 4 requests, each due 0.3 s after it is
+    sent: a burst of 20 orders fills it."""
+    base = platform.base / "small-queue"
+    env = {
+        **platform.env,
+        "TRADEPIPE_DATA_DIR": str(base / "data"),
+        "TRADEPIPE_VENUE_QUEUE": "4",
+        "TRADEPIPE_ACK_LATENCY_US": "300000",
+    }
+    with running_service(env, base / "service.log") as service:
+        yield service.url
+
+
+def test_queue_full_when_queue_small_then_429_with_retry_after_and_recovers(
+    platform: Running, small_queue_url: str
+) -> None:
+    found = queue_full(platform.platform(url=small_queue_url), config(resilience__queue_burst=20))
+    assert found.passed and found.exercised, found.detail
+    assert found.extra["answered_429"] > 0 and 0 < found.extra["accepted"] <= 4
+    assert found.extra["recovered_after_s"] is not None
+    assert "429 VENUE_QUEUE_FULL with Retry-After 1 s" in found.detail
+
+
+def test_queue_full_when_queue_holds_more_than_the_burst_then_not_exercised_and_nothing_sent(
+    platform: Running,
+) -> None:
+    probe = platform.platform()
+    before = len(probe.all_orders(config().probe.api_key))
+    found = queue_full(probe, config())
+    assert not found.exercised and found.passed  # counted by no verdict ...
+    assert found.detail.startswith("not exercised: the venue queue holds 10000 requests")
+    assert verdict([found]) is Verdict.PASS  # ... and never a failure of the platform
+    assert len(probe.all_orders(config().probe.api_key)) == before
+
+
+def test_queue_full_when_service_stopped_then_fails(platform: Running) -> None:
+    found = queue_full(platform.platform(url=f"http://127.0.0.1:{free_port()}"), config())
+    assert not found.passed and found.exercised and "does not answer" in found.detail
+
+
+@pytest.fixture
+def owned(platform: Running, tmp_path: Path) -> Iterator[OwnedService]:
+    """A service of this test's own (own data folder), which the restart check restarts."""
+    env = {**platform.env, "TRADEPIPE_DATA_DIR": str(tmp_path / "data")}
+    service = OwnedService.start(env, tmp_path / "service.log")
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+def test_restart_when_run_owns_the_service_then_it_recovers_everything(
+    platform: Running, owned: OwnedService
+) -> None:
+    probe = platform.platform(url=owned.service.url)
+    probe.control = owned
+    found = restart_recovers(probe, config())
+    assert found.passed and found.exercised, found.detail
+    assert found.extra["orders"] >= 1 and found.extra["committed_seq_before"] > 0
+    assert probe.api_url == owned.service.url  # the check follows the restarted service
+
+
+def test_restart_when_journal_lost_then_orders_named_gone(
+    platform: Running, owned: OwnedService, tmp_path: Path
+) -> None:
+    owned.restart_env = {**owned.env, "TRADEPIPE_DATA_DIR": str(tmp_path / "empty")}
+    probe = platform.platform(url=owned.service.url)
+    probe.control = owned
+    found = restart_recovers(probe, config())
+    assert not found.passed and found.severity == "ERROR"
+    assert f"order {found.extra['probe_order']} (FILLED) is gone" in found.detail
+
+
+def test_restart_when_run_does_not_own_the_service_then_not_exercised(platform: Running) -> None:
+    found = restart_recovers(platform.platform(), config())
+    assert not found.exercised
+    assert "does not own the realtime service process" in found.detail
 
 
 # --- error handling ------------------------------------------------------------------

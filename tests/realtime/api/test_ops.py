@@ -60,6 +60,7 @@ def test_metrics_text_declares_every_family_with_help_and_type(client: httpx.Cli
         (LATENCY, "histogram"),
         ("tradepipe_http_requests_total", "counter"),
         ("tradepipe_venue_queue_depth", "gauge"),
+        ("tradepipe_venue_queue_capacity", "gauge"),
         ("tradepipe_feed_lag_seconds", "gauge"),
     ]:
         assert f"# TYPE {family} {kind}\n" in text
