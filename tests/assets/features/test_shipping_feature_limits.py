@@ -12,7 +12,7 @@ import pandas as pd
 
 from assets.warehouse.assets import WAREHOUSE_ASSETS
 from assets.warehouse.projections import FEATURE_LIMIT_CHANGES_PROJECTION
-from orchestration.resources import DuckDBWarehouse
+from orchestration.resources import DuckDBWarehouse, QuestDBWarehouse
 from realtime.events import FeatureScale
 from tests.assets.conftest import journal_source
 from tests.realtime.harness import T0, open_engine
@@ -126,3 +126,32 @@ def test_shipping_when_feature_limit_changes_reshipped_then_no_rows_are_added(
 
     assert again.success
     assert int(warehouse.query("SELECT count(*) AS n FROM feature_limit_changes").iat[0, 0]) == 3
+
+
+def test_questdb_when_feature_limit_changes_then_ilp_keys_rows_by_symbol_and_leaves_nulls_out(
+    tmp_path: Path,
+) -> None:
+    write_journal(tmp_path / "journal.db")
+    journal = journal_source(tmp_path / "journal.db")
+    projection = FEATURE_LIMIT_CHANGES_PROJECTION
+    (batch,) = journal.batches(projection.event_types, after_seq=0, upto_seq=journal.head_seq())
+    frame = projection.to_frame(batch.select(projection.event_types))
+
+    ilp = QuestDBWarehouse(host="localhost", protocol_version=1).ilp_bytes(projection.table, frame)
+
+    seq = int(frame["seq"].iloc[0])
+    ts = str(T0).encode()
+    assert ilp.splitlines() == [
+        b"feature_limit_changes,symbol=AAPL,reason=SCALED,source=risk_features_v1 "
+        + f"seq={seq}i,collar_scale=2.0,notional_scale=0.5,volatility=0.42,".encode()
+        + f"feature_ts={FEATURE_TS_NS // 1000}t ".encode()
+        + ts,
+        b"feature_limit_changes,symbol=MSFT,reason=STALE,source=risk_features_v1 "
+        + f"seq={seq}i,collar_scale=1.5,notional_scale=0.75,volatility=0.3 ".encode()
+        + ts,
+        b"feature_limit_changes,symbol=AAPL,reason=STATIC,source=test "
+        + f"seq={seq + 1}i,collar_scale=1.0,notional_scale=1.0 ".encode()
+        + ts,
+    ]
+    # QuestDB's dedup keys carry the symbol: the two rows of one event are both kept.
+    assert projection.table.upsert_keys == ("ts", "seq", "symbol")
