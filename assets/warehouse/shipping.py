@@ -188,7 +188,7 @@ def events_in_table(warehouse: Warehouse, projection: Projection) -> int:
     frame = warehouse.query(
         f"SELECT count(*) AS n FROM (SELECT DISTINCT seq FROM {projection.table.name})"
     )
-    return int(frame.iat[0, 0]) if len(frame) else 0
+    return int(cast(int, frame.iat[0, 0])) if len(frame) else 0
 
 
 def ship_log_row(

@@ -12,6 +12,7 @@ import pandas as pd
 
 from assets.warehouse.assets import WAREHOUSE_ASSETS
 from assets.warehouse.projections import FEATURE_LIMIT_CHANGES_PROJECTION
+from assets.warehouse.shipping import events_in_table
 from orchestration.resources import DuckDBWarehouse, QuestDBWarehouse
 from realtime.events import FeatureScale
 from tests.assets.conftest import journal_source
@@ -97,6 +98,8 @@ def test_shipping_when_journal_has_feature_limit_changes_then_one_row_per_symbol
     assert rows["feature_ts"].iloc[0] == pd.Timestamp(FEATURE_TS_NS // 1000 * 1000, unit="ns")
     assert rows["feature_ts"].iloc[1:].isna().all()
     assert (rows["ts"] >= pd.Timestamp(T0, unit="ns")).all()
+    # The data_pipeline suite reconciles events, not rows: two events, three rows.
+    assert events_in_table(warehouse, FEATURE_LIMIT_CHANGES_PROJECTION) == 2
     checks = {
         e.check_name: e.passed
         for e in result.get_asset_check_evaluations()
