@@ -3,8 +3,9 @@
 A projection names the event types a table ships and maps those events,
 decoded (`EventBatch.select`: seq, ts_ns, event_type and the payload fields,
 flattened: `request.symbol`), onto the table's columns. Everything is
-column-wise pandas; no per-event Python. Prices and money are rounded as the API
-rounds them (`realtime.presentation`), so a fill reads the same in both.
+column-wise pandas; no per-event Python, except where one event becomes several
+rows (`Projection.rows`: FeatureLimitsChanged, a rare event). Prices and money are
+rounded as the API rounds them (`realtime.presentation`), so a fill reads the same in both.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
+import numpy as np
 import pandas as pd
 
 from assets.warehouse.tables import (
+    FEATURE_LIMIT_CHANGES,
     FILLS,
     ORDERS,
     QUOTES,
@@ -28,6 +31,7 @@ from realtime import events as ev
 from realtime.presentation import round_money_column, round_warehouse_prices
 
 Columns = Callable[[pd.DataFrame], dict[str, object]]
+Rows = Callable[[pd.DataFrame], pd.DataFrame]
 
 
 @dataclass(frozen=True)
@@ -35,11 +39,21 @@ class Projection:
     table: TableSpec
     event_types: frozenset[str]
     columns: Columns
+    # Where one event is several rows: events -> one row per item, each with its
+    # event's seq and ts_ns. None: one row per event.
+    rows: Rows | None = None
+
+    @property
+    def one_row_per_event(self) -> bool:
+        """Whether the table's row count is its event count (else: its distinct seqs)."""
+        return self.rows is None
 
     def to_frame(self, events: pd.DataFrame) -> pd.DataFrame:
         """The table's rows for `events` (as `EventBatch.select` returns them)."""
         if events.empty:
             return pd.DataFrame(columns=list(self.table.column_names))
+        if self.rows is not None:
+            events = self.rows(events)
         # The stores keep microseconds; truncate here, where it is one integer division.
         micros = events["ts_ns"].to_numpy() // 1000 * 1000
         return pd.DataFrame(
@@ -208,6 +222,56 @@ def _risk_columns(p: pd.DataFrame) -> dict[str, object]:
     }
 
 
+def _scale_rows(p: pd.DataFrame) -> pd.DataFrame:
+    """One row per (event, symbol) of FeatureLimitsChanged.scales, decoded as a list of
+    (symbol, scale) pairs per event (`journal_payloads`). Python per symbol: the event
+    comes once per feature refresh at most, naming only the symbols that changed."""
+    pairs = p["scales"].to_numpy()
+    index = np.repeat(np.arange(len(p)), [len(x) for x in pairs])
+    scales = [scale for x in pairs for _, scale in x]
+
+    def field(name: str, dtype: str) -> pd.Series:
+        return pd.Series([s[name] for s in scales], dtype=dtype)
+
+    feature_ts = _micros_or_nat([s["feature_ts_ns"] for s in scales])
+    return pd.DataFrame(
+        {
+            "seq": p["seq"].to_numpy()[index],
+            "ts_ns": p["ts_ns"].to_numpy()[index],
+            "symbol": [symbol for x in pairs for symbol, _ in x],
+            "collar_scale": field("collar_scale", "float64"),
+            "notional_scale": field("notional_scale", "float64"),
+            "volatility": field("volatility", "Float64"),
+            "feature_ts": feature_ts,
+            "reason": [s["reason"] for s in scales],
+            "source": _plain(p["source"]).to_numpy()[index],
+        }
+    )
+
+
+def _micros_or_nat(values: list[int | None]) -> np.ndarray:
+    """Nanosecond times (None: none) as datetime64, truncated to the microseconds the
+    stores keep, as the event times are. Integer arithmetic throughout: through a float
+    (what pandas does with a nullable column) a time can move by a microsecond."""
+    missing = np.array([v is None for v in values], dtype=bool)
+    ns = np.array([0 if v is None else v for v in values], dtype=np.int64) // 1000 * 1000
+    times = ns.view("datetime64[ns]")
+    times[missing] = np.datetime64("NaT")
+    return times
+
+
+def _scale_columns(p: pd.DataFrame) -> dict[str, object]:
+    return {
+        "symbol": p["symbol"].to_numpy(),
+        "collar_scale": p["collar_scale"].to_numpy(),
+        "notional_scale": p["notional_scale"].to_numpy(),
+        "volatility": _or_none(p["volatility"]).to_numpy(),
+        "feature_ts": p["feature_ts"].to_numpy(),
+        "reason": p["reason"].to_numpy(),
+        "source": p["source"].to_numpy(),
+    }
+
+
 ORDER_EVENT_TYPES: Final = ev.ORDER_EVENT_TYPES
 
 ORDERS_PROJECTION: Final = Projection(ORDERS, ORDER_EVENT_TYPES, _order_columns)
@@ -220,6 +284,9 @@ RISK_CONTROL_CHANGES_PROJECTION: Final = Projection(
 RISK_REJECTIONS_PROJECTION: Final = Projection(
     RISK_REJECTIONS, _names(ev.OrderRejected, ev.ReplaceRiskRejected), _rejection_columns
 )
+FEATURE_LIMIT_CHANGES_PROJECTION: Final = Projection(
+    FEATURE_LIMIT_CHANGES, _names(ev.FeatureLimitsChanged), _scale_columns, rows=_scale_rows
+)
 
 PROJECTIONS: Final = (
     ORDERS_PROJECTION,
@@ -228,4 +295,5 @@ PROJECTIONS: Final = (
     TRADES_PROJECTION,
     RISK_CONTROL_CHANGES_PROJECTION,
     RISK_REJECTIONS_PROJECTION,
+    FEATURE_LIMIT_CHANGES_PROJECTION,
 )

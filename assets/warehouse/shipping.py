@@ -180,6 +180,17 @@ def shipped_through(warehouse: Warehouse, table: TableSpec) -> int:
     return 0 if value is None or pd.isna(value) else int(cast(int, value))
 
 
+def events_in_table(warehouse: Warehouse, projection: Projection) -> int:
+    """How many journal events the table holds rows of: its row count, or its distinct
+    seqs where one event is several rows (`Projection.rows`)."""
+    if projection.one_row_per_event:
+        return warehouse.row_count(projection.table)
+    frame = warehouse.query(
+        f"SELECT count(*) AS n FROM (SELECT DISTINCT seq FROM {projection.table.name})"
+    )
+    return int(cast(int, frame.iat[0, 0])) if len(frame) else 0
+
+
 def ship_log_row(
     table: TableSpec, first_seq: int, last_seq: int, frame: pd.DataFrame, run_id: str
 ) -> pd.DataFrame:

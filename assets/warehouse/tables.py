@@ -121,6 +121,29 @@ RISK_CONTROL_CHANGES: Final = TableSpec(
     keys=("seq",),
 )
 
+FEATURE_LIMIT_CHANGES: Final = TableSpec(
+    name="feature_limit_changes",
+    description=(
+        "Changes of the effective risk limits that online features cause (issue 9): one "
+        "row per symbol whose volatility scaling changed, from FeatureLimitsChanged. A "
+        "symbol's limits in force at an order's time are its newest row before the order "
+        "(none: the static limits of risk_control_changes)."
+    ),
+    columns=(
+        _EVENT_TS,
+        _SEQ,
+        _c("symbol", SYM),
+        _c("collar_scale", DOUBLE, "x the static price collar; 1.0 = static"),
+        _c("notional_scale", DOUBLE, "x the static per-order notional limit; 1.0 = static"),
+        _c("volatility", DOUBLE, "the realized_vol_30m used; null when none was"),
+        _c("feature_ts", TS, "event time of that feature in the feature store; null: none"),
+        _c("reason", SYM, "SCALED, STALE, MISSING or STATIC"),
+        _c("source", SYM, "the feature service read, e.g. risk_features_v1"),
+    ),
+    # One event names several symbols, so seq alone does not identify a row.
+    keys=("seq", "symbol"),
+)
+
 RISK_REJECTIONS: Final = TableSpec(
     name="risk_rejections",
     description=(
@@ -171,5 +194,6 @@ WAREHOUSE_TABLES: Final = (
     TRADES,
     RISK_CONTROL_CHANGES,
     RISK_REJECTIONS,
+    FEATURE_LIMIT_CHANGES,
     SHIP_LOG,
 )

@@ -8,7 +8,10 @@ hold the GIL. Strict means a payload lacking a field its struct declares, or
 holding a value of the wrong type, fails the batch loudly instead of shipping
 a NULL.
 
-Nested structs are flattened with dots: `request.symbol`.
+Nested structs are flattened with dots: `request.symbol`. A dict keyed by
+string (`FeatureLimitsChanged.scales`) is one column holding a DuckDB MAP, read
+as strictly; pandas gets it as a list of (key, value dict) pairs per event, which
+the projection that ships it flattens (`assets.warehouse.projections`).
 """
 
 from __future__ import annotations
@@ -50,7 +53,26 @@ def _duckdb_type(info: mi.Type) -> Any:
         return "DOUBLE"
     if isinstance(info, mi.BoolType):
         return "BOOLEAN"
+    if isinstance(info, mi.DictType):
+        # json_transform's structure has no MAP form: it takes the SQL type as a string.
+        return _sql_type(info)
     raise TypeError(f"no bulk decoding for {info}")
+
+
+def _sql_type(info: mi.Type) -> str:
+    """The DuckDB SQL type of a value inside a MAP (strict: every struct key present;
+    msgspec writes a field with a default too, so a journaled value always has it)."""
+    if isinstance(info, mi.DictType):
+        if not isinstance(info.key_type, mi.StrType):
+            raise TypeError(f"cannot decode a dict keyed by {info.key_type} in bulk")
+        return f"MAP(VARCHAR, {_sql_type(info.value_type)})"
+    if isinstance(info, mi.StructType):
+        fields = ", ".join(f'"{f.encode_name}" {_sql_type(f.type)}' for f in info.fields)
+        return f"STRUCT({fields})"
+    leaf = _duckdb_type(info)
+    if not isinstance(leaf, str):
+        raise TypeError(f"no bulk decoding for {info} inside a dict")
+    return leaf
 
 
 @functools.cache
@@ -162,7 +184,15 @@ def _decode_one(
             f"event seq {int(seq[index])} is stored as {type_name} but its payload says "
             f"{tags[index].as_py()!r}"
         )
-    frame: pd.DataFrame = result.drop_columns([_TAG]).to_pandas(strings_to_categorical=True)
+    result = result.drop_columns([_TAG])
+    maps = [f.name for f in result.schema if pa.types.is_map(f.type)]
+    plain = result.drop_columns(maps) if maps else result
+    frame: pd.DataFrame = plain.to_pandas(strings_to_categorical=True)
+    for name in maps:
+        # As Python values: pandas' conversion makes a nullable integer inside a MAP
+        # a float (a nanosecond time off by up to 128 ns), as_py keeps it exact.
+        column = result.column(name).to_pylist()
+        frame.insert(result.column_names.index(name), name, pd.Series(column, dtype=object))
     return frame
 
 

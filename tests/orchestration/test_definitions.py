@@ -18,6 +18,7 @@ from orchestration.resources import DuckDBWarehouse, QuestDBWarehouse
 from orchestration.settings import PROJECT_ROOT, Settings
 
 ASSETS = {"orders", "fills", "quotes", "trades", "risk_control_changes", "risk_rejections"} | {
+    "feature_limit_changes",
     "replay_quotes",
     "replay_trades",
     "alt_signals",
@@ -68,6 +69,7 @@ def test_definitions_when_built_then_groups_jobs_and_schedules_follow_the_conven
         "trades",
         "risk_control_changes",
         "risk_rejections",
+        "feature_limit_changes",
         "ship_log",
     }
     assert {a for a, g in groups.items() if g == "inboxes"} == {
@@ -110,7 +112,8 @@ def test_definitions_when_built_then_every_check_is_named_after_its_asset(tmp_pa
     checks = repo.asset_graph.asset_check_keys
     assert all(c.name.startswith(f"{c.asset_key.to_user_string()}_") for c in checks)
     names = {c.name for c in checks}
-    for table in ("orders", "fills", "quotes", "trades", "risk_control_changes", "risk_rejections"):
+    shipped = ("orders", "fills", "quotes", "trades", "risk_control_changes", "risk_rejections")
+    for table in (*shipped, "feature_limit_changes"):
         assert {f"{table}_unique_keys", f"{table}_no_seq_gaps"} <= names
     for table in ("quotes", "trades", "replay_quotes", "replay_trades"):
         assert {f"{table}_monotonic_ts", f"{table}_non_negative_prices_sizes"} <= names
@@ -204,7 +207,7 @@ def test_jobs_when_built_then_each_runs_in_one_step_per_writing_asset(tmp_path: 
         "inboxes_job": ["alt_signals", "processed_files", "quarantine", "sink_ticks"],
     }
     checks = repo.get_job("warehouse_job").asset_layer.asset_graph.asset_check_keys
-    assert len(checks) == 19  # of 26 in all: the inboxes hold the other 7
+    assert len(checks) == 21  # of 28 in all: the inboxes hold the other 7
 
 
 @pytest.mark.slow

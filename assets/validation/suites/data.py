@@ -16,7 +16,7 @@ from assets.validation.results import CheckResult, judged, outcome
 from assets.validation.suites.expectations import run_expectations
 from assets.validation.suites.features import feature_freshness, instrument_symbols
 from assets.warehouse.projections import PROJECTIONS
-from assets.warehouse.shipping import shipped_through
+from assets.warehouse.shipping import events_in_table, shipped_through
 from assets.warehouse.tables import QUOTES, SHIP_LOG, WAREHOUSE_TABLES
 from orchestration.resources import TableSpec
 
@@ -80,7 +80,7 @@ def _row_counts(platform: Platform, config: ValidationConfig) -> CheckResult:
     for p in PROJECTIONS:
         cursor = shipped_through(platform.warehouse, p.table)
         journal = platform.journal.count(p.event_types, upto_seq=cursor) if cursor else 0
-        rows = platform.warehouse.row_count(p.table)
+        rows = events_in_table(platform.warehouse, p)
         seen[p.table.name] = {"cursor": cursor, "journal_events": journal, "rows": rows}
         if rows != journal:
             mismatched.append(f"{p.table.name}: {rows} rows, {journal} journal events to {cursor}")
