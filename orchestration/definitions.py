@@ -12,6 +12,7 @@ import dagster as dg
 from assets.execution_quality.assets import EXECUTION_QUALITY_ASSETS
 from assets.execution_quality.checks import EXECUTION_QUALITY_CHECKS
 from assets.execution_quality.report_folder import ReportFolder
+from assets.instruments import load_multipliers
 from assets.reports.assets import build_report_definitions
 from assets.reports.config import load_reports_config
 from assets.sinks.assets import SINK_ASSETS
@@ -44,7 +45,10 @@ def build_definitions(
     daily_jobs = build_daily_jobs(single_writer_warehouse=single_writer)
     # reports (issue 11): partitions follow config/reports.toml's time zone
     resources["report_folder"] = ReportFolder(path=str(settings.data_dir / "reports"))
-    reports = build_report_definitions(load_reports_config(settings.reports_config))
+    # contract multipliers (issue 12): the service's instruments file, so the reports'
+    # money (ESZ6 at 50x) is the service's
+    multipliers = load_multipliers(settings.instruments_path)
+    reports = build_report_definitions(load_reports_config(settings.reports_config), multipliers)
     daily_jobs += build_report_jobs(
         reports.daily_asset_names,
         reports.rollup_asset_names,

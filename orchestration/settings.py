@@ -23,6 +23,9 @@ TRADEPIPE_WAREHOUSE         where shipped tables go (default: duckdb:///$DATA/wa
 TRADEPIPE_SHIP_BATCH_ROWS   most journal events shipped per warehouse transaction
 TRADEPIPE_SHIP_BATCH_BYTES  most journal payload bytes shipped per warehouse transaction
 TRADEPIPE_REPORTS_CONFIG    the reports' configuration (default: config/reports.toml)
+TRADEPIPE_INSTRUMENTS       the instruments file the service trades (realtime.layout; default
+                            $TRADEPIPE_CONFIG_DIR/instruments.toml): the reports and the TCA
+                            take each symbol's contract multiplier from it
 TRADEPIPE_SERVICE_URL       the running realtime service (e.g. http://127.0.0.1:8000), which
                             daily_pnl's reconciliation asks first (GET /positions, /pnl);
                             unset: it replays the journal
@@ -44,7 +47,7 @@ from pathlib import Path
 from typing import Final
 
 from realtime.feast_config import redis_connection_string
-from realtime.layout import PROJECT_ROOT, DataLayout, resolve
+from realtime.layout import PROJECT_ROOT, ConfigFiles, DataLayout, resolve
 from realtime.settings import EnvReader, whole_number
 
 __all__ = ["PROJECT_ROOT", "Settings"]
@@ -56,6 +59,7 @@ DEFAULT_BATCH_ROWS: Final = 250_000
 DEFAULT_BATCH_BYTES: Final = 64 * 1024 * 1024
 DEFAULT_REPORTS_CONFIG: Final = PROJECT_ROOT / "config" / "reports.toml"
 DEFAULT_FEATURES_SCHEDULE: Final = "*/5 * * * *"
+DEFAULT_INSTRUMENTS: Final = ConfigFiles.from_env({}).instruments
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +76,7 @@ class Settings:
     service_keys: tuple[tuple[str, str], ...] = ()
     feast_online_url: str | None = None  # None: the SQLite online store
     features_schedule: str = DEFAULT_FEATURES_SCHEDULE
+    instruments_path: Path = DEFAULT_INSTRUMENTS  # the service's file (contract multipliers)
 
     @classmethod
     def for_data_dir(cls, data_dir: Path, **overrides: object) -> Settings:
@@ -112,6 +117,7 @@ class Settings:
         overrides["features_schedule"] = values.get(
             "TRADEPIPE_FEATURES_SCHEDULE", DEFAULT_FEATURES_SCHEDULE, _cron
         )
+        overrides["instruments_path"] = ConfigFiles.from_env(env).instruments
         values.raise_if_bad()
         return cls.for_layout(DataLayout.from_env(env), **overrides)
 

@@ -21,6 +21,7 @@ from assets.execution_quality.assets import PARTITIONS, TradingDay, read_day
 from assets.execution_quality.inputs import SUBMITTED
 from assets.execution_quality.tables import HORIZONS_S, TCA_FILLS, TCA_ORDERS
 from assets.execution_quality.tca import Flag, horizon_label
+from assets.instruments import NO_MULTIPLIERS, Multipliers, multipliers_of
 from assets.metadata import markdown_preview
 from assets.timestamps import naive_utc
 from assets.warehouse.tables import FILLS, ORDERS
@@ -31,21 +32,28 @@ from orchestration.resources import Warehouse, sql_string
 PEROLD_TOLERANCE: Final = 1e-9
 
 
-def identity_violations(orders: pd.DataFrame) -> pd.DataFrame:
+def identity_violations(
+    orders: pd.DataFrame, multipliers: Multipliers = NO_MULTIPLIERS
+) -> pd.DataFrame:
     """Rows breaking the IS identity: IS must equal fees + delay + execution +
-    opportunity exactly (summed in that order) and the Perold formula to rounding;
-    a row whose decomposition is missing must be flagged for why."""
+    opportunity exactly (summed in that order) and the Perold formula to rounding,
+    at the contract multipliers the rows were computed with (absent: 1x); a row
+    whose decomposition is missing must be flagged for why."""
     fees, delay = orders["is_fees"], orders["is_delay"]
     execution, opportunity = orders["is_execution"], orders["is_opportunity"]
     shortfall = orders["implementation_shortfall"]
     parts = fees + delay + execution + opportunity
     s, q, big_q = orders["side_sign"], orders["filled_quantity"], orders["quantity"]
     p_d, avg, p_c = orders["decision_price"], orders["avg_price"], orders["end_mid"]
+    k = multipliers_of(multipliers, orders["symbol"])
     remainder = (big_q - q).clip(lower=0)
-    traded = (s * q * (avg - p_d)).where(q > 0, 0.0)
-    left = (s * remainder * (p_c - p_d)).where(remainder > 0, 0.0)
+    traded = (s * q * (avg - p_d) * k).where(q > 0, 0.0)
+    left = (s * remainder * (p_c - p_d) * k).where(remainder > 0, 0.0)
     perold = orders["fees"] + traded + left
-    scale = 1.0 + orders["fees"].abs() + (q * avg).fillna(0) + big_q * p_d + remainder * p_c
+    # A term without a price (no fill, no remainder: no Pc) adds nothing; a NaN here
+    # would make the scale NaN and silently pass the Perold comparison.
+    notional = (q * avg).fillna(0) + (big_q * p_d).fillna(0) + (remainder * p_c).fillna(0)
+    scale = 1.0 + orders["fees"].abs() + notional * k
     defined = parts.notna()
     not_exact = defined & (shortfall != parts)
     off = shortfall.notna() & ((shortfall - perold).abs() > PEROLD_TOLERANCE * scale)

@@ -40,6 +40,11 @@ trades, the market tape:
 Conventions
 -----------
 s = +1 for a buy, -1 for a sell; mid = (bid + ask) / 2; bps = 1e-4.
+k = the symbol's contract multiplier (`multipliers`, ESZ6 50; a symbol not in it
+is 1x, `assets.instruments.multiplier_of`): prices stay per unit, every currency
+amount is quantity x price x k (fees are currency already), and a figure in bps
+is a currency amount over a currency notional, so k cancels in it (IS bps: its
+fee part is now fees over the money notional).
 The as-of mid at t is the mid of the last quote of that symbol with quote time
 <= t: equality included, a later quote never used (every output row carries the
 time of each quote it used, so that can be verified).
@@ -57,18 +62,18 @@ Per order (`ORDER_COLUMNS`):
                         still OPEN, the cutoff (the end of the analysis window, by
                         default the last quote time in `quotes`), flag OPEN_AT_CUTOFF.
     implementation shortfall (Perold), currency:
-        IS = fees + s * q * (avg - Pd) + s * (Q - q) * (Pc - Pd)
-      decomposed, each in currency and in bps of Q * Pd:
-        delay       = s * q * (M0 - Pd)
-        execution   = s * q * (avg - M0)
-        opportunity = s * (Q - q) * (Pc - Pd)   (0 when q >= Q: fully filled)
+        IS = fees + k * (s * q * (avg - Pd) + s * (Q - q) * (Pc - Pd))
+      decomposed, each in currency and in bps of Q * Pd * k:
+        delay       = s * q * (M0 - Pd) * k
+        execution   = s * q * (avg - M0) * k
+        opportunity = s * (Q - q) * (Pc - Pd) * k   (0 when q >= Q: fully filled)
         fees
       IS is stored as fees + delay + execution + opportunity, so the identity
       holds exactly in floating point; it equals the Perold formula to rounding.
       With q = 0, delay = execution = 0. Without M0 (and q > 0), delay and
       execution are null (flagged); IS is then null too unless Pd was given, in
       which case it is the Perold formula.
-      IS bps = IS / (Q * Pd) * 1e4.
+      IS bps = IS / (Q * Pd * k) * 1e4.
     window              [submit_time, window_end], both ends inclusive; window_end is
                         the last fill when FILLED, end_time when the remainder was
                         cancelled, expired or rejected, the cutoff when OPEN.
@@ -106,6 +111,8 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+
+from assets.instruments import NO_MULTIPLIERS, Multipliers, multipliers_of
 
 FloatArray = npt.NDArray[np.floating[Any]]
 IntArray = npt.NDArray[np.int64]
@@ -230,7 +237,7 @@ def fill_columns(horizons_s: Sequence[float] = DEFAULT_HORIZONS_S) -> tuple[str,
         "price",  # P
         "quantity",
         "fee",
-        "notional",  # P * quantity
+        "notional",  # P * quantity * k, currency
         "bid",
         "ask",
         "mid",  # M_t
@@ -266,11 +273,13 @@ def compute_tca(
     *,
     horizons_s: Sequence[float] = DEFAULT_HORIZONS_S,
     cutoff: pd.Timestamp | None = None,
+    multipliers: Multipliers = NO_MULTIPLIERS,
 ) -> TcaResult:
     """Every per-order and per-fill metric of the module docstring.
 
     `cutoff` ends the analysis window of orders still OPEN (their Pc and their
-    VWAP/TWAP window end); None: the last quote time in `quotes`.
+    VWAP/TWAP window end); None: the last quote time in `quotes`. `multipliers`:
+    symbol -> contract multiplier k (a symbol not in it is 1x).
     """
     horizons = _check_horizons(horizons_s)
     order_in = _orders(orders)
@@ -283,8 +292,9 @@ def compute_tca(
     book = QuoteBook.from_frame(quotes, quote_code, n_symbols)
     tape = TradeTape.from_frame(trades, trade_code, n_symbols)
     cutoff_ns = _cutoff_ns(cutoff, book)
-    order_out = _order_metrics(order_in, order_code, fill_in, book, tape, cutoff_ns)
-    fill_out = _fill_metrics(order_in, order_code, fill_in, book, horizons)
+    k = multipliers_of(multipliers, order_in["symbol"])
+    order_out = _order_metrics(order_in, order_code, fill_in, book, tape, cutoff_ns, k)
+    fill_out = _fill_metrics(order_in, order_code, fill_in, book, horizons, k)
     return TcaResult(order_out, fill_out, book.skipped, tape.skipped)
 
 
@@ -503,7 +513,9 @@ def _order_metrics(
     book: QuoteBook,
     tape: TradeTape,
     cutoff_ns: int,
+    k: FloatArray,
 ) -> pd.DataFrame:
+    """`k`: each order's contract multiplier (currency per price point per unit)."""
     n = len(orders)
     s = np.where(orders["side"].to_numpy() == BUY, 1.0, -1.0)
     big_q = orders["quantity"].to_numpy(dtype=np.float64)
@@ -547,14 +559,14 @@ def _order_metrics(
 
     p_c = book.take(book.mid, closing)
 
-    delay = np.where(has_fills, s * q * (m0 - p_d), 0.0)
-    execution = np.where(has_fills, s * q * (avg - m0), 0.0)
-    opportunity = np.where(has_remainder, s * remainder * (p_c - p_d), 0.0)
+    delay = np.where(has_fills, s * q * (m0 - p_d) * k, 0.0)
+    execution = np.where(has_fills, s * q * (avg - m0) * k, 0.0)
+    opportunity = np.where(has_remainder, s * remainder * (p_c - p_d) * k, 0.0)
     shortfall = fees + delay + execution + opportunity
     # Without M0 the decomposition is unknown, but a given Pd still prices the order.
-    perold = fees + np.where(has_fills, s * q * (avg - p_d), 0.0) + opportunity
+    perold = fees + np.where(has_fills, s * q * (avg - p_d) * k, 0.0) + opportunity
     shortfall = np.where(np.isnan(m0) & pd_from_order, perold, shortfall)
-    paper = big_q * p_d
+    paper = big_q * p_d * k
 
     volume, vwap = tape.window(code, submit, window_end)
     twap = book.twap(code, submit, window_end, arrival, at_window_end)
@@ -643,9 +655,11 @@ def _fill_metrics(
     fills: pd.DataFrame,
     book: QuoteBook,
     horizons: Sequence[float],
+    order_k: FloatArray,
 ) -> pd.DataFrame:
     n = len(fills)
     position = fills["_order_pos"].to_numpy()
+    k = order_k[position]
     symbol = orders["symbol"].to_numpy(dtype=object)[position]
     side = orders["side"].to_numpy(dtype=object)[position]
     code = order_code[position]
@@ -674,7 +688,7 @@ def _fill_metrics(
         "price": price,
         "quantity": qty,
         "fee": fills["fee"].to_numpy(dtype=np.float64),
-        "notional": price * qty,
+        "notional": price * qty * k,
         "bid": book.take(book.bid, at_fill),
         "ask": book.take(book.ask, at_fill),
         "mid": m_t,

@@ -18,7 +18,9 @@ reads and writes the warehouse through its resource's verbs, in pool
 `duckdb_warehouse`, and a re-run of a day replaces that day's rows only.
 
 The definitions are built from the configuration when the code location loads
-(`build_report_definitions`), since the partitions depend on its time zone.
+(`build_report_definitions`), since the partitions depend on its time zone, with
+the contract multipliers of the instruments config (`assets.instruments`: money is
+quantity x price x multiplier in every report, 1x for a symbol it does not know).
 """
 
 from collections.abc import Iterator
@@ -32,6 +34,7 @@ from dagster import AssetCheckExecutionContext, AssetExecutionContext
 
 from assets.catalogue import WAREHOUSE_POOL
 from assets.execution_quality.report_folder import ReportFolder
+from assets.instruments import NO_MULTIPLIERS, Multipliers
 from assets.metadata import markdown_preview, table_definition_metadata
 from assets.reports import charts
 from assets.reports.compliance import findings as compliance_findings_of
@@ -157,7 +160,11 @@ def figures_metadata(figures: dict[str, float | int]) -> dict[str, dg.MetadataVa
     return {name: figure(value) for name, value in figures.items()}
 
 
-def build_report_definitions(config: ReportsConfig) -> ReportDefinitions:
+def build_report_definitions(
+    config: ReportsConfig, multipliers: Multipliers = NO_MULTIPLIERS
+) -> ReportDefinitions:
+    """The reports' assets and checks; `multipliers`: symbol -> contract multiplier
+    (`assets.instruments.load_multipliers` of the instruments config; absent: 1x)."""
     daily = daily_partitions(config)
     coarse = rollup_partitions(config)
     rollup = rollup_table(config.rollup)
@@ -187,7 +194,9 @@ def build_report_definitions(config: ReportsConfig) -> ReportDefinitions:
         fills = fills_before(warehouse, day.end)
         start_marks, _ = marks_at(last_mids(warehouse, day.start), fills, day.start)
         end_marks, sources = marks_at(last_mids(warehouse, day.end), fills, day.end)
-        rows = compute_daily_pnl(fills, day.start, day.end, start_marks, end_marks, sources)
+        rows = compute_daily_pnl(
+            fills, day.start, day.end, start_marks, end_marks, sources, multipliers
+        )
         write_day(warehouse, day, (DAILY_PNL, rows))
         by_account = rows.groupby("account")[["realized_pnl", "fees", "net_pnl"]].sum()
         headline: dict[str, float | int] = {
@@ -269,7 +278,7 @@ def build_report_definitions(config: ReportsConfig) -> ReportDefinitions:
         )
         if live is not None:
             positions, accounts = live
-            found = service_differences(rows, positions, accounts, tolerance)
+            found = service_differences(rows, positions, accounts, tolerance, multipliers)
             return reconciliation_result(
                 day, rows, found, f"the service at {service.url}", len(positions)
             )
@@ -280,7 +289,7 @@ def build_report_definitions(config: ReportsConfig) -> ReportDefinitions:
                 + ("" if rows.empty else f", but {len(rows)} daily_pnl rows"),
                 metadata={"trading_day": day.key, "journal": journal.path},
             )
-        replayed = replayed_positions(journal.path, day.end)
+        replayed = replayed_positions(journal.path, day.end, multipliers)
         differences = reconciliation_differences(rows, replayed, tolerance)
         return reconciliation_result(
             day, rows, differences, "the service's journal replayed", len(replayed)
@@ -392,7 +401,9 @@ def build_report_definitions(config: ReportsConfig) -> ReportDefinitions:
     ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         day = day_of(daily, context.partition_key)
         fills = fills_before(warehouse, day.end)
-        result = compute_lots(fills, config.lots, cutoff=day.end, checkpoint=day.start)
+        result = compute_lots(
+            fills, config.lots, cutoff=day.end, checkpoint=day.start, multipliers=multipliers
+        )
         method = str(config.lots.method)
         slices = result.slices
         closed = slices[(slices["close_time"] >= day.start) & (slices["close_time"] < day.end)]
@@ -525,7 +536,9 @@ def build_report_definitions(config: ReportsConfig) -> ReportDefinitions:
         )
         pnl = read_day(warehouse, DAILY_PNL, day)
         assert result.open_lots_at_checkpoint is not None  # a checkpoint was given
-        relief = relief_reconciliation(pnl, closed, result.open_lots_at_checkpoint, open_lots)
+        relief = relief_reconciliation(
+            pnl, closed, result.open_lots_at_checkpoint, open_lots, multipliers
+        )
         bad = relief_violations(relief, tolerance)
         round_trips = relief[relief["round_trip"]]
         yield dg.AssetCheckResult(
@@ -580,6 +593,7 @@ def build_report_definitions(config: ReportsConfig) -> ReportDefinitions:
             end_marks,
             quotes,
             config.exposure.equity_sample_seconds,
+            multipliers,
         )
         write_day(warehouse, day, (EXPOSURE, rows))
         totals = rows[rows["symbol"] == TOTAL]

@@ -1,6 +1,9 @@
 """End-of-day exposure per account and symbol, and each account's intraday equity curve.
 
-market_value     quantity * end mark (signed)
+m                the instrument's contract multiplier (`assets.instruments.multiplier_of`:
+                 ESZ6 50, 1x for a symbol the instruments config does not know); every
+                 money figure below counts it, as the service's do
+market_value     quantity * end mark * m (signed)
 gross            sum of |market value|;  net: sum of market value
 long / short     sums of the positive / negative market values (short <= 0)
 concentration    the largest |market value| as a share of gross (0 when flat)
@@ -19,8 +22,9 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from assets.instruments import NO_MULTIPLIERS, Multipliers, multiplier_of
 from assets.reports.fills import SIDE_SIGN
-from realtime.pnl import apply_fill
+from realtime.pnl import apply_fill, market_value, unrealized
 
 TOTAL: Final = "*"
 EXPOSURE_COLUMNS: Final = (
@@ -73,10 +77,14 @@ def exposure(
     end_marks: Mapping[str, float],
     quotes: pd.DataFrame,
     sample_seconds: float = 60.0,
+    multipliers: Multipliers = NO_MULTIPLIERS,
 ) -> pd.DataFrame:
     """Symbol rows (open positions at `end`) and one total row per account (symbol '*')
-    for every account with a position or a fill by `end`; columns EXPOSURE_COLUMNS."""
-    return exposure_and_curves(fills, start, end, start_marks, end_marks, quotes, sample_seconds)[0]
+    for every account with a position or a fill by `end`; columns EXPOSURE_COLUMNS.
+    `multipliers`: symbol -> contract multiplier (a symbol not in it is 1x)."""
+    return exposure_and_curves(
+        fills, start, end, start_marks, end_marks, quotes, sample_seconds, multipliers
+    )[0]
 
 
 def exposure_and_curves(
@@ -87,6 +95,7 @@ def exposure_and_curves(
     end_marks: Mapping[str, float],
     quotes: pd.DataFrame,
     sample_seconds: float = 60.0,
+    multipliers: Multipliers = NO_MULTIPLIERS,
 ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """`exposure`, and each account's sampled equity curve (columns ts, equity), the
     samples its high-water mark and drawdown are taken over."""
@@ -105,7 +114,8 @@ def exposure_and_curves(
         value = realized.get(account, 0.0) - fees.get(account, 0.0)
         for symbol, (qty, avg) in books.get(account, {}).items():
             if qty:
-                value += (marks.at(symbol, t_ns, avg) - avg) * qty
+                mark = marks.at(symbol, t_ns, avg)
+                value += unrealized(int(qty), avg, mark, multiplier_of(multipliers, symbol))
         return value
 
     def sample(t_ns: int, accounts: list[str] | None = None) -> None:
@@ -132,7 +142,8 @@ def exposure_and_curves(
             sample(grid[g])
             g += 1
         book = books.setdefault(account, {}).setdefault(symbol, [0, 0.0])
-        change = apply_fill(int(book[0]), book[1], SIDE_SIGN[side] * quantity, price)
+        m = multiplier_of(multipliers, symbol)
+        change = apply_fill(int(book[0]), book[1], SIDE_SIGN[side] * quantity, price, m)
         book[0], book[1] = change.quantity, change.average_cost
         realized[account] = realized.get(account, 0.0) + change.realized
         fees[account] = fees.get(account, 0.0) + fee
@@ -148,7 +159,8 @@ def exposure_and_curves(
         for symbol, (qty, avg) in sorted(books[account].items()):
             if qty:
                 mark = end_marks.get(symbol, avg)
-                values.append((symbol, int(qty), mark, qty * mark))
+                m = multiplier_of(multipliers, symbol)
+                values.append((symbol, int(qty), mark, market_value(int(qty), mark, m)))
         gross = sum(abs(v[3]) for v in values)
         for symbol, qty, mark, value in values:
             rows.append(

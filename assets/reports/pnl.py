@@ -4,16 +4,22 @@ The book is the realtime service's own (`realtime.pnl.apply_fill`, the same
 function the engine books fills with), run over every fill up to the day's
 end, so its positions and realized P&L reconcile with the service's exactly.
 
+Prices and average costs are per unit as quoted; every money figure counts the
+instrument's contract multiplier m (`assets.instruments.multiplier_of`: ESZ6 50,
+1x for a symbol the instruments config does not know), as the service's does.
+
 Per (account, symbol) and trading day [start, end):
 
     start_quantity, start_average_cost   the book at `start` (all earlier fills)
     end_quantity, end_average_cost       the book at `end`
     start_mark, end_mark                 the mark at `start` and at `end` (see marks_at)
+    buy_notional, sell_notional   sum of quantity * price * m of the day's buys / sells
     realized_pnl        sum of apply_fill's realized P&L over the day's fills
-                        (gross of fees, like the service's)
+                        ((price - average cost) * closed * m; gross of fees, like
+                        the service's)
     fees                sum of the day's fill fees (0 where a fill has none)
-    unrealized_start    (start_mark - start_average_cost) * start_quantity
-    unrealized_pnl      (end_mark - end_average_cost) * end_quantity
+    unrealized_start    (start_mark - start_average_cost) * start_quantity * m
+    unrealized_pnl      (end_mark - end_average_cost) * end_quantity * m
     net_pnl             realized_pnl + (unrealized_pnl - unrealized_start) - fees:
                         the day's mark-to-market P&L after fees
     cumulative_realized realized P&L of every fill up to `end`, net of every fee
@@ -31,8 +37,9 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from assets.instruments import NO_MULTIPLIERS, Multipliers, multiplier_of
 from assets.reports.fills import SIDE_SIGN
-from realtime.pnl import apply_fill
+from realtime.pnl import apply_fill, unrealized
 
 MARK_FROM_QUOTE: Final = "QUOTE"
 MARK_FROM_FILL: Final = "FIRST_FILL"
@@ -86,9 +93,11 @@ def daily_pnl(
     start_marks: Mapping[str, float],
     end_marks: Mapping[str, float],
     mark_sources: Mapping[str, str] | None = None,
+    multipliers: Multipliers = NO_MULTIPLIERS,
 ) -> pd.DataFrame:
     """The day's P&L rows (columns PNL_COLUMNS, sorted by account and symbol) from
-    canonical fills (`assets.reports.fills`) that include every fill before `end`."""
+    canonical fills (`assets.reports.fills`) that include every fill before `end`.
+    `multipliers`: symbol -> contract multiplier (a symbol not in it is 1x)."""
     fills = fills[fills["ts"] < end]
     books: dict[tuple[str, str], list[float]] = {}  # qty, avg, realized
     ts = fills["ts"].to_numpy()
@@ -97,9 +106,9 @@ def daily_pnl(
         earlier, today = fills[fills["ts"] < start], fills[fills["ts"] >= start]
     else:
         earlier, today = fills.iloc[:split], fills.iloc[split:]
-    _book(books, earlier)
+    _book(books, earlier, multipliers)
     starts = {key: (int(b[0]), b[1]) for key, b in books.items()}
-    day = _book(books, today)
+    day = _book(books, today, multipliers)
     keys = sorted({k for k, (qty, _) in starts.items() if qty != 0} | set(day))
     rows = []
     sources = mark_sources or {}
@@ -110,8 +119,9 @@ def daily_pnl(
         stats = day.get(key, _DayStats())
         start_mark = start_marks.get(symbol, start_avg if start_qty else np.nan)
         end_mark = end_marks.get(symbol, np.nan)
-        unrealized_start = (start_mark - start_avg) * start_qty if start_qty else 0.0
-        unrealized_end = (end_mark - avg) * qty if qty else 0.0
+        m = multiplier_of(multipliers, symbol)
+        unrealized_start = unrealized(start_qty, start_avg, start_mark, m) if start_qty else 0.0
+        unrealized_end = unrealized(int(qty), avg, end_mark, m) if qty else 0.0
         rows.append(
             (
                 account,
@@ -177,7 +187,7 @@ class _DayStats:
 
 
 def _book(
-    books: dict[tuple[str, str], list[float]], fills: pd.DataFrame
+    books: dict[tuple[str, str], list[float]], fills: pd.DataFrame, multipliers: Multipliers
 ) -> dict[tuple[str, str], _DayStats]:
     """Apply fills (in seq order) to the books; per-key statistics of these fills."""
     stats: dict[tuple[str, str], _DayStats] = {}
@@ -195,7 +205,8 @@ def _book(
         if book is None:
             book = books[key] = [0, 0.0, 0.0]
         sign = SIDE_SIGN[side]
-        change = apply_fill(int(book[0]), book[1], sign * quantity, price)
+        m = multiplier_of(multipliers, symbol)
+        change = apply_fill(int(book[0]), book[1], sign * quantity, price, m)
         book[0], book[1] = change.quantity, change.average_cost
         # The service books a fill's fee as realized the moment it fills (realtime.state).
         book[2] += change.realized - fee
@@ -205,10 +216,10 @@ def _book(
         day.count += 1
         if sign > 0:
             day.bought += quantity
-            day.buy_notional += quantity * price
+            day.buy_notional += quantity * price * m
         else:
             day.sold += quantity
-            day.sell_notional += quantity * price
+            day.sell_notional += quantity * price * m
         day.realized += change.realized
         day.fees += fee
     return stats

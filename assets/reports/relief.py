@@ -3,9 +3,10 @@
 For any relief method, the realized gain of an (account, symbol) up to time t
 is C(t) + B(t): C the net cash of its fills (sells minus buys, no fees) and B
 the signed basis of what is still open. The average-cost book's B is
-quantity * average cost; the lots' is the sum of d * quantity * open price
-over open lots (unadjusted: the wash-sale rule moves losses between slices,
-not cash). So over a day
+quantity * average cost * k; the lots' is the sum of d * quantity * open price * k
+over open lots (k the contract multiplier, `assets.instruments.multiplier_of`;
+unadjusted: the wash-sale rule moves losses between slices, not cash). So over
+a day
 
     lots' gross gain - average-cost realized = change over the day of
                                                (B_lots - B_average)
@@ -20,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from assets.instruments import NO_MULTIPLIERS, Multipliers, multipliers_of
 from assets.reports.tax_lots import open_basis
 
 RELIEF_COLUMNS = (
@@ -39,8 +41,10 @@ def relief_reconciliation(
     slices: pd.DataFrame,
     open_start: pd.DataFrame,
     open_end: pd.DataFrame,
+    multipliers: Multipliers = NO_MULTIPLIERS,
 ) -> pd.DataFrame:
-    """One row per (account, symbol) of the day's daily_pnl rows or closed slices."""
+    """One row per (account, symbol) of the day's daily_pnl rows or closed slices;
+    `multipliers` as the lots and the book were computed with (absent: 1x)."""
     keys = ["account", "symbol"]
     book = pnl.set_index(keys)
     lot_gain = slices.groupby(keys)["gross_gain"].sum() if len(slices) else pd.Series(dtype=float)
@@ -53,7 +57,8 @@ def relief_reconciliation(
     end_lots = open_basis(open_end).reindex(index, fill_value=0.0)
     lots = lot_gain.reindex(index, fill_value=0.0)
     average = book["realized_pnl"].reindex(index, fill_value=0.0)
-    explained = (end_lots - end_avg) - (start_lots - start_avg)
+    k = multipliers_of(multipliers, index.get_level_values("symbol").to_series())
+    explained = ((end_lots - end_avg) - (start_lots - start_avg)) * k
     difference = lots - average
     flat = (book["start_quantity"].reindex(index, fill_value=0) == 0) & (
         book["end_quantity"].reindex(index, fill_value=0) == 0

@@ -5,6 +5,10 @@ This is what `daily_pnl` reconciles against: the engine's `EngineState.apply`
 every journaled event before the cutoff, so the positions, realized P&L and
 marks are the service's, not a re-derivation of them. Snapshots are not
 used, since the newest one may be later than the cutoff.
+
+The engine books money at each instrument's contract multiplier; replay gives it
+the multipliers of the instruments config (`assets.instruments`: 1x for a symbol
+the config does not know), so an ESZ6 position's P&L is 50x as the service's.
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from assets.instruments import NO_MULTIPLIERS, Multipliers, multiplier_of, multipliers_of
 from realtime.journal import Journal
 from realtime.limits import AccountLimits, RiskLimits
+from realtime.pnl import unrealized
 from realtime.state import EngineState
 
 REPLAY_COLUMNS: Final = (
@@ -47,13 +53,19 @@ _REPLAY_LIMITS: Final = RiskLimits(
 )
 
 
-def replayed_positions(journal_path: str | Path, cutoff: pd.Timestamp) -> pd.DataFrame:
+def replayed_positions(
+    journal_path: str | Path, cutoff: pd.Timestamp, multipliers: Multipliers = NO_MULTIPLIERS
+) -> pd.DataFrame:
     """Every (account, symbol) the service has booked by `cutoff` (naive UTC; events
-    stamped before it), with its position, realized P&L, mark and unrealized P&L.
-    An absent journal file is an empty book."""
+    stamped before it), with its position, realized P&L, mark and unrealized P&L, at
+    `multipliers` (symbol -> contract multiplier; absent: 1x). An absent journal file
+    is an empty book."""
     if not Path(journal_path).is_file():
         return pd.DataFrame(columns=list(REPLAY_COLUMNS))
     state = EngineState({}, _REPLAY_LIMITS)
+    # Replay places no order, so it needs no tick or lot: only the multiplier, the
+    # table the engine books every fill's money with (EngineState.multipliers).
+    state.multipliers.update(multipliers)
     limit_ns = int(pd.Timestamp(cutoff).value)
     reader = Journal.open_reader(journal_path)
     for seq, ts_ns, event in reader.read():
@@ -74,7 +86,11 @@ def replayed_positions(journal_path: str | Path, cutoff: pd.Timestamp) -> pd.Dat
                     position.average_cost,
                     position.realized_pnl,
                     mark,
-                    (mark - position.average_cost) * quantity if quantity else 0.0,
+                    unrealized(
+                        quantity, position.average_cost, mark, multiplier_of(multipliers, symbol)
+                    )
+                    if quantity
+                    else 0.0,
                 )
             )
     return pd.DataFrame(rows, columns=list(REPLAY_COLUMNS))
@@ -113,7 +129,11 @@ def reconciliation_differences(
 
 
 def service_differences(
-    pnl: pd.DataFrame, positions: pd.DataFrame, accounts: pd.DataFrame, tolerance: float
+    pnl: pd.DataFrame,
+    positions: pd.DataFrame,
+    accounts: pd.DataFrame,
+    tolerance: float,
+    multipliers: Multipliers = NO_MULTIPLIERS,
 ) -> pd.DataFrame:
     """`reconciliation_differences` against the live service's GET /positions (per
     account and symbol: SERVICE_COLUMNS of orchestration.resources.service) and
@@ -121,8 +141,9 @@ def service_differences(
 
     The service marks to its latest mid, not the day's last one, so our unrealized
     P&L is re-marked at the service's mark first ((mark - end_average_cost) *
-    end_quantity): what is compared is then the position, the lifetime realized
-    P&L and the average cost behind the unrealized figure. Per account, the sum of
+    end_quantity * the contract multiplier, 1x when `multipliers` has none): what
+    is compared is then the position, the lifetime realized P&L and the average
+    cost behind the unrealized figure. Per account, the sum of
     those unrealized figures must equal /pnl's (symbol '*'); a pair without a row
     here is flat, so it adds nothing.
     """
@@ -132,7 +153,8 @@ def service_differences(
     service_mark = marks.reindex(key).to_numpy(dtype=np.float64)
     theirs = positions.set_index(["account", "symbol"])["unrealized_pnl"].reindex(key)
     quantity = mine["end_quantity"].to_numpy(dtype=np.float64)
-    remarked = (service_mark - mine["end_average_cost"].to_numpy(np.float64)) * quantity
+    k = multipliers_of(multipliers, mine["symbol"])
+    remarked = (service_mark - mine["end_average_cost"].to_numpy(np.float64)) * quantity * k
     # No service mark: the service books no unrealized P&L, nothing to re-mark.
     mine["unrealized_pnl"] = np.where(
         np.isnan(service_mark), theirs.fillna(0.0).to_numpy(np.float64), remarked

@@ -13,11 +13,15 @@ first), HIGHEST_COST (the lot with the highest cost per share first, which
 realizes the least gain; for short lots its mirror, the lowest sale price
 first). Ties go to the earlier purchase.
 
-A fill's fee is spread evenly over its shares: it adds to a long lot's cost
-and to a short cover's cost, and reduces a long sale's and a short sale's
-proceeds. Per closed slice of m shares, direction d (+1 long, -1 short):
+Prices (open_price, close_price) are per unit as quoted; money (proceeds,
+cost_basis, gains, fees) counts the instrument's contract multiplier k
+(`assets.instruments.multiplier_of`: ESZ6 50, 1x for a symbol the instruments
+config does not know), as the service's P&L does. A fill's fee is spread evenly
+over its shares: it adds to a long lot's cost and to a short cover's cost, and
+reduces a long sale's and a short sale's proceeds. Per closed slice of m shares,
+direction d (+1 long, -1 short):
 
-    gross_gain       d * (close_price - open_price) * m   (what the average-cost
+    gross_gain       d * (close_price - open_price) * m * k   (what the average-cost
                      book compares with: no fees, no wash-sale adjustment)
     gain             proceeds - cost_basis = gross_gain - fees - wash_adjustment
     disallowed_loss  the part of a loss the wash-sale rule disallows (>= 0)
@@ -65,6 +69,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from assets.instruments import NO_MULTIPLIERS, Multipliers, multiplier_of
 from assets.reports.fills import SIDE_SIGN
 
 
@@ -158,11 +163,13 @@ class _Lot:
     adj_ps: float = 0.0
     replacement_for: str = ""
     splits: int = 0
+    multiplier: float = 1.0  # contract multiplier: money per price point per share
 
     @property
     def open_eff(self) -> float:
-        """Cost per share (long) or proceeds per share (short), fees and wash adjustment in."""
-        return self.price + self.direction * (self.fee_ps + self.adj_ps)
+        """Cost per share (long) or proceeds per share (short) in money, fees and wash
+        adjustment in."""
+        return self.price * self.multiplier + self.direction * (self.fee_ps + self.adj_ps)
 
 
 @dataclass(slots=True)
@@ -197,13 +204,15 @@ def compute_lots(
     *,
     cutoff: pd.Timestamp | None = None,
     checkpoint: pd.Timestamp | None = None,
+    multipliers: Multipliers = NO_MULTIPLIERS,
 ) -> LotResult:
     """Lots, closed slices and wash sales of canonical fills (`assets.reports.fills`)
     before `cutoff` (naive UTC; default: all of them). With `checkpoint`, also the
-    open lots as they stood at that instant (the start of a reported day)."""
+    open lots as they stood at that instant (the start of a reported day).
+    `multipliers`: symbol -> contract multiplier (a symbol not in it is 1x)."""
     if cutoff is not None:
         fills = fills[fills["ts"] < cutoff]
-    engine = _Engine(rules)
+    engine = _Engine(rules, multipliers)
     local_days = _local_ordinals(fills["ts"], rules.timezone)
     columns = (
         fills["seq"].to_numpy(dtype=np.int64).tolist(),
@@ -242,8 +251,9 @@ def compute_lots(
 
 
 class _Engine:
-    def __init__(self, rules: LotRules) -> None:
+    def __init__(self, rules: LotRules, multipliers: Multipliers) -> None:
         self.rules = rules
+        self.multipliers = multipliers
         self.books: dict[tuple[str, str], _Book] = {}
         self.slices: list[list[object]] = []
         self.washes: list[tuple[object, ...]] = []
@@ -290,6 +300,7 @@ class _Engine:
                 quantity=remaining,
                 price=price,
                 fee_ps=fee_ps,
+                multiplier=multiplier_of(self.multipliers, symbol),
             )
             lots.append(lot)
             if book.pending:
@@ -321,9 +332,9 @@ class _Engine:
         fee_ps: float,
     ) -> None:
         d = lot.direction
-        close_eff = price - d * fee_ps
+        close_eff = price * lot.multiplier - d * fee_ps
         open_eff = lot.open_eff
-        gross = d * (price - lot.price) * taken
+        gross = d * (price - lot.price) * taken * lot.multiplier
         fees = (lot.fee_ps + fee_ps) * taken
         adjustment = lot.adj_ps * taken
         proceeds, cost = (close_eff, open_eff) if d > 0 else (open_eff, close_eff)
@@ -415,6 +426,7 @@ class _Engine:
                 price=lot.price,
                 fee_ps=lot.fee_ps,
                 adj_ps=lot.adj_ps,
+                multiplier=lot.multiplier,
             )
             lot.quantity -= shares
             book.lots.insert(index, replacement)
@@ -504,6 +516,7 @@ def _copy(lot: _Lot) -> _Lot:
         lot.adj_ps,
         lot.replacement_for,
         lot.splits,
+        lot.multiplier,
     )
 
 
@@ -544,7 +557,8 @@ def _lot_frame(lots: list[tuple[str, str, _Lot]]) -> pd.DataFrame:
 
 def open_basis(lots: pd.DataFrame) -> pd.Series:
     """Signed unadjusted basis of open lots per (account, symbol): sum of
-    d * quantity * open_price, the lot side of the relief reconciliation."""
+    d * quantity * open_price (price terms: the relief reconciliation applies the
+    contract multiplier), the lot side of the relief reconciliation."""
     if lots.empty:
         empty = pd.MultiIndex.from_tuples([], names=["account", "symbol"])
         return pd.Series(dtype=np.float64, index=empty)
