@@ -12,6 +12,11 @@ and its daemons beating (`wait_for_dagster`). A child that exits during the laun
 stops it, and the others, with that child's error (for the service, its own
 one-line messages and exit status, which the launcher exits with too).
 
+Once up, it serves a control endpoint on loopback (`realtime.service_control`; its
+address in `DataLayout.launcher_control`) through which the resilience suite, in a
+Dagster run process, has it restart the realtime service (`serve_control`): the one
+child it restarts rather than stopping everything when it exits.
+
 Ctrl-C or SIGTERM stops every process it started, in an order that leaves no
 queued or running Dagster run behind (`stop_in_order`): each group gets SIGTERM,
 and SIGKILL if it is still there after a grace period. Logs go to data/logs/,
@@ -26,6 +31,7 @@ import argparse
 import contextlib
 import logging
 import os
+import queue
 import signal
 import subprocess
 import sys
@@ -43,7 +49,14 @@ from realtime.config_errors import ConfigError
 from realtime.layout import PROJECT_ROOT, DataLayout, resolve
 from realtime.logs import rotating_file_handler
 from realtime.server import ExitStatus
-from realtime.service_process import NotOurInstance, ServiceExited, port_is_free, start_service
+from realtime.service_control import ControlServer, Request
+from realtime.service_process import (
+    NotOurInstance,
+    ServiceExited,
+    ServiceProcess,
+    port_is_free,
+    start_service,
+)
 from realtime.settings import EnvReader, whole_number
 
 if TYPE_CHECKING:
@@ -240,6 +253,44 @@ def wait_for_service(wait: Callable[[float], None], logs: Path) -> int | None:
     return None
 
 
+def serve_control(
+    request: Request,
+    service: ServiceProcess,
+    children: list[Child],
+    env: dict[str, str],
+    logs: Path,
+    port: int,
+) -> ServiceProcess:
+    """Answer one control request (`realtime.service_control`); the service now.
+
+    A restart stops the service (SIGTERM: it drains its venue queue and flushes its
+    journal), starts it again with the same environment, data and port, and answers
+    once it is ready. A service that does not come back is answered 503 with its own
+    error, and (having exited) stops the launch as any child's exit does."""
+    if request.kind == "status":
+        request.answer(200, {"instance": service.instance_id, "url": service.url})
+        return service
+    say("restarting the realtime service (asked through the control endpoint)")
+    started = time.monotonic()
+    service.stop()
+    service = start_service(env, logs / "realtime.out", port=port, own_group=True)
+    children[:] = [
+        Child("realtime", service.process) if c.name == "realtime" else c for c in children
+    ]
+    try:
+        service.wait_ready(request.timeout_s)
+    except (ServiceExited, NotOurInstance, TimeoutError) as exc:
+        say(f"the restarted realtime service did not come back: {exc}")
+        request.answer(503, {"error": f"the restarted service did not come back: {exc}"})
+        return service
+    took = time.monotonic() - started
+    say(f"realtime service restarted in {took:.1f} s (instance {service.instance_id})")
+    request.answer(
+        200, {"instance": service.instance_id, "url": service.url, "restart_s": round(took, 3)}
+    )
+    return service
+
+
 class ChildExited(Exception):
     def __init__(self, child: Child, code: int) -> None:
         super().__init__(f"{child.name} exited with status {code}")
@@ -411,6 +462,7 @@ def main(argv: list[str] | None = None) -> int:
     children: list[Child] = []
     python = sys.executable
     dagster_up = False
+    control: ControlServer | None = None
     try:
         # The service writes (and rotates) realtime.log itself; its stdout, where only
         # its start-up line and a crash's last words go, is realtime.out.
@@ -463,19 +515,28 @@ def main(argv: list[str] | None = None) -> int:
             "  Ctrl-C stops everything.\n",
             flush=True,
         )
+        # Only now: a restart asked for during the launch would race it.
+        control = ControlServer(layout.launcher_control)
+        control.start()
         while True:
             for child in children:
                 code = child.process.poll()
                 if code is not None:
                     say(f"{child.name} exited with {code}; stopping")
                     return 1 if child.name != "demo" or code != 0 else 0
-            time.sleep(0.5)
+            try:
+                request = control.requests.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            service = serve_control(request, service, children, env, logs, args.api_port)
     except Stop:
         say("stopping")
         return 0
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if control is not None:
+            control.close()
         home = None if args.no_dagster else Path(env["DAGSTER_HOME"])
         stop_in_order(children, home, drain=dagster_up)
 

@@ -92,6 +92,9 @@ def run(suites: list[str]) -> int:
     print(f"validation verdict: {verdict}")
     if verdict != "PASS":
         print(failed)
+    skipped = str(getattr(metadata["skipped"], "value", ""))
+    if skipped and skipped != "none":
+        print(f"skipped (counted by no verdict):\n{skipped}")
     print(f"report: {report}")
     print(f"data docs: {Path(settings.data_dir) / 'validation' / 'data_docs' / 'index.html'}")
     return BY_VERDICT[verdict]

@@ -15,6 +15,8 @@ Data (`TRADEPIPE_DATA_DIR`, default `data/`)::
     $DATA/warehouse.duckdb   the embedded warehouse       (TRADEPIPE_WAREHOUSE, Dagster)
     $DATA/dagster_home/      DAGSTER_HOME for `make run`  (DAGSTER_HOME)
     $DATA/logs/              the launcher's child logs
+    $DATA/launcher.json      while the launcher runs: its control endpoint (loopback
+                             address and token, `realtime.service_control`)
 
 Configuration (`TRADEPIPE_CONFIG_DIR`, default `config/`): `instruments.toml`,
 `limits.toml`, `accounts.toml`, each movable on its own with
@@ -85,6 +87,12 @@ class DataLayout:
     @property
     def logs_dir(self) -> Path:
         return self.data_dir / "logs"
+
+    @property
+    def launcher_control(self) -> Path:
+        """Written by the launcher while it runs, removed when it stops: where another
+        process (a validation run) asks it to restart the realtime service."""
+        return self.data_dir / "launcher.json"
 
     def env(self) -> dict[str, str]:
         """The variables that give a child process exactly this layout."""

@@ -32,7 +32,13 @@ from assets.validation.report import (
     history_row,
 )
 from assets.validation.resource import ValidationTarget
-from assets.validation.results import CheckResult, failure_summary, outcome, verdict
+from assets.validation.results import (
+    CheckResult,
+    failure_summary,
+    outcome,
+    skipped_summary,
+    verdict,
+)
 from assets.validation.suites.data import data_pipeline, expectation_check_name
 from assets.validation.suites.errors import error_handling
 from assets.validation.suites.health import service_health
@@ -246,8 +252,8 @@ SUITE_ASSETS = [
     _suite_asset(Suite.RESILIENCE, _resilience, pool=WAREHOUSE_POOL, description=(
         "Re-shipping the journal's newest events adds no rows; a full venue queue answers 429 "
         "and recovers (a bounded probe burst; not exercised on a queue larger than it). "
-        "A restart recovers from the journal (only where the run owns the service process; "
-        "the launcher has no restart hook, so not exercised there).")),
+        "A restart recovers from the journal: the launcher restarts the service (elsewhere "
+        "a WARN-level skip, not applicable: not started by the launcher).")),
     _suite_asset(Suite.ERROR_HANDLING, _errors, pool=None, description=(
         "A catalogue of bad requests, each with its documented status and code, and none "
         "changing orders, positions or the journal.")),
@@ -289,9 +295,7 @@ def validation_verdict(
             "verdict": dg.MetadataValue.text(str(found)),
             "verdict_score": SCORE[found],
             "failed_checks": dg.MetadataValue.md(summary),
-            "not_exercised": dg.MetadataValue.md(
-                "\n".join(f"{r.name}: {r.detail}" for r in results if not r.exercised) or "none"
-            ),
+            "skipped": dg.MetadataValue.md(skipped_summary(results) or "none"),
             "report": dg.MetadataValue.path(str(report)),
             "latest_report": dg.MetadataValue.path(str(folder.root / "reports" / "latest.html")),
             "data_docs": dg.MetadataValue.path(str(folder.data_docs / "index.html")),

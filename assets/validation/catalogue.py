@@ -80,8 +80,8 @@ CHECKS: Final[tuple[CheckDef, ...]] = (
     _c(
         R,
         "restart_recovers",
-        "the restarted service recovers from its journal with nothing lost (where the run "
-        "owns the service process)",
+        "the service, restarted by the launcher, recovers from its journal with nothing lost "
+        "(not applicable where the launcher did not start the platform: a WARN skip)",
     ),
     _c(E, "catalogue", "every bad request of the catalogue gets its documented status and code"),
     _c(E, "no_state_change", "the bad requests leave positions, orders and the journal unchanged"),

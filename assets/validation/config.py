@@ -13,6 +13,7 @@ import msgspec
 from assets.validation.catalogue import BY_NAME, CHECKS, CheckDef
 from realtime.config_errors import ConfigError, ConfigProblem, check_table, read_toml
 from realtime.layout import PROJECT_ROOT
+from realtime.service_control import MAX_RESTART_S
 
 DEFAULT_PATH: Final = PROJECT_ROOT / "config" / "validation.toml"
 
@@ -56,6 +57,9 @@ class Resilience(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     # holds more is not filled: the check is not exercised there)
     queue_burst: Annotated[int, msgspec.Meta(gt=0, le=200)]
     recover_timeout_s: Positive
+    # how long the restarted service may take to be ready again (the launcher waits
+    # this long for it; the check then polls /ready as long again)
+    restart_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=MAX_RESTART_S)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,8 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 
@@ -23,15 +24,6 @@ T = TypeVar("T")
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)$")
 
 
-class ServiceControl(Protocol):
-    """The realtime service's process, where the validation run owns it."""
-
-    def restart(self) -> str:
-        """Stop the service, start it again on the same data, wait until it is ready;
-        its (new) base URL."""
-        ...
-
-
 @dataclass
 class Platform:
     api_url: str
@@ -40,8 +32,9 @@ class Platform:
     timeout_s: float = 5.0
     # the Feast store the features pipeline fills (None: this run was given none)
     features: FeastLocation | None = None
-    # the service's process when this run owns it (None: e.g. started by the launcher)
-    control: ServiceControl | None = None
+    # where the launcher, when it started the platform, says how to ask it to restart
+    # the service (`realtime.service_control`; None: this run was given none)
+    launcher_control: Path | None = None
     _client: httpx.Client | None = field(default=None, repr=False)
 
     @property

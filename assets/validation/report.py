@@ -24,7 +24,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from assets.validation.catalogue import Suite
-from assets.validation.results import CheckResult, Verdict
+from assets.validation.results import CheckResult, Verdict, skipped_summary
 from orchestration.resources import Column, ColumnType, TableSpec
 
 VERDICT_HISTORY: Final = TableSpec(
@@ -127,7 +127,7 @@ def _rows(runs: Sequence[SuiteRun]) -> list[dict[str, str]]:
             "suite": str(run.suite),
             "check": r.name,
             "severity": str(r.severity),
-            "result": "not exercised" if not r.exercised else "pass" if r.passed else "FAIL",
+            "result": "SKIP" if not r.exercised else "pass" if r.passed else "FAIL",
             "measured": _figure(r),
             "threshold": _threshold(r),
             "detail": r.detail,
@@ -150,6 +150,7 @@ def render_markdown(run_id: str, when: pd.Timestamp, verdict: Verdict,
         f"{', '.join(str(s) for s in Suite if s not in {r.suite for r in runs}) or 'none'}.",
         f"Data docs: {data_docs / 'index.html'}",
         "",
+        *_skips(runs),
         "| suite | check | severity | result | measured | threshold | detail | suite run |",
         "| --- | --- | --- | --- | ---: | ---: | --- | --- |",
     ]
@@ -157,6 +158,18 @@ def render_markdown(run_id: str, when: pd.Timestamp, verdict: Verdict,
         cells = [row[k].replace("|", "\\|").replace("\n", " ") for k in row]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+SKIPS_NOTE: Final = "Skipped (SKIP): not run against this platform, counted by no verdict"
+
+
+def _skips(runs: Sequence[SuiteRun]) -> list[str]:
+    """The skipped checks above the table, so a verdict with skips never reads as a
+    plain pass (`results.not_applicable`)."""
+    summary = skipped_summary(r for run in runs for r in run.results)
+    if not summary:
+        return []
+    return [f"{SKIPS_NOTE}:", "", *(f"- {line}" for line in summary.splitlines()), ""]
 
 
 _COLOURS: Final = {Verdict.PASS: "#2e7d32", Verdict.CONDITIONAL: "#ef6c00", Verdict.FAIL: "#c62828"}
@@ -168,21 +181,30 @@ def render_html(run_id: str, when: pd.Timestamp, verdict: Verdict,
     head = "".join(f"<th>{html.escape(k)}</th>" for k in (rows[0] if rows else {"check": ""}))
     body = "".join(
         "<tr class='{}'>{}</tr>".format(
-            "fail" if row["result"] == "FAIL" else "pass",
+            {"FAIL": "fail", "SKIP": "skip"}.get(row["result"], "pass"),
             "".join(f"<td>{html.escape(v)}</td>" for v in row.values()),
         )
         for row in rows
     )
     docs = (data_docs / "index.html").as_uri() if data_docs.is_absolute() else str(data_docs)
+    skipped = [line[2:] for line in _skips(runs) if line.startswith("- ")]
+    skips = (
+        f"<p>{html.escape(SKIPS_NOTE)}:</p><ul>"
+        + "".join(f"<li>{html.escape(line)}</li>" for line in skipped)
+        + "</ul>"
+        if skipped
+        else ""
+    )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Validation {verdict}</title>
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}tr.fail{{background:#fdecea}}
+tr.skip{{background:#fff8e1}}
 .verdict{{color:#fff;background:{_COLOURS[verdict]};padding:4px 12px;border-radius:4px}}</style>
 </head><body><h1>Validation: <span class="verdict">{verdict}</span></h1>
 <p>Run <code>{html.escape(run_id)}</code> at {html.escape(when.isoformat())}.
 PASS: every check passed; CONDITIONAL: only WARN checks failed; FAIL: an ERROR check failed.</p>
-<p><a href="{html.escape(docs)}">Great Expectations data docs</a></p>
+<p><a href="{html.escape(docs)}">Great Expectations data docs</a></p>{skips}
 <table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></body></html>
 """
 

@@ -13,6 +13,7 @@ from assets.validation.platform import Platform
 from assets.validation.report import ValidationFolder
 from orchestration.resources import JournalSource, Warehouse
 from realtime.feast_config import FeastLocation, features_dir
+from realtime.layout import DataLayout
 
 
 class ValidationTarget(dg.ConfigurableResource):
@@ -39,4 +40,5 @@ class ValidationTarget(dg.ConfigurableResource):
             journal=journal,
             warehouse=warehouse,
             features=FeastLocation(features_dir(Path(self.data_dir)), self.feast_online_url),
+            launcher_control=DataLayout.under(Path(self.data_dir)).launcher_control,
         )

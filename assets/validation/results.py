@@ -2,10 +2,16 @@
 
 PASS: every check passed. CONDITIONAL: only WARN checks failed. FAIL: an ERROR check failed.
 
-A check that cannot be exercised against this platform (a probe that needs something
-the platform does not offer, e.g. a venue queue small enough for a bounded burst to
-fill) is `exercised=False`: it neither passes nor fails the verdict, and every view of
-it (report, Dagster check, detail) says "not exercised" and why, never "pass".
+A check that cannot be exercised against this platform is skipped (`exercised=False`):
+either a probe that needs something the platform does not offer (e.g. a venue queue
+small enough for a bounded burst to fill: "not exercised", at the check's severity), or
+a check that does not apply to how the platform was started (the restart check where
+the launcher did not start it: "not applicable", always at WARN). A skip neither passes
+nor fails the verdict: the verdict is over what was measured, and counting a skip as a
+WARN failure would hold every deployment without a launcher (docker compose) at
+CONDITIONAL for good, so it could never be PASS and the PASS -> FAIL alert would never
+arm there. It is not silent either: every view of it (report: SKIP, the verdict's
+`skipped` metadata, the Dagster check, the command's output) says it was skipped and why.
 """
 
 from __future__ import annotations
@@ -111,6 +117,28 @@ def not_exercised(
         extra=extra or {},
         exercised=False,
     )
+
+
+def not_applicable(
+    config: CheckConfig, reason: str, *, extra: dict[str, Any] | None = None
+) -> CheckResult:
+    """A check that does not apply to this platform: a WARN-level skip, whatever the
+    check's configured severity (it says nothing about the platform being wrong)."""
+    return CheckResult(
+        config.check.suite,
+        config.check.name,
+        Severity.WARN,
+        True,  # as not_exercised: `exercised` keeps it from reading as a pass
+        f"not applicable: {reason}",
+        extra=extra or {},
+        exercised=False,
+    )
+
+
+def skipped_summary(results: Iterable[CheckResult]) -> str:
+    """The skipped checks, one line each (their detail says why)."""
+    skips = [r for r in results if not r.exercised]
+    return "\n".join(f"SKIP ({r.severity}) {r.name}: {r.detail}" for r in skips)
 
 
 def verdict(results: Iterable[CheckResult]) -> Verdict:

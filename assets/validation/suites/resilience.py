@@ -1,8 +1,8 @@
 """Resilience: shipping again what was shipped adds no rows (the warehouse's upsert keys
 make a re-shipped batch replace itself, as after a lost cursor or a retried run), and a
 full venue queue answers 429 and recovers (suites/queue_full.py), and a restarted
-service recovers from its journal with nothing lost (suites/restart.py; only where the
-run owns the service process: the launcher has no restart hook).
+service recovers from its journal with nothing lost (suites/restart.py: the launcher
+restarts it; a platform it did not start gets a WARN-level skip, "not applicable").
 """
 
 from __future__ import annotations

@@ -101,33 +101,6 @@ class Running:
             thread.join(30)
 
 
-@dataclass
-class OwnedService:
-    """A realtime service this test owns, restartable (the `ServiceControl` of the
-    restart check): stopped with SIGTERM, started again on `restart_env` (the same
-    data by default; another data folder is the fault of a lost journal)."""
-
-    env: dict[str, str]
-    log: Path
-    service: ServiceProcess
-    restart_env: dict[str, str] | None = None
-
-    @classmethod
-    def start(cls, env: dict[str, str], log: Path) -> OwnedService:
-        service = start_service(env, log)
-        service.wait_ready(60)
-        return cls(env, log, service)
-
-    def restart(self) -> str:
-        self.service.stop()
-        self.service = start_service(self.restart_env or self.env, self.log)
-        self.service.wait_ready(60)
-        return self.service.url
-
-    def stop(self) -> None:
-        self.service.stop()
-
-
 def _changed(changes: dict[str, Any]) -> dict[str, Any]:
     """The shipped config/validation.toml with `table__field=value` changes
     (e.g. `checks__service_health_feed_lag__threshold=0.0`)."""

@@ -23,10 +23,9 @@ from assets.validation.suites.integration import integration
 from assets.validation.suites.performance import performance
 from assets.validation.suites.queue_full import queue_full
 from assets.validation.suites.resilience import resilience
-from assets.validation.suites.restart import restart_recovers
 from realtime.feast_config import FeastLocation
 from realtime.service_process import free_port, running_service
-from tests.assets.validation.support import OwnedService, Running, config
+from tests.assets.validation.support import Running, config
 
 pytestmark = pytest.mark.slow
 
@@ -288,45 +287,6 @@ def test_queue_full_when_queue_holds_more_than_the_burst_then_not_exercised_and_
 def test_queue_full_when_service_stopped_then_fails(platform: Running) -> None:
     found = queue_full(platform.platform(url=f"http://127.0.0.1:{free_port()}"), config())
     assert not found.passed and found.exercised and "does not answer" in found.detail
-
-
-@pytest.fixture
-def owned(platform: Running, tmp_path: Path) -> Iterator[OwnedService]:
-    """A service of this test's own (own data folder), which the restart check restarts."""
-    env = {**platform.env, "TRADEPIPE_DATA_DIR": str(tmp_path / "data")}
-    service = OwnedService.start(env, tmp_path / "service.log")
-    try:
-        yield service
-    finally:
-        service.stop()
-
-
-def test_restart_when_run_owns_the_service_then_it_recovers_everything(
-    platform: Running, owned: OwnedService
-) -> None:
-    probe = platform.platform(url=owned.service.url)
-    probe.control = owned
-    found = restart_recovers(probe, config())
-    assert found.passed and found.exercised, found.detail
-    assert found.extra["orders"] >= 1 and found.extra["committed_seq_before"] > 0
-    assert probe.api_url == owned.service.url  # the check follows the restarted service
-
-
-def test_restart_when_journal_lost_then_orders_named_gone(
-    platform: Running, owned: OwnedService, tmp_path: Path
-) -> None:
-    owned.restart_env = {**owned.env, "TRADEPIPE_DATA_DIR": str(tmp_path / "empty")}
-    probe = platform.platform(url=owned.service.url)
-    probe.control = owned
-    found = restart_recovers(probe, config())
-    assert not found.passed and found.severity == "ERROR"
-    assert f"order {found.extra['probe_order']} (FILLED) is gone" in found.detail
-
-
-def test_restart_when_run_does_not_own_the_service_then_not_exercised(platform: Running) -> None:
-    found = restart_recovers(platform.platform(), config())
-    assert not found.exercised
-    assert "does not own the realtime service process" in found.detail
 
 
 # --- error handling ------------------------------------------------------------------
