@@ -117,6 +117,7 @@ def validation_resource(settings: Settings, validation: ValidationSettings) -> V
         config_path=str(validation.config_path),
         data_dir=str(settings.data_dir),
         feast_online_url=settings.feast_online_url,
+        load_hosts=sorted(validation.load_hosts),
     )
 
 

@@ -1,7 +1,9 @@
 """The validation programme's settings, read from the environment in this one place.
 
 TRADEPIPE_VALIDATION_API_URL     the realtime service to validate (default
-                                 http://127.0.0.1:8000; loopback only for the load)
+                                 http://127.0.0.1:8000)
+TRADEPIPE_VALIDATION_LOAD_HOSTS  hosts besides loopback the performance load may go to
+                                 (default none: loopback only; compose: realtime)
 TRADEPIPE_VALIDATION_CONFIG      thresholds and severities (default config/validation.toml)
 TRADEPIPE_VALIDATION_HEALTH_CRON service health + data pipeline (default every 5 minutes)
 TRADEPIPE_VALIDATION_FULL_CRON   every suite (default hourly, on the hour)
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from assets.validation.load_target import LOAD_HOSTS_SETTING, parse_load_hosts
 from realtime.layout import PROJECT_ROOT, resolve
 from realtime.settings import EnvReader, _bool
 
@@ -46,6 +49,7 @@ class ValidationSettings:
     health_cron: str = DEFAULT_HEALTH_CRON
     full_cron: str = DEFAULT_FULL_CRON
     schedules_on: bool = True
+    load_hosts: frozenset[str] = frozenset()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ValidationSettings:
@@ -57,6 +61,7 @@ class ValidationSettings:
             health_cron=values.get("TRADEPIPE_VALIDATION_HEALTH_CRON", DEFAULT_HEALTH_CRON, _cron),
             full_cron=values.get("TRADEPIPE_VALIDATION_FULL_CRON", DEFAULT_FULL_CRON, _cron),
             schedules_on=values.get("TRADEPIPE_VALIDATION_SCHEDULES", True, _bool),
+            load_hosts=values.get(LOAD_HOSTS_SETTING, frozenset(), parse_load_hosts),
         )
         values.raise_if_bad()
         return settings

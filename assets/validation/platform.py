@@ -35,6 +35,8 @@ class Platform:
     # where the launcher, when it started the platform, says how to ask it to restart
     # the service (`realtime.service_control`; None: this run was given none)
     launcher_control: Path | None = None
+    # hosts besides loopback the performance load may go to (`load_target`)
+    load_hosts: frozenset[str] = frozenset()
     _client: httpx.Client | None = field(default=None, repr=False)
 
     @property

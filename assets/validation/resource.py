@@ -17,11 +17,16 @@ from realtime.layout import DataLayout
 
 
 class ValidationTarget(dg.ConfigurableResource):
-    api_url: str = pydantic.Field(description="the realtime service's base URL (loopback)")
+    api_url: str = pydantic.Field(description="the realtime service's base URL")
     config_path: str = pydantic.Field(description="config/validation.toml")
     data_dir: str = pydantic.Field(description="reports and data docs go under <this>/validation")
     feast_online_url: str | None = pydantic.Field(
         default=None, description="the features' Redis online store; None: SQLite under data_dir"
+    )
+    load_hosts: list[str] = pydantic.Field(
+        default_factory=list,
+        description="hosts besides loopback the performance load may go to "
+        "(TRADEPIPE_VALIDATION_LOAD_HOSTS)",
     )
     should_run: list[str] = pydantic.Field(
         default_factory=list,
@@ -41,4 +46,5 @@ class ValidationTarget(dg.ConfigurableResource):
             warehouse=warehouse,
             features=FeastLocation(features_dir(Path(self.data_dir)), self.feast_online_url),
             launcher_control=DataLayout.under(Path(self.data_dir)).launcher_control,
+            load_hosts=frozenset(self.load_hosts),
         )

@@ -18,7 +18,9 @@ from typing import Any
 import pytest
 import yaml
 
+from assets.validation.load_target import load_target
 from orchestration.settings import PROJECT_ROOT, Settings
+from orchestration.validation_settings import ValidationSettings
 from realtime.settings import ServiceSettings
 
 DEPLOY = PROJECT_ROOT / "deploy"
@@ -185,6 +187,10 @@ def test_compose_when_values_are_parsed_by_the_code_then_every_setting_is_valid(
         batch = Settings.from_env(environment(service))
         assert batch.warehouse_url.startswith("questdb://questdb:9000?")
         assert batch.journal_path == realtime.journal_path  # the runs read its journal
+        # the validation load may go to the service compose names, and only to it
+        validation = ValidationSettings.from_env(environment(service))
+        assert validation.load_hosts == frozenset({"realtime"})
+        assert load_target(validation.api_url, validation.load_hosts) == ("realtime", 8000)
 
 
 def test_workspace_when_read_then_it_points_at_the_code_server_as_compose_starts_it() -> None:

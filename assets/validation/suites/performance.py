@@ -1,33 +1,32 @@
-"""Performance: a short open-loop load on the service over loopback (bench/loadgen.py:
-latency from each request's due time, so a slow server is charged for its queueing),
-as test orders of the probe account only, measuring submit-to-ack and /tickers."""
+"""Performance: a short open-loop load on the service over loopback, or a host listed
+in TRADEPIPE_VALIDATION_LOAD_HOSTS (`load_target`), with bench/loadgen.py: latency from
+each request's due time, so a slow server is charged for its queueing; as test orders
+of the probe account only, measuring submit-to-ack and /tickers."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
 import numpy as np
 
 from assets.validation.config import ValidationConfig
+from assets.validation.load_target import LoadRefused, load_target
 from assets.validation.platform import Platform, client_order_id
 from assets.validation.results import CheckResult, judged, outcome
 from bench.loadgen import LoadResult, run_open_loop
 
 # enough for the bounded rates (a request due while all are busy waits, and is charged)
 CONNECTIONS = 8
-LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def performance(platform: Platform, config: ValidationConfig) -> list[CheckResult]:
     names = [c for c in config.checks if c.startswith("performance_")]
-    parts = urlsplit(platform.api_url)
-    host, port = parts.hostname or "", parts.port or 80
-    if host not in LOOPBACK and not host.startswith("127."):
-        reason = f"refused: the load goes to loopback only, not {host}"
-        return [outcome(config[n], False, reason) for n in names]
+    try:
+        host, port = load_target(platform.api_url, platform.load_hosts)
+    except LoadRefused as exc:
+        return [outcome(config[n], False, str(exc)) for n in names]
     load = config.performance
     key = config.probe.api_key
     try:

@@ -1,7 +1,8 @@
 """Resilience: a full venue queue answers 429 VENUE_QUEUE_FULL (with Retry-After) and
 recovers, i.e. accepts an order again once the queue has drained.
 
-Safe against a running platform: only the probe account, loopback only, and a burst of
+Safe against a running platform: only the probe account, loopback only (or a host in
+TRADEPIPE_VALIDATION_LOAD_HOSTS, `load_target`), and a burst of
 at most `[resilience] queue_burst` one-share market orders of alternating sides, closed
 by one order that flattens what the burst bought and sold. The service's queue capacity
 is read from /metrics first: one that holds more than the burst is not filled (nothing
@@ -14,16 +15,15 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import httpx
 
 from assets.validation.config import ValidationConfig
+from assets.validation.load_target import LoadRefused, load_target
 from assets.validation.platform import Platform, client_order_id, headers
 from assets.validation.results import CheckResult, not_exercised, outcome
 
 NAME = "resilience_queue_full_429"
-LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 FULL = "VENUE_QUEUE_FULL"
 
 
@@ -71,9 +71,10 @@ async def _burst(url: str, key: str, n: int) -> list[Answer]:
 def queue_full(platform: Platform, config: ValidationConfig) -> CheckResult:
     check, bounds = config[NAME], config.resilience
     key, burst = config.probe.api_key, bounds.queue_burst
-    host = urlsplit(platform.api_url).hostname or ""
-    if host not in LOOPBACK and not host.startswith("127."):
-        return outcome(check, False, f"refused: the burst goes to loopback only, not {host}")
+    try:
+        load_target(platform.api_url, platform.load_hosts)
+    except LoadRefused as exc:  # a burst is load too: the same hosts as performance's
+        return outcome(check, False, str(exc))
     try:
         capacity = platform.metrics().get("tradepipe_venue_queue_capacity")
     except httpx.HTTPError as exc:

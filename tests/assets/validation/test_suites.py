@@ -208,6 +208,7 @@ def test_performance_when_sla_below_measurement_then_fails(platform: Running) ->
 def test_performance_when_not_loopback_then_refused(platform: Running) -> None:
     results = performance(platform.platform(url="http://192.0.2.1:8000"), config())
     assert all(not r.passed and "loopback only" in r.detail for r in results)
+    assert all("TRADEPIPE_VALIDATION_LOAD_HOSTS (listed: none)" in r.detail for r in results)
 
 
 # --- integration ---------------------------------------------------------------------
