@@ -21,6 +21,7 @@ import pandas as pd
 from dagster import AssetExecutionContext
 
 from assets.catalogue import ALL_TABLES, WAREHOUSE_POOL
+from assets.validation import queries
 from assets.validation.catalogue import CHECKS, Suite, checks_of
 from assets.validation.config import Severity, ValidationConfig
 from assets.validation.platform import Platform
@@ -284,9 +285,7 @@ def validation_verdict(
     warehouse.write_frame(
         VERDICT_HISTORY, history_row(context.run.run_id, now, found, results, suites, report)
     )
-    history = warehouse.query(
-        f"SELECT ts, verdict FROM {VERDICT_HISTORY.name} ORDER BY ts DESC LIMIT 200"
-    ).sort_values("ts")
+    history = warehouse.query(queries.verdict_history(VERDICT_HISTORY, 200)).sort_values("ts")
     summary = failure_summary(results)
     if found != "PASS":
         context.log.warning(f"validation verdict {found}:\n{summary}")

@@ -32,7 +32,7 @@ import pandas as pd
 from assets.metadata import markdown_preview, time_range, utc_range
 from assets.warehouse.projections import Projection
 from assets.warehouse.tables import SHIP_LOG
-from orchestration.resources import JournalSource, TableSpec, Warehouse, sql_string
+from orchestration.resources import JournalSource, SqlDialect, TableSpec, Warehouse, sql_string
 
 
 class ShippingError(RuntimeError):
@@ -185,10 +185,18 @@ def events_in_table(warehouse: Warehouse, projection: Projection) -> int:
     seqs where one event is several rows (`Projection.rows`)."""
     if projection.one_row_per_event:
         return warehouse.row_count(projection.table)
-    frame = warehouse.query(
-        f"SELECT count(*) AS n FROM (SELECT DISTINCT seq FROM {projection.table.name})"
-    )
-    return int(cast(int, frame.iat[0, 0])) if len(frame) else 0
+    frame = warehouse.query(distinct_seqs_sql(projection.table, warehouse.dialect))
+    value = frame.iat[0, 0] if len(frame) else None
+    return 0 if value is None or pd.isna(value) else int(cast(int, value))
+
+
+def distinct_seqs_sql(table: TableSpec, dialect: SqlDialect) -> str:
+    """One row, `n`: how many distinct journal seqs the table holds. QuestDB has an
+    aggregate for it (`count_distinct`, for long columns among others: its Aggregate
+    functions page); DuckDB counts a DISTINCT subquery."""
+    if dialect is SqlDialect.QUESTDB:
+        return f"SELECT count_distinct(seq) AS n FROM {table.name}"
+    return f"SELECT count(*) AS n FROM (SELECT DISTINCT seq FROM {table.name})"
 
 
 def ship_log_row(

@@ -14,7 +14,13 @@ from orchestration.resources.journal import EventBatch, JournalSource
 from orchestration.resources.questdb_warehouse import QuestDBWarehouse
 from orchestration.resources.schema import Column, ColumnType, TableSpec
 from orchestration.resources.service import ServiceBook
-from orchestration.resources.warehouse import Frames, Warehouse, WarehouseError, sql_string
+from orchestration.resources.warehouse import (
+    Frames,
+    SqlDialect,
+    Warehouse,
+    WarehouseError,
+    sql_string,
+)
 from orchestration.settings import Settings
 from realtime.layout import resolve
 
@@ -31,6 +37,7 @@ __all__ = [
     "QuestDBWarehouse",
     "ServiceBook",
     "Sink",
+    "SqlDialect",
     "TableSpec",
     "Warehouse",
     "WarehouseError",

@@ -28,7 +28,7 @@ import pandas as pd
 import pydantic
 
 from orchestration.resources.schema import ColumnType, TableSpec
-from orchestration.resources.warehouse import Warehouse, WarehouseError, conform
+from orchestration.resources.warehouse import SqlDialect, Warehouse, WarehouseError, conform
 
 _DUCKDB_TYPES: Final = {
     ColumnType.TIMESTAMP: "TIMESTAMP",
@@ -111,6 +111,10 @@ class DuckDBWarehouse(Warehouse):
             self._con.close()
             self._con = None
         self._newest.clear()
+
+    @property
+    def dialect(self) -> SqlDialect:
+        return SqlDialect.DUCKDB
 
     @property
     def location(self) -> str:

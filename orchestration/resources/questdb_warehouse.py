@@ -59,7 +59,13 @@ import pydantic
 from questdb import QuestDBError, Sender
 
 from orchestration.resources.schema import ColumnType, TableSpec
-from orchestration.resources.warehouse import Warehouse, WarehouseError, conform, sql_string
+from orchestration.resources.warehouse import (
+    SqlDialect,
+    Warehouse,
+    WarehouseError,
+    conform,
+    sql_string,
+)
 
 _QUESTDB_TYPES: Final = {
     ColumnType.TIMESTAMP: "TIMESTAMP",
@@ -245,6 +251,10 @@ class QuestDBWarehouse(Warehouse):
     )
 
     _checked_server: bool = pydantic.PrivateAttr(default=False)
+
+    @property
+    def dialect(self) -> SqlDialect:
+        return SqlDialect.QUESTDB
 
     @property
     def location(self) -> str:

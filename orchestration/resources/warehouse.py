@@ -27,15 +27,21 @@ query(sql)              run a read-only SELECT, return a DataFrame
 
 row_count(table)        how many rows the table holds
 
-SQL passed to `query` must be portable between DuckDB and QuestDB (plain
-SELECT/GROUP BY/window functions; no vendor functions). The resource knows no
-particular table: the pipelines' own questions (a shipping cursor, which files
-were loaded) are asked by the assets that own those tables.
+dialect                 which SQL `query` speaks (`SqlDialect`)
+
+SQL passed to `query` should be portable between DuckDB and QuestDB (plain
+SELECT/GROUP BY/window functions; no vendor functions). Where the two differ (a
+construct one lacks, or means differently), the asset asking branches on
+`warehouse.dialect`, in the module that states its queries, and a test pins each
+dialect's text. The resource knows no particular table: the pipelines' own
+questions (a shipping cursor, which files were loaded) are asked by the assets
+that own those tables.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from enum import StrEnum
 from typing import cast
 
 import dagster as dg
@@ -46,6 +52,13 @@ import pydantic
 from orchestration.resources.schema import ColumnType, TableSpec
 
 Frames = Sequence[tuple[TableSpec, pd.DataFrame]]
+
+
+class SqlDialect(StrEnum):
+    """The SQL a warehouse's `query` speaks."""
+
+    DUCKDB = "duckdb"
+    QUESTDB = "questdb"  # over the PostgreSQL wire, but QuestDB's SQL, not PostgreSQL's
 
 
 class WarehouseError(RuntimeError):
@@ -119,6 +132,10 @@ class Warehouse(dg.ConfigurableResource):
         raise NotImplementedError
 
     def query(self, sql: str) -> pd.DataFrame:
+        raise NotImplementedError
+
+    @property
+    def dialect(self) -> SqlDialect:
         raise NotImplementedError
 
     @property

@@ -1,6 +1,6 @@
 """Data pipeline: GE suites over every warehouse table, row counts reconciled against
 the journal, how long events wait unshipped, how fresh the market data is, and how
-fresh the online features are (suites/features.py)."""
+fresh the online features are (suites/features.py). The SQL, per dialect: queries.py."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from assets.sinks.tables import SINK_TABLES
+from assets.validation import queries
 from assets.validation.config import ValidationConfig
 from assets.validation.platform import Platform
 from assets.validation.results import CheckResult, judged, outcome
@@ -68,10 +69,16 @@ def data_pipeline(
 
 
 def _recent(platform: Platform, table: TableSpec) -> pd.DataFrame:
-    order = ", ".join(table.upsert_keys)
-    return platform.warehouse.query(
-        f"SELECT * FROM {table.name} ORDER BY {order} DESC LIMIT {RECENT_ROWS}"
-    )
+    warehouse = platform.warehouse
+    return warehouse.query(queries.recent_rows(table, RECENT_ROWS, warehouse.dialect))
+
+
+def _newest(platform: Platform, table: TableSpec) -> pd.Timestamp | None:
+    """The table's newest designated timestamp; None when it has no row."""
+    warehouse = platform.warehouse
+    frame = warehouse.query(queries.newest_timestamp(table, warehouse.dialect))
+    value = frame["newest"].iloc[0] if len(frame) else None
+    return None if value is None or pd.isna(value) else pd.Timestamp(value)
 
 
 def _row_counts(platform: Platform, config: ValidationConfig) -> CheckResult:
@@ -99,24 +106,23 @@ def _shipping_lag(platform: Platform, config: ValidationConfig, now: pd.Timestam
     behind = min(cursors.values(), default=0)
     if behind >= head:
         return judged(check, 0.0, f"every table shipped to the journal head (seq {head})")
-    last = platform.warehouse.query(f"SELECT max(ts) AS last FROM {SHIP_LOG.name}")["last"].iloc[0]
-    if last is None or pd.isna(last):
+    last = _newest(platform, SHIP_LOG)
+    if last is None:
         return outcome(check, False, f"journal head seq {head}, nothing ever shipped")
-    waited = max(0.0, (now - pd.Timestamp(last)).total_seconds())
+    waited = max(0.0, (now - last).total_seconds())
     return judged(
         check,
         waited,
         f"{head - behind} events behind the journal head (seq {head}); last shipped "
-        f"{pd.Timestamp(last).isoformat()}",
+        f"{last.isoformat()}",
         extra={"cursors": cursors, "journal_head": head},
     )
 
 
 def _freshness(platform: Platform, config: ValidationConfig, now: pd.Timestamp) -> CheckResult:
     check = config["data_pipeline_freshness"]
-    newest = platform.warehouse.query(f"SELECT max(ts) AS newest FROM {QUOTES.name}")
-    value = newest["newest"].iloc[0] if len(newest) else None
-    if value is None or pd.isna(value):
+    newest = _newest(platform, QUOTES)
+    if newest is None:
         return outcome(check, False, "no quote in the warehouse yet")
-    age = max(0.0, (now - pd.Timestamp(value)).total_seconds())
-    return judged(check, age, f"newest quote {pd.Timestamp(value).isoformat()}")
+    age = max(0.0, (now - newest).total_seconds())
+    return judged(check, age, f"newest quote {newest.isoformat()}")
