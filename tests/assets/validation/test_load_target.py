@@ -3,6 +3,8 @@ refusal that names the setting; the setting itself checked at load."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from assets.validation.load_target import (
@@ -11,7 +13,11 @@ from assets.validation.load_target import (
     load_target,
     parse_load_hosts,
 )
+from orchestration.resources import DuckDBWarehouse, JournalSource
+from orchestration.settings import Settings
+from orchestration.validation import validation_resource
 from orchestration.validation_settings import ValidationSettings
+from realtime.layout import DataLayout
 from realtime.settings import SettingsError
 
 
@@ -60,3 +66,23 @@ def test_settings_when_load_hosts_set_then_parsed_and_a_bad_entry_refused_at_loa
     (line,) = bad.value.lines()
     assert line.startswith(f"environment: {LOAD_HOSTS_SETTING}: expected comma-separated host")
     assert "['realtime:8000', '*.corp', 'http://x']" in line
+
+
+def test_validation_resource_when_built_then_its_platform_has_the_hosts_and_launcher_file(
+    tmp_path: Path,
+) -> None:
+    settings = Settings.for_data_dir(tmp_path / "data")
+    target = validation_resource(
+        settings, ValidationSettings.from_env({LOAD_HOSTS_SETTING: "realtime"})
+    )
+    platform = target.platform(
+        JournalSource(path=str(tmp_path / "journal.db")),
+        DuckDBWarehouse(path=str(tmp_path / "w.duckdb")),
+    )
+    try:
+        assert platform.load_hosts == frozenset({"realtime"})
+        # where the launcher of this data directory writes its control endpoint
+        assert platform.launcher_control == DataLayout.under(tmp_path / "data").launcher_control
+        assert platform.launcher_control == tmp_path / "data" / "launcher.json"
+    finally:
+        platform.close()
