@@ -67,8 +67,17 @@ def restart_recovers(platform: Platform, config: ValidationConfig) -> CheckResul
     probe = config.probe
     keys = [probe.api_key, probe.peer_api_key]
     try:
-        # The service validated must be the launcher's: restarting another says nothing.
         theirs = control.status()["instance"]
+    except ControlError as exc:
+        if isinstance(exc.__cause__, httpx.ConnectError):
+            # nothing listens there: a file left by a launcher that is gone (its pid
+            # taken by another process since, or another pid namespace: a container)
+            return not_applicable(
+                check, f"{NOT_LAUNCHED} (stale {platform.launcher_control}: {exc})"
+            )
+        return outcome(check, False, f"could not ask the launcher: {exc}")
+    try:
+        # The service validated must be the launcher's: restarting another says nothing.
         ours = platform.get_json("/health", probe.api_key).get("instance")
         if theirs != ours:
             return not_applicable(

@@ -195,6 +195,18 @@ def test_control_when_token_wrong_or_launcher_gone_then_refused_or_not_found(
     dead.wait()
     path.write_text(json.dumps({"url": "http://127.0.0.1:1", "token": "t", "pid": dead.pid}))
     assert LauncherControl.find(path) is None
+    # a live pid (this one) but nothing listening: the file is stale all the same
+    path.write_text(json.dumps({"url": f"http://127.0.0.1:{free_port()}", "token": "t",
+                                "pid": os.getpid()}))  # fmt: skip
+    platform = Platform(
+        api_url=f"http://127.0.0.1:{free_port()}",
+        journal=JournalSource(path=str(tmp_path / "journal.db")),
+        warehouse=DuckDBWarehouse(path=str(tmp_path / "unused.duckdb")),
+        launcher_control=path,
+    )
+    found = restart_recovers(platform, config())
+    assert not found.exercised and found.severity == "WARN"
+    assert found.detail.startswith("not applicable: not started by the launcher (stale ")
     path.write_text("{not json")
     with pytest.raises(ControlError, match="not a launcher control file"):
         LauncherControl.find(path)
