@@ -117,6 +117,32 @@ def test_restart_when_launcher_started_the_platform_then_it_restarts_and_nothing
 
 
 @pytest.mark.slow
+def test_validate_command_when_launcher_started_then_its_resilience_run_restarts_the_service(
+    launched: Launched,
+) -> None:
+    """The way the schedules run it: the resilience suite in another process (here
+    `python -m orchestration.validate`, a Dagster run in its own process), which finds
+    the launcher from the data directory alone."""
+    first = launched.instance()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEPIPE_")}
+    env.pop("DAGSTER_HOME", None)
+    env["TRADEPIPE_DATA_DIR"] = str(launched.layout.data_dir)
+    env["TRADEPIPE_VALIDATION_API_URL"] = launched.api_url
+    answer = subprocess.run(
+        [sys.executable, "-m", "orchestration.validate", "--suites", "resilience"],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert answer.returncode in (0, 1, 3), answer.stdout + answer.stderr[-3000:]
+    stored = json.loads(
+        (launched.layout.data_dir / "validation" / "results" / "resilience.json").read_text()
+    )
+    (restart,) = [r for r in stored["results"] if r["name"] == "resilience_restart_recovers"]
+    assert restart["passed"] and restart["exercised"], restart["detail"]
+    assert launched.instance() != first
+    assert launched.process.poll() is None
+
+
+@pytest.mark.slow
 def test_restart_when_the_restarted_service_lost_its_journal_then_fails_naming_the_order(
     launched: Launched, tmp_path: Path
 ) -> None:
