@@ -16,13 +16,13 @@ The figures are the API's (`realtime.presentation`): a ticker is exactly what
 to its instrument's price precision and its realized P&L to the cent, as
 `GET /positions` rounds them. A reader never sees binary noise the API hides.
 
-Why it can never block or fail an order: the event loop only encodes the value and
-puts it in a dict under a lock held for a dict assignment; a thread of its own does
-every network call. The dict holds the latest value per key, so an outage costs
-memory bounded by the number of symbols and positions, never a growing backlog, and
-when Redis is back the thread writes the latest of each. A position is published only
-once the journal has committed the fill behind it, so Redis never shows a position a
-restart would take back.
+Why it can never block or fail an order: the event loop only puts the value (a position
+encoded, a ticker as its snapshot, which the thread encodes) in a dict under a lock held
+for a dict assignment; a thread of its own does every network call. The dict holds the
+latest value per key, so an outage costs memory bounded by the number of symbols and
+positions, never a growing backlog, and when Redis is back the thread writes the latest
+of each. A position is published only once the journal has committed the fill behind it,
+so Redis never shows a position a restart would take back.
 """
 
 from __future__ import annotations
