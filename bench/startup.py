@@ -18,7 +18,6 @@ import os
 import signal
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -28,7 +27,7 @@ import httpx
 
 from bench._stats import emit
 from orchestration.launcher import READINESS_QUERY, LocationLoadError, dagster_not_ready
-from realtime.layout import PROJECT_ROOT
+from orchestration.launcher_process import first_data_run, start_launcher
 from realtime.service_process import free_port
 
 MILESTONES = (
@@ -63,16 +62,6 @@ def _dagster_ready(url: str) -> bool:
         return False
 
 
-def _first_run(instance: Any) -> Any:
-    """The first warehouse_job run record, or None."""
-    import dagster as dg
-
-    records = instance.get_run_records(
-        dg.RunsFilter(job_name="warehouse_job"), limit=1, ascending=True
-    )
-    return records[0] if records else None
-
-
 def launch_once(timeout_s: float) -> dict[str, float]:
     """One launch; seconds from the launcher's start to each milestone."""
     import dagster as dg  # imported before the clock starts: the bench's own cost
@@ -82,29 +71,10 @@ def launch_once(timeout_s: float) -> dict[str, float]:
         data = Path(folder) / "data"
         home = data / "dagster_home"
         console = Path(folder) / "console.txt"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEPIPE_")}
-        env.pop("DAGSTER_HOME", None)
-        env["TRADEPIPE_DATA_DIR"] = str(data)
         seen: dict[str, float] = {}
         instance = None
-        with console.open("wb") as output:
-            started, wall_start = time.monotonic(), time.time()
-            launcher = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "orchestration.launcher",
-                    "--api-port",
-                    str(api_port),
-                    "--dagster-port",
-                    str(dagster_port),
-                ],
-                cwd=PROJECT_ROOT,
-                env=env,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        started, wall_start = time.monotonic(), time.time()
+        launcher = start_launcher(data, console, api_port=api_port, dagster_port=dagster_port)
         try:
             deadline = started + timeout_s
             while "first_data" not in seen:
@@ -123,7 +93,7 @@ def launch_once(timeout_s: float) -> dict[str, float]:
                     seen["up_printed"] = now - started
                 if instance is None and "dagster_ready" in seen:  # its storage exists
                     instance = dg.DagsterInstance.from_config(str(home))
-                record = _first_run(instance) if instance is not None else None
+                record = first_data_run(instance) if instance is not None else None
                 if record is not None:
                     # The instance's own timestamps (wall clock), so polling adds no error.
                     seen.setdefault("first_run_created", record.create_timestamp.timestamp())

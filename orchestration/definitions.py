@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets.execution_quality.assets import EXECUTION_QUALITY_ASSETS
-from assets.execution_quality.checks import EXECUTION_QUALITY_CHECKS
+from assets.execution_quality.assets import build_execution_quality_assets
+from assets.execution_quality.checks import build_execution_quality_checks
 from assets.execution_quality.report_folder import ReportFolder
 from assets.instruments import load_multipliers
 from assets.reports.assets import build_report_definitions
@@ -46,7 +46,7 @@ def build_definitions(
     # reports (issue 11): partitions follow config/reports.toml's time zone
     resources["report_folder"] = ReportFolder(path=str(settings.data_dir / "reports"))
     # contract multipliers (issue 12): the service's instruments file, so the reports'
-    # money (ESZ6 at 50x) is the service's
+    # and the TCA's money (ESZ6 at 50x) is the service's
     multipliers = load_multipliers(settings.instruments_path)
     reports = build_report_definitions(load_reports_config(settings.reports_config), multipliers)
     daily_jobs += build_report_jobs(
@@ -76,12 +76,16 @@ def build_definitions(
         assets=[
             *WAREHOUSE_ASSETS,
             *SINK_ASSETS,
-            *EXECUTION_QUALITY_ASSETS,
+            *build_execution_quality_assets(multipliers),
             *reports.assets,
             *features.assets,
             *VALIDATION_ASSETS,
         ],
-        asset_checks=[*EXECUTION_QUALITY_CHECKS, *reports.checks, *features.checks],
+        asset_checks=[
+            *build_execution_quality_checks(multipliers),
+            *reports.checks,
+            *features.checks,
+        ],
         jobs=[*jobs, *daily_jobs, features.job, *validation_jobs, validation_alert_job],
         schedules=schedules,
         sensors=sensors,

@@ -77,10 +77,13 @@ telemetry:
 nux:
   enabled: false
 # One asset at a time writes the warehouse: the assets that write it share the
-# duckdb_warehouse pool, and a DuckDB file has one writer.
+# duckdb_warehouse pool, and a DuckDB file has one writer. One run more than the free
+# slots may start and wait for a slot in its step, so a shipping run asked for while an
+# inbox run holds the pool starts its process (about 6 s) meanwhile, not after it.
 concurrency:
   pools:
     default_limit: 1
+    op_granularity_run_buffer: 1
 # The run queue is read every second, not every five: a run the shipping sensor asks
 # for starts that much sooner (the first data after start-up above all).
 run_queue:

@@ -8,7 +8,8 @@
 Both are evaluated every `SENSOR_INTERVAL_S`, so new events or files reach the
 warehouse within about that plus one run's length, and both skip a tick while a
 run of their job is still active (it owns the cursors or the files; a second run
-would only race it).
+would only race it). When both ask at once, the shipping run is launched first
+(`SHIPPING_PRIORITY`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ if TYPE_CHECKING:
 
 # A tick is one SQLite read (the journal's head) or one directory listing per inbox.
 SENSOR_INTERVAL_S: Final = 5
+# The run queue launches higher priorities first (default 0): the journal's events are
+# what a person looks for first, and inbox files asked for at the same tick can wait
+# for one shipping run.
+PRIORITY_TAG: Final = "dagster/priority"
+SHIPPING_PRIORITY: Final = 1
 
 # A run still in one of these states owns its job's cursors or files.
 ACTIVE_STATUSES: Final[tuple[dg.DagsterRunStatus, ...]] = (
@@ -79,7 +85,9 @@ def journal_sensor(job: UnresolvedAssetJobDefinition) -> dg.SensorDefinition:
         if run := active_run(context.instance, job.name):
             return dg.SkipReason(f"{job.name} run {run.run_id} is still active")
         context.update_cursor(str(head))
-        return dg.RunRequest(tags={"tradepipe/journal_head_seq": str(head)})
+        return dg.RunRequest(
+            tags={"tradepipe/journal_head_seq": str(head), PRIORITY_TAG: str(SHIPPING_PRIORITY)}
+        )
 
     return _sensor
 

@@ -7,17 +7,22 @@ process.
 
 What lands in Redis::
 
-    tradepipe:ticker:<SYMBOL>              JSON of realtime.market.Ticker
+    tradepipe:ticker:<SYMBOL>              JSON of realtime.views.TickerView
     tradepipe:position:<ACCOUNT>:<SYMBOL>  JSON of HotPosition
     channel tradepipe:updates              {"key": <key>, "value": <the same JSON>}
 
-Why it can never block or fail an order: the event loop only encodes the value and
-puts it in a dict under a lock held for a dict assignment; a thread of its own does
-every network call. The dict holds the latest value per key, so an outage costs
-memory bounded by the number of symbols and positions, never a growing backlog, and
-when Redis is back the thread writes the latest of each. A position is published only
-once the journal has committed the fill behind it, so Redis never shows a position a
-restart would take back.
+The figures are the API's (`realtime.presentation`): a ticker is exactly what
+`GET /tickers` answers for it (`ticker_view`), a position's average cost is rounded
+to its instrument's price precision and its realized P&L to the cent, as
+`GET /positions` rounds them. A reader never sees binary noise the API hides.
+
+Why it can never block or fail an order: the event loop only puts the value (a position
+encoded, a ticker as its snapshot, which the thread encodes) in a dict under a lock held
+for a dict assignment; a thread of its own does every network call. The dict holds the
+latest value per key, so an outage costs memory bounded by the number of symbols and
+positions, never a growing backlog, and when Redis is back the thread writes the latest
+of each. A position is published only once the journal has committed the fill behind it,
+so Redis never shows a position a restart would take back.
 """
 
 from __future__ import annotations
@@ -42,7 +47,9 @@ from realtime import events as ev
 from realtime.domain import Position
 from realtime.market import Ticker, TickerCache
 from realtime.metrics import Gauge, Registry
+from realtime.presentation import Precision, round_money
 from realtime.redis_url import validate_url
+from realtime.views import ticker_view
 
 if TYPE_CHECKING:
     from realtime.engine import TradingEngine
@@ -71,8 +78,8 @@ class HotPosition(msgspec.Struct, kw_only=True):
     account: str
     symbol: str
     quantity: int
-    average_cost: float
-    realized_pnl: float
+    average_cost: float  # the instrument's price precision, as GET /positions
+    realized_pnl: float  # net of fees, in cents, as GET /positions
     seq: int  # the journal event this position includes, for readers to order updates
 
 
@@ -85,7 +92,10 @@ class CacheUpdate(msgspec.Struct, kw_only=True):
 
 class _Pending(NamedTuple):
     seq: int  # journal seq that must be committed first; 0 for tickers
-    value: bytes
+    # A position is encoded on the loop (its struct changes with the next fill); a
+    # ticker is a snapshot nobody changes, encoded by the thread (rounding and the ISO
+    # time cost about 2 us, which the loop then never pays).
+    value: bytes | Ticker
 
 
 _encode = msgspec.json.Encoder().encode
@@ -97,15 +107,25 @@ def decode_update(message: bytes) -> tuple[str, dict[str, object]]:
     return update.key, json.loads(bytes(update.value))
 
 
-def hot_position(position: Position, seq: int) -> HotPosition:
+def hot_position(position: Position, seq: int, precision: Precision) -> HotPosition:
     return HotPosition(
         account=position.account,
         symbol=position.symbol,
         quantity=position.quantity,
-        average_cost=position.average_cost,
-        realized_pnl=position.realized_pnl,
+        average_cost=precision.price(position.symbol, position.average_cost),
+        realized_pnl=round_money(position.realized_pnl),
         seq=seq,
     )
+
+
+def ticker_value(ticker: Ticker, precision: Precision) -> bytes:
+    """What a ticker key holds: the API's view of it."""
+    return _encode(ticker_view(ticker, precision))
+
+
+def position_value(position: Position, seq: int, precision: Precision) -> bytes:
+    """What a position key holds."""
+    return _encode(hot_position(position, seq, precision))
 
 
 def redis_client(url: str, *, socket_timeout_s: float | None = SOCKET_TIMEOUT_S) -> redis.Redis:
@@ -126,11 +146,15 @@ class HotCachePublisher:
         self,
         url: str,
         committed_seq: Callable[[], int],
+        precision: Precision,
         *,
         retry_after_s: float = RETRY_AFTER_S,
     ) -> None:
+        """`precision`: the service's (`TradingService.precision`), so the values are
+        rounded as the API rounds them."""
         self.url = url
         self._committed_seq = committed_seq
+        self._precision = precision
         self._retry_after_s = retry_after_s
         self._client = redis_client(url)
         self._lock = threading.Lock()
@@ -147,10 +171,12 @@ class HotCachePublisher:
     # --- loop side ------------------------------------------------------------------
 
     def offer_ticker(self, ticker: Ticker) -> None:
-        self._offer(ticker_key(ticker.symbol), _Pending(0, _encode(ticker)))
+        """`ticker` must not change after the offer: a snapshot, as the ticker cache's
+        subscriptions hand out."""
+        self._offer(ticker_key(ticker.symbol), _Pending(0, ticker))
 
     def offer_position(self, position: Position, seq: int) -> None:
-        value = _encode(hot_position(position, seq))
+        value = position_value(position, seq, self._precision)
         self._offer(position_key(position.account, position.symbol), _Pending(seq, value))
 
     def _offer(self, key: str, pending: _Pending) -> None:
@@ -238,10 +264,11 @@ class HotCachePublisher:
     def _write(self, batch: dict[str, _Pending]) -> bool:
         pipe = self._client.pipeline(transaction=False)
         for key, pending in batch.items():
-            pipe.set(key, pending.value)
-            pipe.publish(
-                UPDATES_CHANNEL, _encode(CacheUpdate(key=key, value=msgspec.Raw(pending.value)))
-            )
+            value = pending.value
+            if isinstance(value, Ticker):
+                value = ticker_value(value, self._precision)
+            pipe.set(key, value)
+            pipe.publish(UPDATES_CHANNEL, _encode(CacheUpdate(key=key, value=msgspec.Raw(value))))
         try:
             pipe.execute()
         except (redis.RedisError, OSError) as exc:
@@ -290,9 +317,14 @@ class HotCacheLink:
 
     @classmethod
     def start(
-        cls, url: str, engine: TradingEngine, tickers: TickerCache, registry: Registry
+        cls,
+        url: str,
+        engine: TradingEngine,
+        tickers: TickerCache,
+        registry: Registry,
+        precision: Precision,
     ) -> HotCacheLink:
-        publisher = HotCachePublisher(url, lambda: engine.journal.committed_seq)
+        publisher = HotCachePublisher(url, lambda: engine.journal.committed_seq, precision)
         publisher.register_metrics(registry)
         link = cls(publisher, tickers)
         state = engine.state
@@ -301,8 +333,8 @@ class HotCacheLink:
             for symbol_book in book.symbols.values():
                 publisher.offer_position(symbol_book.position, state.last_seq)
         for ticker in tickers.tickers.values():
-            if ticker.ts_ns:
-                publisher.offer_ticker(ticker)
+            if ticker.ts_ns:  # a copy: the cache changes its own tickers in place
+                publisher.offer_ticker(msgspec.structs.replace(ticker))
 
         def position_of(account: str, symbol: str) -> Position:
             return state.account(account).symbol(symbol).position

@@ -207,7 +207,11 @@ class TradingService:
         gc.freeze()
         if settings.hot_cache_url:
             self.hot_cache = HotCacheLink.start(
-                settings.hot_cache_url, self._engine, self.tickers, self.metrics.registry
+                settings.hot_cache_url,
+                self._engine,
+                self.tickers,
+                self.metrics.registry,
+                self.precision,
             )
         if settings.features_refresh_s > 0 and self.limits.volatility_scaling.enabled:
             location = FeastLocation(features_dir(settings.data_dir), settings.feast_online_url)

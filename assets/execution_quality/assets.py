@@ -30,6 +30,7 @@ from assets.execution_quality.report_folder import ReportFolder
 from assets.execution_quality.summary import daily_summary, outlier_orders
 from assets.execution_quality.tables import HORIZONS_S, TCA_DAILY, TCA_FILLS, TCA_ORDERS
 from assets.execution_quality.tca import compute_tca
+from assets.instruments import NO_MULTIPLIERS, Multipliers
 from assets.metadata import markdown_preview, table_definition_metadata
 from assets.timestamps import naive_utc
 from assets.warehouse.tables import FILLS, ORDERS, QUOTES, TRADES
@@ -79,159 +80,174 @@ def read_day(warehouse: Warehouse, table: TableSpec, day: TradingDay) -> pd.Data
     )
 
 
-@dg.multi_asset(
-    name="tca_orders_and_fills",
-    partitions_def=PARTITIONS,
-    pool=WAREHOUSE_POOL,
-    specs=[
-        dg.AssetSpec(
-            TCA_ORDERS.name,
-            group_name=GROUP,
-            deps=[ORDERS.name, FILLS.name, QUOTES.name, TRADES.name],
-            description=(
-                f"{TCA_ORDERS.description} Arrival and VWAP/TWAP slippage, implementation "
-                "shortfall and its decomposition, fill and participation rates; the "
-                "conventions are in assets.execution_quality.tca."
-            ),
-            metadata=table_definition_metadata(TCA_ORDERS),
-        ),
-        dg.AssetSpec(
-            TCA_FILLS.name,
-            group_name=GROUP,
-            deps=[ORDERS.name, FILLS.name, QUOTES.name],
-            description=(
-                f"{TCA_FILLS.description} Horizons: {', '.join(f'{h} s' for h in HORIZONS_S)}."
-            ),
-            metadata=table_definition_metadata(TCA_FILLS),
-        ),
-    ],
-)
-def tca_orders_and_fills(
-    context: AssetExecutionContext, warehouse: Warehouse
-) -> Iterator[dg.MaterializeResult]:
-    day = trading_day(context)
-    inputs = load_window(
-        warehouse, day.start, day.end, lookahead=pd.Timedelta(seconds=max(HORIZONS_S))
-    )
-    result = compute_tca(
-        inputs.orders,
-        inputs.fills,
-        inputs.quotes,
-        inputs.trades,
-        horizons_s=HORIZONS_S,
-        cutoff=inputs.cutoff,
-    )
-    orders = result.orders.assign(trading_day=day.start)
-    fills = result.fills.assign(trading_day=day.start)
-    # Replaces the day's rows, including those a re-run no longer produces.
-    warehouse.replace_partition([(TCA_ORDERS, orders), (TCA_FILLS, fills)], day.start, day.end)
-    context.log.info(
-        f"{day.key}: {len(orders)} orders, {len(fills)} fills from {len(inputs.quotes)} quotes "
-        f"and {len(inputs.trades)} trades"
-    )
-    flags = _flag_counts(orders["flags"])
-    common = {
-        "trading_day": dg.MetadataValue.text(day.key),
-        "warehouse": dg.MetadataValue.text(warehouse.location),
-    }
-    yield dg.MaterializeResult(
-        asset_key=TCA_ORDERS.name,
-        metadata={
-            **common,
-            "dagster/row_count": dg.MetadataValue.int(len(orders)),
-            "orders_with_fills": dg.MetadataValue.int(int((orders["filled_quantity"] > 0).sum())),
-            "quotes_read": dg.MetadataValue.int(len(inputs.quotes)),
-            "quotes_skipped": dg.MetadataValue.int(result.quotes_skipped),
-            "trades_read": dg.MetadataValue.int(len(inputs.trades)),
-            "flags": markdown_preview(flags, rows=20),
-            "preview": markdown_preview(orders[_PREVIEW_ORDER_COLUMNS]),
-        },
-    )
-    yield dg.MaterializeResult(
-        asset_key=TCA_FILLS.name,
-        metadata={
-            **common,
-            "dagster/row_count": dg.MetadataValue.int(len(fills)),
-            "preview": markdown_preview(
-                fills[["fill_id", "symbol", "side", "price", "effective_spread_bps"]]
-            ),
-        },
-    )
+def build_execution_quality_assets(
+    multipliers: Multipliers = NO_MULTIPLIERS,
+) -> list[dg.AssetsDefinition]:
+    """The group's assets; `multipliers`: symbol -> contract multiplier
+    (`assets.instruments.load_multipliers` of the instruments config; absent: 1x),
+    so every currency figure, weight and notional is P * qty * k.
+    """
 
-
-@dg.asset(
-    name=TCA_DAILY.name,
-    group_name=GROUP,
-    partitions_def=PARTITIONS,
-    pool=WAREHOUSE_POOL,
-    deps=[TCA_ORDERS.name, TCA_FILLS.name],
-    description=(
-        f"{TCA_DAILY.description} Weights and the outlier rule are in "
-        "assets.execution_quality.summary."
-    ),
-    metadata=table_definition_metadata(TCA_DAILY),
-)
-def tca_daily(context: AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-    day = trading_day(context)
-    orders = read_day(warehouse, TCA_ORDERS, day)
-    fills = read_day(warehouse, TCA_FILLS, day)
-    summary = daily_summary(orders, fills, HORIZONS_S).assign(trading_day=day.start)
-    warehouse.replace_partition([(TCA_DAILY, summary)], day.start, day.end)
-    outliers = outlier_orders(orders, OUTLIER_METRICS)
-    whole = summary[summary["group_by"] == "all"]
-    return dg.MaterializeResult(
-        metadata={
+    @dg.multi_asset(
+        name="tca_orders_and_fills",
+        partitions_def=PARTITIONS,
+        pool=WAREHOUSE_POOL,
+        specs=[
+            dg.AssetSpec(
+                TCA_ORDERS.name,
+                group_name=GROUP,
+                deps=[ORDERS.name, FILLS.name, QUOTES.name, TRADES.name],
+                description=(
+                    f"{TCA_ORDERS.description} Arrival and VWAP/TWAP slippage, implementation "
+                    "shortfall and its decomposition, fill and participation rates; the "
+                    "conventions are in assets.execution_quality.tca."
+                ),
+                metadata=table_definition_metadata(TCA_ORDERS),
+            ),
+            dg.AssetSpec(
+                TCA_FILLS.name,
+                group_name=GROUP,
+                deps=[ORDERS.name, FILLS.name, QUOTES.name],
+                description=(
+                    f"{TCA_FILLS.description} Horizons: {', '.join(f'{h} s' for h in HORIZONS_S)}."
+                ),
+                metadata=table_definition_metadata(TCA_FILLS),
+            ),
+        ],
+    )
+    def tca_orders_and_fills(
+        context: AssetExecutionContext, warehouse: Warehouse
+    ) -> Iterator[dg.MaterializeResult]:
+        day = trading_day(context)
+        inputs = load_window(
+            warehouse, day.start, day.end, lookahead=pd.Timedelta(seconds=max(HORIZONS_S))
+        )
+        result = compute_tca(
+            inputs.orders,
+            inputs.fills,
+            inputs.quotes,
+            inputs.trades,
+            horizons_s=HORIZONS_S,
+            cutoff=inputs.cutoff,
+            multipliers=multipliers,
+        )
+        orders = result.orders.assign(trading_day=day.start)
+        fills = result.fills.assign(trading_day=day.start)
+        # Replaces the day's rows, including those a re-run no longer produces.
+        warehouse.replace_partition([(TCA_ORDERS, orders), (TCA_FILLS, fills)], day.start, day.end)
+        context.log.info(
+            f"{day.key}: {len(orders)} orders, {len(fills)} fills from {len(inputs.quotes)} quotes "
+            f"and {len(inputs.trades)} trades"
+        )
+        flags = _flag_counts(orders["flags"])
+        common = {
             "trading_day": dg.MetadataValue.text(day.key),
-            "dagster/row_count": dg.MetadataValue.int(len(summary)),
-            "outlier_orders": dg.MetadataValue.int(int(outliers["order_id"].nunique())),
-            "whole_day": markdown_preview(
-                whole[["metric", "n", "vw_mean", "median", "p05", "p95", "outliers"]], rows=40
-            ),
-            "outliers": markdown_preview(outliers, rows=10),
+            "warehouse": dg.MetadataValue.text(warehouse.location),
         }
+        yield dg.MaterializeResult(
+            asset_key=TCA_ORDERS.name,
+            metadata={
+                **common,
+                "dagster/row_count": dg.MetadataValue.int(len(orders)),
+                "orders_with_fills": dg.MetadataValue.int(
+                    int((orders["filled_quantity"] > 0).sum())
+                ),
+                "quotes_read": dg.MetadataValue.int(len(inputs.quotes)),
+                "quotes_skipped": dg.MetadataValue.int(result.quotes_skipped),
+                "trades_read": dg.MetadataValue.int(len(inputs.trades)),
+                "flags": markdown_preview(flags, rows=20),
+                "preview": markdown_preview(orders[_PREVIEW_ORDER_COLUMNS]),
+            },
+        )
+        yield dg.MaterializeResult(
+            asset_key=TCA_FILLS.name,
+            metadata={
+                **common,
+                "dagster/row_count": dg.MetadataValue.int(len(fills)),
+                "preview": markdown_preview(
+                    fills[["fill_id", "symbol", "side", "price", "effective_spread_bps"]]
+                ),
+            },
+        )
+
+    @dg.asset(
+        name=TCA_DAILY.name,
+        group_name=GROUP,
+        partitions_def=PARTITIONS,
+        pool=WAREHOUSE_POOL,
+        deps=[TCA_ORDERS.name, TCA_FILLS.name],
+        description=(
+            f"{TCA_DAILY.description} Weights and the outlier rule are in "
+            "assets.execution_quality.summary."
+        ),
+        metadata=table_definition_metadata(TCA_DAILY),
     )
+    def tca_daily(context: AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+        day = trading_day(context)
+        orders = read_day(warehouse, TCA_ORDERS, day)
+        fills = read_day(warehouse, TCA_FILLS, day)
+        summary = daily_summary(orders, fills, HORIZONS_S, multipliers).assign(
+            trading_day=day.start
+        )
+        warehouse.replace_partition([(TCA_DAILY, summary)], day.start, day.end)
+        outliers = outlier_orders(orders, OUTLIER_METRICS)
+        whole = summary[summary["group_by"] == "all"]
+        return dg.MaterializeResult(
+            metadata={
+                "trading_day": dg.MetadataValue.text(day.key),
+                "dagster/row_count": dg.MetadataValue.int(len(summary)),
+                "outlier_orders": dg.MetadataValue.int(int(outliers["order_id"].nunique())),
+                "whole_day": markdown_preview(
+                    whole[["metric", "n", "vw_mean", "median", "p05", "p95", "outliers"]], rows=40
+                ),
+                "outliers": markdown_preview(outliers, rows=10),
+            }
+        )
 
-
-@dg.asset(
-    name="tca_report",
-    group_name=GROUP,
-    partitions_def=PARTITIONS,
-    pool=WAREHOUSE_POOL,
-    deps=[TCA_DAILY.name, TCA_ORDERS.name, TCA_FILLS.name],
-    description=(
-        "The day's execution-quality report: an HTML page (no network requests) with the "
-        "headline figures, PNG charts (slippage distribution, markout curves by side, IS "
-        "decomposition by symbol, fill rate by order type), breakdowns and outliers."
-    ),
-)
-def tca_report(
-    context: AssetExecutionContext, warehouse: Warehouse, tca_reports: ReportFolder
-) -> dg.MaterializeResult:
-    day = trading_day(context)
-    orders = read_day(warehouse, TCA_ORDERS, day)
-    fills = read_day(warehouse, TCA_FILLS, day)
-    summary = read_day(warehouse, TCA_DAILY, day)
-    outliers = outlier_orders(orders, OUTLIER_METRICS)
-    figures = headline(orders, fills, summary, outliers, HORIZONS_S)
-    images = {
-        "slippage_distribution": charts.slippage_distribution(orders),
-        "markout_curves": charts.markout_curves(fills, HORIZONS_S),
-        "is_decomposition": charts.is_decomposition(orders),
-        "fill_rate_by_order_type": charts.fill_rate_by_order_type(orders),
-    }
-    for name, png in images.items():
-        tca_reports.write(f"{day.key}/{name}.png", png)
-    page = render_html(day.key, figures, orders, summary, outliers, images, HORIZONS_S)
-    path = tca_reports.write(f"{day.key}/index.html", page.encode("utf-8"))
-    chart = base64.b64encode(images["is_decomposition"]).decode("ascii")
-    return dg.MaterializeResult(
-        metadata={
-            "trading_day": dg.MetadataValue.text(day.key),
-            "report_path": dg.MetadataValue.path(str(path)),
-            **{name: _figure_metadata(value) for name, value in figures.items()},
-            "chart": dg.MetadataValue.md(f"![IS decomposition](data:image/png;base64,{chart})"),
+    @dg.asset(
+        name="tca_report",
+        group_name=GROUP,
+        partitions_def=PARTITIONS,
+        pool=WAREHOUSE_POOL,
+        deps=[TCA_DAILY.name, TCA_ORDERS.name, TCA_FILLS.name],
+        description=(
+            "The day's execution-quality report: an HTML page (no network requests) with the "
+            "headline figures, PNG charts (slippage distribution, markout curves by side, IS "
+            "decomposition by symbol, fill rate by order type), breakdowns and outliers."
+        ),
+    )
+    def tca_report(
+        context: AssetExecutionContext, warehouse: Warehouse, tca_reports: ReportFolder
+    ) -> dg.MaterializeResult:
+        day = trading_day(context)
+        orders = read_day(warehouse, TCA_ORDERS, day)
+        fills = read_day(warehouse, TCA_FILLS, day)
+        summary = read_day(warehouse, TCA_DAILY, day)
+        outliers = outlier_orders(orders, OUTLIER_METRICS)
+        figures = headline(orders, fills, summary, outliers, HORIZONS_S, multipliers)
+        images = {
+            "slippage_distribution": charts.slippage_distribution(orders),
+            "markout_curves": charts.markout_curves(fills, HORIZONS_S, multipliers),
+            "is_decomposition": charts.is_decomposition(orders, multipliers),
+            "fill_rate_by_order_type": charts.fill_rate_by_order_type(orders, multipliers),
         }
-    )
+        for name, png in images.items():
+            tca_reports.write(f"{day.key}/{name}.png", png)
+        page = render_html(
+            day.key, figures, orders, summary, outliers, images, HORIZONS_S, multipliers
+        )
+        path = tca_reports.write(f"{day.key}/index.html", page.encode("utf-8"))
+        chart = base64.b64encode(images["is_decomposition"]).decode("ascii")
+        return dg.MaterializeResult(
+            metadata={
+                "trading_day": dg.MetadataValue.text(day.key),
+                "report_path": dg.MetadataValue.path(str(path)),
+                **{name: _figure_metadata(value) for name, value in figures.items()},
+                "chart": dg.MetadataValue.md(f"![IS decomposition](data:image/png;base64,{chart})"),
+            }
+        )
+
+    return [tca_orders_and_fills, tca_daily, tca_report]
 
 
 def _figure_metadata(value: float | int) -> dg.MetadataValue:
@@ -245,6 +261,3 @@ def _flag_counts(flags: pd.Series) -> pd.DataFrame:
     codes = flags.fillna("").str.split(",").explode()
     counts = codes[codes != ""].value_counts()
     return counts.rename_axis("flag").reset_index(name="orders")
-
-
-EXECUTION_QUALITY_ASSETS: Final = [tca_orders_and_fills, tca_daily, tca_report]

@@ -12,7 +12,9 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from assets.execution_quality.summary import paper_notional
 from assets.execution_quality.tca import DEFAULT_HORIZONS_S, horizon_label
+from assets.instruments import NO_MULTIPLIERS, Multipliers, multipliers_of
 from assets.png_charts import empty_chart as _empty
 from assets.png_charts import new_figure as _figure
 from assets.png_charts import png as _png
@@ -55,9 +57,13 @@ def slippage_distribution(orders: pd.DataFrame) -> bytes:
     return _png(fig)
 
 
-def markout_curves(fills: pd.DataFrame, horizons_s: Sequence[float] = DEFAULT_HORIZONS_S) -> bytes:
-    """Notional-weighted mean markout by side at t (0) and each horizon, with the
-    interquartile band of the fills' markouts."""
+def markout_curves(
+    fills: pd.DataFrame,
+    horizons_s: Sequence[float] = DEFAULT_HORIZONS_S,
+    multipliers: Multipliers = NO_MULTIPLIERS,
+) -> bytes:
+    """Notional-weighted (P * qty * k, currency) mean markout by side at t (0) and
+    each horizon, with the interquartile band of the fills' markouts."""
     fig, ax = _figure()
     priced = fills.dropna(subset=["mid"])
     if priced.empty:
@@ -69,7 +75,8 @@ def markout_curves(fills: pd.DataFrame, horizons_s: Sequence[float] = DEFAULT_HO
         mine = (priced["side"] == side).to_numpy()
         if not mine.any():
             continue
-        weight = (priced["quantity"] * priced["price"]).to_numpy(dtype=np.float64)[mine]
+        k = multipliers_of(multipliers, priced["symbol"])
+        weight = (priced["quantity"] * priced["price"] * k).to_numpy(dtype=np.float64)[mine]
         means, lows, highs = [], [], []
         for column in columns:
             x = column.to_numpy(dtype=np.float64)[mine]
@@ -92,11 +99,11 @@ def markout_curves(fills: pd.DataFrame, horizons_s: Sequence[float] = DEFAULT_HO
     return _png(fig)
 
 
-def is_decomposition(orders: pd.DataFrame) -> bytes:
+def is_decomposition(orders: pd.DataFrame, multipliers: Multipliers = NO_MULTIPLIERS) -> bytes:
     """Implementation shortfall by symbol, in bps of paper notional, stacked by
-    component, for the symbols with the most paper notional."""
+    component, for the symbols with the most paper notional (currency, at k)."""
     fig, ax = _figure()
-    by_symbol = decomposition_by_symbol(orders)
+    by_symbol = decomposition_by_symbol(orders, multipliers)
     if by_symbol.empty:
         return _empty(fig, ax, "no orders with a defined shortfall")
     names = list(by_symbol.index)
@@ -112,16 +119,18 @@ def is_decomposition(orders: pd.DataFrame) -> bytes:
     ax.axhline(0.0, color="grey", linewidth=0.8)
     ax.set_xticks(x)
     ax.set_xticklabels(names, rotation=45, ha="right", fontsize=8)
-    ax.set_ylabel("bps of Q x Pd (positive = cost)")
+    ax.set_ylabel("bps of Q x Pd x multiplier (positive = cost)")
     ax.set_title("Implementation shortfall by symbol")
     ax.legend(loc="best", fontsize=8)
     return _png(fig)
 
 
-def fill_rate_by_order_type(orders: pd.DataFrame) -> bytes:
-    """Notional fill rate (sum q * Pd / sum Q * Pd) per order type."""
+def fill_rate_by_order_type(
+    orders: pd.DataFrame, multipliers: Multipliers = NO_MULTIPLIERS
+) -> bytes:
+    """Notional fill rate (sum q * Pd * k / sum Q * Pd * k) per order type."""
     fig, ax = _figure()
-    rates = fill_rates(orders)
+    rates = fill_rates(orders, multipliers)
     if rates.empty:
         return _empty(fig, ax, "no orders")
     x = np.arange(len(rates))
@@ -142,14 +151,17 @@ def fill_rate_by_order_type(orders: pd.DataFrame) -> bytes:
     return _png(fig)
 
 
-def decomposition_by_symbol(orders: pd.DataFrame, limit: int = MAX_SYMBOLS) -> pd.DataFrame:
-    """Per symbol, each IS component and the total as sum(currency) / sum(Q * Pd) * 1e4,
-    over the orders whose decomposition is defined; the `limit` largest by paper."""
+def decomposition_by_symbol(
+    orders: pd.DataFrame, multipliers: Multipliers = NO_MULTIPLIERS, limit: int = MAX_SYMBOLS
+) -> pd.DataFrame:
+    """Per symbol, each IS component and the total as sum(currency) / sum(Q * Pd * k)
+    * 1e4, over the orders whose decomposition is defined; the `limit` largest by
+    paper (currency: Q * Pd * k, k the contract multiplier)."""
     parts = ["is_delay", "is_execution", "is_opportunity", "is_fees"]
     defined = orders.dropna(subset=[*parts, "implementation_shortfall", "decision_price"])
     if defined.empty:
         return pd.DataFrame(columns=[*(f"{p}_bps" for p in parts), "is_bps", "paper"])
-    frame = defined.assign(paper=defined["quantity"] * defined["decision_price"])
+    frame = defined.assign(paper=paper_notional(defined, multipliers))
     sums = frame.groupby("symbol")[[*parts, "implementation_shortfall", "paper"]].sum()
     sums = sums[sums["paper"] > 0].nlargest(limit, "paper")
     out = pd.DataFrame({f"{p}_bps": sums[p] / sums["paper"] * 1e4 for p in parts})
@@ -158,13 +170,15 @@ def decomposition_by_symbol(orders: pd.DataFrame, limit: int = MAX_SYMBOLS) -> p
     return out
 
 
-def fill_rates(orders: pd.DataFrame) -> pd.DataFrame:
+def fill_rates(orders: pd.DataFrame, multipliers: Multipliers = NO_MULTIPLIERS) -> pd.DataFrame:
+    """Per order type: sum(q * Pd * k) / sum(Q * Pd * k), and how many orders."""
     frame = orders.dropna(subset=["decision_price"])
     if frame.empty:
         return pd.DataFrame(columns=["fill_rate", "orders"])
+    k = multipliers_of(multipliers, frame["symbol"])
     frame = frame.assign(
-        paper=frame["quantity"] * frame["decision_price"],
-        done=frame["filled_quantity"] * frame["decision_price"],
+        paper=paper_notional(frame, multipliers),
+        done=frame["filled_quantity"] * frame["decision_price"] * k,
     )
     sums = frame.groupby("order_type").agg(
         paper=("paper", "sum"), done=("done", "sum"), orders=("order_id", "size")

@@ -126,33 +126,39 @@ def _result(
     )
 
 
-@dg.asset_check(
-    asset=TCA_ORDERS.name,
-    name="tca_orders_is_identity",
-    pool=WAREHOUSE_POOL,
-    description=(
-        "For every order of the day: implementation_shortfall = is_fees + is_delay + "
-        "is_execution + is_opportunity exactly, and equals the Perold formula to rounding; "
-        "rows without a decomposition are flagged NO_ARRIVAL_QUOTE or NO_END_QUOTE."
-    ),
-)
-def tca_orders_is_identity(
-    context: dg.AssetCheckExecutionContext, warehouse: Warehouse
-) -> dg.AssetCheckResult:
-    day = checked_day(context, warehouse)
-    if day is None:
-        return _nothing_yet()
-    orders = read_day(warehouse, TCA_ORDERS, day)
-    bad = identity_violations(orders)
-    undefined = int(orders["implementation_shortfall"].isna().sum())
-    return _result(
-        day,
-        bad.empty,
-        "IS identity holds for every row" if bad.empty else f"{len(bad)} rows break it",
-        bad,
-        rows_checked=len(orders),
-        rows_without_shortfall=undefined,
+def identity_check(multipliers: Multipliers = NO_MULTIPLIERS) -> dg.AssetChecksDefinition:
+    """`tca_orders_is_identity` at the contract multipliers the assets computed
+    the rows with (`build_execution_quality_assets`)."""
+
+    @dg.asset_check(
+        asset=TCA_ORDERS.name,
+        name="tca_orders_is_identity",
+        pool=WAREHOUSE_POOL,
+        description=(
+            "For every order of the day: implementation_shortfall = is_fees + is_delay + "
+            "is_execution + is_opportunity exactly, and equals the Perold formula to rounding; "
+            "rows without a decomposition are flagged NO_ARRIVAL_QUOTE or NO_END_QUOTE."
+        ),
     )
+    def tca_orders_is_identity(
+        context: dg.AssetCheckExecutionContext, warehouse: Warehouse
+    ) -> dg.AssetCheckResult:
+        day = checked_day(context, warehouse)
+        if day is None:
+            return _nothing_yet()
+        orders = read_day(warehouse, TCA_ORDERS, day)
+        bad = identity_violations(orders, multipliers)
+        undefined = int(orders["implementation_shortfall"].isna().sum())
+        return _result(
+            day,
+            bad.empty,
+            "IS identity holds for every row" if bad.empty else f"{len(bad)} rows break it",
+            bad,
+            rows_checked=len(orders),
+            rows_without_shortfall=undefined,
+        )
+
+    return tca_orders_is_identity
 
 
 @dg.asset_check(
@@ -257,9 +263,13 @@ def _shipped(warehouse: Warehouse, day: TradingDay) -> tuple[pd.Series, pd.DataF
     return submitted, fills
 
 
-EXECUTION_QUALITY_CHECKS: Final = [
-    tca_orders_is_identity,
-    tca_orders_asof_never_looks_ahead,
-    tca_fills_asof_never_looks_ahead,
-    tca_orders_cover_filled_orders,
-]
+def build_execution_quality_checks(
+    multipliers: Multipliers = NO_MULTIPLIERS,
+) -> list[dg.AssetChecksDefinition]:
+    """The group's checks, at the same `multipliers` as its assets (absent: 1x)."""
+    return [
+        identity_check(multipliers),
+        tca_orders_asof_never_looks_ahead,
+        tca_fills_asof_never_looks_ahead,
+        tca_orders_cover_filled_orders,
+    ]

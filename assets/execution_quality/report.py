@@ -16,11 +16,12 @@ import pandas as pd
 
 from assets.execution_quality import tca
 from assets.execution_quality.charts import decomposition_by_symbol
-from assets.execution_quality.summary import ALL
+from assets.execution_quality.summary import ALL, traded_notional
 from assets.execution_quality.tca import DEFAULT_HORIZONS_S, horizon_label
 from assets.html_report import Section, figures_table, page, preformatted, table
 from assets.html_report import charts as chart_grid
 from assets.html_report import format_figure as format_figure
+from assets.instruments import NO_MULTIPLIERS, Multipliers
 
 CHARTS: Final = {
     "slippage_distribution": "Slippage distribution",
@@ -50,16 +51,18 @@ def headline(
     summary: pd.DataFrame,
     outliers: pd.DataFrame,
     horizons_s: Sequence[float] = DEFAULT_HORIZONS_S,
+    multipliers: Multipliers = NO_MULTIPLIERS,
 ) -> dict[str, float | int]:
-    """The day's figures: counts and sums, and the whole-day weighted means
-    (aggregate ratios) from the summary rows; NaN where nothing defines one."""
+    """The day's figures: counts and sums (traded notional in currency, at the
+    symbols' contract `multipliers`), and the whole-day weighted means (aggregate
+    ratios) from the summary rows; NaN where nothing defines one."""
     whole = summary[summary["group_by"] == ALL].set_index("metric")["vw_mean"]
 
     def vw(metric: str) -> float:
         value = whole.get(metric, np.nan)
         return float(value) if value is not None and pd.notna(value) else float("nan")
 
-    traded = orders["filled_quantity"] * orders["avg_price"]
+    traded = traded_notional(orders, multipliers)
     figures: dict[str, float | int] = {
         "orders": len(orders),
         "filled_orders": int((orders["filled_quantity"] > 0).sum()),
@@ -94,6 +97,7 @@ def render_html(
     outliers: pd.DataFrame,
     charts: Mapping[str, bytes],
     horizons_s: Sequence[float] = DEFAULT_HORIZONS_S,
+    multipliers: Multipliers = NO_MULTIPLIERS,
 ) -> str:
     labels = {
         **HEADLINE_LABELS,
@@ -102,7 +106,7 @@ def render_html(
             for h in horizons_s
         },
     }
-    by_symbol = decomposition_by_symbol(orders, limit=50)
+    by_symbol = decomposition_by_symbol(orders, multipliers, limit=50)
     flags = (
         orders["flags"].fillna("").str.split(",").explode().loc[lambda s: s != ""].value_counts()
     )
@@ -117,7 +121,7 @@ def render_html(
             Section("Headline", figures_table(figures, labels)),
             Section("Charts", chart_grid(charts, CHARTS)),
             Section(
-                "Implementation shortfall by symbol (bps of Q x Pd)",
+                "Implementation shortfall by symbol (bps of Q x Pd x multiplier)",
                 table(by_symbol.reset_index().rename(columns={"index": "symbol"})),
             ),
             Section(

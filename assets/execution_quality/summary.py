@@ -7,9 +7,9 @@ order type), over the rows where the metric has a value:
     vw_mean     sum(w * x) / sum(w), with w the row's notional in the metric's
                 own denominator (table below), so that it is the aggregate
                 ratio: e.g. the vw_mean of arrival_slippage_bps is
-                sum(s * q * (avg - M0)) / sum(q * M0) * 1e4, the day's slippage
-                on everything it traded. Rows without a positive weight are left
-                out of it.
+                sum(s * q * (avg - M0) * k) / sum(q * M0 * k) * 1e4, the day's
+                slippage on everything it traded. Rows without a positive weight
+                are left out of it.
     robust_std  1.4826 * the median absolute deviation from the median (the
                 standard deviation, for normal data, that one wild row cannot
                 move); when that is 0 (most rows equal), 1.2533 * the mean
@@ -17,15 +17,19 @@ order type), over the rows where the metric has a value:
     outliers    rows with |x - median| > 3 * robust_std (none when robust_std is 0).
 
     metric                        w
-    arrival_slippage_bps          q * M0
-    vwap_slippage_bps             q * VWAP
-    twap_slippage_bps             q * TWAP
-    is_bps and its components     Q * Pd
-    fill_rate                     Q * Pd (the notional fill rate)
-    participation_rate            market volume
-    effective_spread_bps          fill quantity * M_t
-    price_impact_bps_<h>          fill quantity * M_t
-    markout_bps_<h>               fill quantity * P
+    arrival_slippage_bps          q * M0 * k
+    vwap_slippage_bps             q * VWAP * k
+    twap_slippage_bps             q * TWAP * k
+    is_bps and its components     Q * Pd * k
+    fill_rate                     Q * Pd * k (the notional fill rate)
+    participation_rate            market volume (contracts, not money: no k)
+    effective_spread_bps          fill quantity * M_t * k
+    price_impact_bps_<h>          fill quantity * M_t * k
+    markout_bps_<h>               fill quantity * P * k
+
+k is the symbol's contract multiplier (`assets.instruments`: ESZ6 50, 1x for a
+symbol it does not list), so a weight is a currency notional and a 50x future
+weighs as much as the money it moved, not as one share per contract.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from assets.execution_quality.tca import DEFAULT_HORIZONS_S, horizon_label
+from assets.instruments import NO_MULTIPLIERS, Multipliers, multipliers_of
 
 MAD_TO_STD: Final = 1.4826
 MEAN_AD_TO_STD: Final = 1.2533
@@ -69,11 +74,23 @@ Weight = Callable[[pd.DataFrame], pd.Series]
 class Metric:
     column: str
     source: str  # "orders" or "fills"
-    weight: Weight
+    weight: Weight  # per unit of the contract; times k when `money`
+    money: bool = True  # the weight is a notional: currency = weight * k
+
+
+def paper_notional(orders: pd.DataFrame, multipliers: Multipliers) -> pd.Series:
+    """Q * Pd * k per order: the currency an order set out to trade."""
+    return pd.Series(_paper(orders) * multipliers_of(multipliers, orders["symbol"]))
+
+
+def traded_notional(orders: pd.DataFrame, multipliers: Multipliers) -> pd.Series:
+    """q * avg * k per order: the currency it traded (NaN without fills)."""
+    k = multipliers_of(multipliers, orders["symbol"])
+    return pd.Series(orders["filled_quantity"] * orders["avg_price"] * k)
 
 
 def _paper(o: pd.DataFrame) -> pd.Series:
-    return o["quantity"] * o["decision_price"]
+    return o["quantity"] * o["decision_price"]  # per unit of the contract
 
 
 def order_metrics() -> tuple[Metric, ...]:
@@ -90,7 +107,7 @@ def order_metrics() -> tuple[Metric, ...]:
         Metric("is_opportunity_bps", "orders", _paper),
         Metric("is_fees_bps", "orders", _paper),
         Metric("fill_rate", "orders", _paper),
-        Metric("participation_rate", "orders", lambda o: o["market_volume"]),
+        Metric("participation_rate", "orders", lambda o: o["market_volume"], money=False),
     )
 
 
@@ -110,13 +127,17 @@ def fill_metrics(horizons_s: Sequence[float] = DEFAULT_HORIZONS_S) -> tuple[Metr
 
 
 def daily_summary(
-    orders: pd.DataFrame, fills: pd.DataFrame, horizons_s: Sequence[float] = DEFAULT_HORIZONS_S
+    orders: pd.DataFrame,
+    fills: pd.DataFrame,
+    horizons_s: Sequence[float] = DEFAULT_HORIZONS_S,
+    multipliers: Multipliers = NO_MULTIPLIERS,
 ) -> pd.DataFrame:
-    """`SUMMARY_COLUMNS`, one row per (dimension, group, metric) with any value."""
+    """`SUMMARY_COLUMNS`, one row per (dimension, group, metric) with any value;
+    `multipliers`: symbol -> contract multiplier k of the weights (absent: 1x)."""
     long = pd.concat(
         [
-            *(_long(orders, m) for m in order_metrics()),
-            *(_long(fills, m) for m in fill_metrics(horizons_s)),
+            *(_long(orders, m, multipliers) for m in order_metrics()),
+            *(_long(fills, m, multipliers) for m in fill_metrics(horizons_s)),
         ],
         ignore_index=True,
     )
@@ -176,9 +197,11 @@ def _robust_std(deviation: pd.Series) -> float:
     return MEAN_AD_TO_STD * mean_ad if mean_ad > 0 else 0.0
 
 
-def _long(frame: pd.DataFrame, metric: Metric) -> pd.DataFrame:
+def _long(frame: pd.DataFrame, metric: Metric, multipliers: Multipliers) -> pd.DataFrame:
     x = pd.to_numeric(frame[metric.column], errors="coerce").astype(np.float64)
     w = pd.to_numeric(metric.weight(frame), errors="coerce").astype(np.float64)
+    if metric.money:
+        w = w * multipliers_of(multipliers, frame["symbol"])
     keep = x.notna().to_numpy()
     return pd.DataFrame(
         {

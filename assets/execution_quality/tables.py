@@ -120,7 +120,7 @@ TCA_FILLS: Final = TableSpec(
         Column("price", DOUBLE, "P"),
         Column("quantity", LONG),
         Column("fee", DOUBLE, "currency: the venue's charge for the fill"),
-        Column("notional", DOUBLE, "P * quantity"),
+        Column("notional", DOUBLE, "P * quantity * contract multiplier, currency"),
         Column("bid", DOUBLE),
         Column("ask", DOUBLE),
         Column("mid", DOUBLE, "M_t: as-of mid at the fill time"),

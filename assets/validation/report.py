@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any, Final
 
 import pandas as pd
-from matplotlib.figure import Figure
 
 from assets.validation.catalogue import Suite
 from assets.validation.results import CheckResult, Verdict, skipped_summary
@@ -211,6 +210,10 @@ PASS: every check passed; CONDITIONAL: only WARN checks failed; FAIL: an ERROR c
 
 def history_chart(history: pd.DataFrame) -> str:
     """The verdicts over time as a PNG (base64), for the asset's metadata."""
+    # Imported here, not with the module: matplotlib is about a second of every Dagster
+    # process's start (the code server and each run load the code location).
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(8, 2.4), dpi=100)
     ax = fig.add_subplot()
     if history.empty:

@@ -190,7 +190,35 @@ def test_definitions_when_built_then_every_warehouse_writer_is_in_the_duckdb_poo
 
 def test_launcher_instance_when_loaded_then_pools_are_limited_to_one() -> None:
     with dg.instance_for_test(overrides=yaml.safe_load(DAGSTER_YAML)) as instance:
-        assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
+        config = instance.get_concurrency_config()
+    assert config.pool_config.default_pool_limit == 1
+    # A run waiting for the pool may start its process meanwhile (the first data sooner).
+    assert config.pool_config.op_granularity_run_buffer == 1
+
+
+# Each Dagster process (the code server, every run) imports the code location: these
+# are imported where they are used, not with it (matplotlib alone is about a second).
+IMPORTED_WHERE_USED = ("matplotlib", "great_expectations", "feast", "redis")
+
+
+def test_code_location_when_imported_then_heavy_libraries_wait_until_used(tmp_path: Path) -> None:
+    probe = (
+        "import sys, orchestration.definitions as d; d.defs(); "
+        f"print(sorted(m for m in {IMPORTED_WHERE_USED!r} if m in sys.modules))"
+    )
+    env = {**os.environ, "TRADEPIPE_DATA_DIR": str(tmp_path / "data")}
+
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+
+    assert result.stdout.strip() == "[]"
 
 
 def test_jobs_when_built_then_each_runs_in_one_step_per_writing_asset(tmp_path: Path) -> None:

@@ -9,7 +9,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -26,6 +25,12 @@ from orchestration.launcher import (
     copy_rotating,
     dagster_home,
     dagster_not_ready,
+)
+from orchestration.launcher_process import (
+    first_data_run,
+    launcher_argv,
+    launcher_env,
+    start_launcher,
 )
 from orchestration.sensors import ACTIVE_STATUSES
 from realtime.layout import DataLayout
@@ -93,10 +98,8 @@ def first_shipping_run(home: Path, launcher: subprocess.Popen[bytes], timeout_s:
     with dg.DagsterInstance.from_config(str(home)) as instance:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            done = instance.get_runs(
-                dg.RunsFilter(job_name="warehouse_job", statuses=[dg.DagsterRunStatus.SUCCESS])
-            )
-            if done:
+            record = first_data_run(instance)
+            if record is not None and record.dagster_run.status == dg.DagsterRunStatus.SUCCESS:
                 return
             assert launcher.poll() is None, "the launcher exited early"
             time.sleep(0.5)
@@ -108,27 +111,11 @@ def test_launcher_when_started_then_up_means_every_part_answers_and_sigterm_leav
     tmp_path: Path,
 ) -> None:
     api_port, dagster_port = free_port(), free_port()
-    env = {**os.environ, "TRADEPIPE_DATA_DIR": str(tmp_path / "data")}
-    env.pop("DAGSTER_HOME", None)
     home = tmp_path / "data" / "dagster_home"
     console = tmp_path / "console.txt"
-    with console.open("wb") as output:
-        launcher = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "orchestration.launcher",
-                "--api-port",
-                str(api_port),
-                "--dagster-port",
-                str(dagster_port),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    launcher = start_launcher(
+        tmp_path / "data", console, api_port=api_port, dagster_port=dagster_port
+    )
     started: set[int] = set()
     try:
         launched = time.monotonic()
@@ -237,13 +224,10 @@ def test_dagster_home_when_ours_then_brought_up_to_date_and_a_persons_file_is_ke
 
 
 def run_launcher(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("TRADEPIPE_")}
-    environment.pop("DAGSTER_HOME", None)
-    environment.update(TRADEPIPE_DATA_DIR=str(tmp_path / "data"), **env)
     return subprocess.run(
-        [sys.executable, "-m", "orchestration.launcher", *args],
+        launcher_argv(*args),
         cwd=ROOT,
-        env=environment,
+        env=launcher_env(tmp_path / "data", **env),
         capture_output=True,
         text=True,
         timeout=60,

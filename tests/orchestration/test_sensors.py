@@ -105,6 +105,8 @@ def test_journal_sensor_when_the_head_moves_then_one_run_per_move_and_the_cursor
         after_growth = tick(journal_sensor, instance, settings, cursor=first.cursor)
 
     assert [r.tags["tradepipe/journal_head_seq"] for r in first.run_requests or []] == [str(head)]
+    # Launched before an inbox run asked for at the same time (the queue's default is 0).
+    assert [r.tags["dagster/priority"] for r in first.run_requests or []] == ["1"]
     assert first.cursor == str(head)
     assert skip_message(again) == f"nothing new: the journal ends at seq {head}"
     assert len(after_growth.run_requests or []) == 1

@@ -1,4 +1,9 @@
-"""A real engine on a real journal file, with a fake clock and the simulated venue."""
+"""A real engine on a real journal file, with a fake clock and the simulated venue.
+
+The instruments are the default universe's (`config/instruments.toml`, the file
+`GET /instruments` serves): AAPL and MSFT 1x, ESZ6 a 50x future with quarter-point
+ticks. Only HALTD, an instrument that does not trade, is the harness's own.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,9 @@ from typing import Any
 from realtime.clock import FakeClock
 from realtime.domain import Instrument, OrderRequest, OrderType, Quote, Side, TimeInForce
 from realtime.engine import EngineConfig, SubmitResult, TradingEngine
+from realtime.instruments import load_universe
 from realtime.journal import Journal
+from realtime.layout import ConfigFiles
 from realtime.limits import RiskLimits, parse_limits
 from realtime.venue import FixedBpsSlippage, SimulatedVenue, SimulatedVenueConfig
 
@@ -19,10 +26,9 @@ from realtime.venue import FixedBpsSlippage, SimulatedVenue, SimulatedVenueConfi
 T0 = 1_795_703_400_000_000_000
 ACK_NS = 100_000
 
+DEFAULT_UNIVERSE = load_universe(ConfigFiles.from_env({}).instruments).by_symbol()
 INSTRUMENTS = {
-    "AAPL": Instrument(symbol="AAPL", tick_size=0.01, lot_size=1),
-    "MSFT": Instrument(symbol="MSFT", tick_size=0.01, lot_size=1),
-    "ESZ6": Instrument(symbol="ESZ6", tick_size=0.25, lot_size=1),
+    **{symbol: DEFAULT_UNIVERSE[symbol] for symbol in ("AAPL", "MSFT", "ESZ6")},
     "HALTD": Instrument(symbol="HALTD", tick_size=0.01, tradable=False),
 }
 

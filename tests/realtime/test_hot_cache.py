@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import msgspec
 import pytest
 import redis
 
@@ -28,19 +29,27 @@ from realtime.hot_cache import (
     HotCachePublisher,
     decode_update,
     position_key,
+    position_value,
     redis_client,
     ticker_key,
+    ticker_value,
 )
+from realtime.instruments import load_universe
 from realtime.market import Ticker
+from realtime.presentation import Precision
+from realtime.queries import positions
 from realtime.service import TradingService
 from realtime.service_process import free_port
 from realtime.settings import ServiceSettings, SettingsError
+from realtime.views import ticker_view
 from tests.realtime.api.support import start_server, stop_server
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_SERVER = shutil.which("redis-server")
 needs_redis_server = pytest.mark.skipif(REDIS_SERVER is None, reason="no redis-server binary")
 WAIT_S = 10.0  # upper bound for awaited events; they normally take milliseconds
+# The default universe's (config/instruments.toml): AAPL 3 decimals, ESZ6 (tick 0.25) 3.
+PRECISION = Precision(load_universe(ROOT / "config" / "instruments.toml").by_symbol())
 
 
 @dataclass
@@ -159,7 +168,7 @@ class Committed:
 def test_publisher_when_ticker_offered_then_key_holds_it_and_channel_announces_it(
     redis_server: RedisServer, channel: Channel
 ) -> None:
-    publisher = HotCachePublisher(redis_server.url, Committed(0))
+    publisher = HotCachePublisher(redis_server.url, Committed(0), PRECISION)
     publisher.start()
     try:
         publisher.offer_ticker(Ticker(symbol="AAPL", bid=189.5, ask=189.52, ts_ns=7))
@@ -179,7 +188,7 @@ def test_publisher_when_position_not_yet_committed_then_published_only_after_the
     redis_server: RedisServer, channel: Channel
 ) -> None:
     committed = Committed(4)
-    publisher = HotCachePublisher(redis_server.url, committed)
+    publisher = HotCachePublisher(redis_server.url, committed, PRECISION)
     publisher.start()
     position = Position(account="alice", symbol="AAPL", quantity=10, average_cost=189.5)
     try:
@@ -209,7 +218,7 @@ def test_publisher_when_position_not_yet_committed_then_published_only_after_the
 def test_publisher_when_redis_dies_and_returns_then_the_latest_values_are_written(
     redis_server: RedisServer,
 ) -> None:
-    publisher = HotCachePublisher(redis_server.url, Committed(0), retry_after_s=0.05)
+    publisher = HotCachePublisher(redis_server.url, Committed(0), PRECISION, retry_after_s=0.05)
     publisher.start()
     try:
         publisher.offer_ticker(Ticker(symbol="AAPL", bid=1.0, ask=1.1, ts_ns=1))
@@ -228,6 +237,66 @@ def test_publisher_when_redis_dies_and_returns_then_the_latest_values_are_writte
     stored = json.loads(redis_client(redis_server.url).get(ticker_key("AAPL")))  # type: ignore[arg-type]
     assert stored["ts_ns"] == 99
     assert publisher.published == 2
+
+
+# Binary noise the engine's float arithmetic leaves (issue 12's examples).
+NOISY_PRICE = 191.07999999999998
+NOISY_PNL = -43.44000000000017
+
+
+def test_ticker_value_when_prices_carry_binary_noise_then_it_is_the_apis_rounded_view() -> None:
+    ticker = Ticker(symbol="AAPL", bid=NOISY_PRICE, ask=191.10000000000002, last=None, ts_ns=7)
+
+    value = json.loads(ticker_value(ticker, PRECISION))
+
+    assert value == msgspec.to_builtins(ticker_view(ticker, PRECISION))  # GET /tickers' body
+    assert (value["bid"], value["ask"], value["last"]) == (191.08, 191.1, None)
+    assert value["ts"] == "1970-01-01T00:00:00.000000Z" and value["ts_ns"] == 7
+
+
+def test_position_value_when_cost_and_pnl_carry_noise_then_price_precision_and_cents() -> None:
+    position = Position(
+        account="alice",
+        symbol="ESZ6",
+        quantity=-2,
+        average_cost=6012.3749999999991,  # the mean of fills on a 0.25 grid: 3 decimals
+        realized_pnl=NOISY_PNL,
+    )
+
+    value = json.loads(position_value(position, 9, PRECISION))
+
+    assert value == {
+        "account": "alice",
+        "symbol": "ESZ6",
+        "quantity": -2,
+        "average_cost": 6012.375,
+        "realized_pnl": -43.44,
+        "seq": 9,
+    }
+
+
+@pytest.mark.redis
+@needs_redis_server
+def test_publisher_when_noisy_ticker_and_position_then_redis_holds_the_rounded_figures(
+    redis_server: RedisServer, channel: Channel
+) -> None:
+    publisher = HotCachePublisher(redis_server.url, Committed(1), PRECISION)
+    position = Position(
+        account="alice", symbol="AAPL", quantity=3, average_cost=NOISY_PRICE, realized_pnl=NOISY_PNL
+    )
+    publisher.start()
+    try:
+        publisher.offer_ticker(Ticker(symbol="AAPL", bid=NOISY_PRICE, ask=191.09, ts_ns=5))
+        ticker = channel.next_for(ticker_key("AAPL"))
+        publisher.offer_position(position, seq=1)
+        announced = channel.next_for(position_key("alice", "AAPL"))
+    finally:
+        publisher.stop()
+
+    assert (ticker["bid"], ticker["ask"]) == (191.08, 191.09)
+    assert (announced["average_cost"], announced["realized_pnl"]) == (191.08, -43.44)
+    stored = json.loads(channel.client.get(position_key("alice", "AAPL")))  # type: ignore[arg-type]
+    assert stored == announced
 
 
 def wait_for(condition: object, timeout_s: float = WAIT_S) -> None:
@@ -292,7 +361,14 @@ def test_service_when_a_fill_commits_then_its_position_reaches_redis(
             await first_quote(service)
             result = await service.engine.submit("alice", buy("hc-1", 5))
             assert result.rejection is None
-            return await asyncio.to_thread(channel.next_for, position_key("alice", "AAPL"))
+            announced = await asyncio.to_thread(channel.next_for, position_key("alice", "AAPL"))
+            (api,) = positions(service.engine.state, "alice", service.precision)
+            # The figures GET /positions answers, rounded the same way.
+            assert (announced["average_cost"], announced["realized_pnl"]) == (
+                api.average_cost,
+                api.realized_pnl,
+            )
+            return announced
 
     announced = asyncio.run(scenario())
 

@@ -3,6 +3,7 @@ DuckDB file, real partitioned Dagster materialisations, report files on disk."""
 
 from __future__ import annotations
 
+import math
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
@@ -11,8 +12,8 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from assets.execution_quality.assets import EXECUTION_QUALITY_ASSETS
-from assets.execution_quality.checks import EXECUTION_QUALITY_CHECKS, tca_orders_is_identity
+from assets.execution_quality.assets import build_execution_quality_assets
+from assets.execution_quality.checks import build_execution_quality_checks, identity_check
 from assets.execution_quality.report_folder import ReportFolder
 from assets.execution_quality.tables import TCA_DAILY, TCA_FILLS, TCA_ORDERS
 from orchestration.resources import DuckDBWarehouse
@@ -35,11 +36,20 @@ def reports(tmp_path: Path) -> ReportFolder:
     return ReportFolder(path=str(tmp_path / "reports"))
 
 
+EXECUTION_QUALITY_ASSETS = build_execution_quality_assets()
+EXECUTION_QUALITY_CHECKS = build_execution_quality_checks()
+
+
 def materialise(
-    warehouse: DuckDBWarehouse, reports: ReportFolder, day: str = DAY, **kwargs: object
+    warehouse: DuckDBWarehouse,
+    reports: ReportFolder,
+    day: str = DAY,
+    multipliers: dict[str, float] | None = None,
+    **kwargs: object,
 ) -> dg.ExecuteInProcessResult:
+    at = multipliers or {}
     return dg.materialize(
-        [*EXECUTION_QUALITY_ASSETS, *EXECUTION_QUALITY_CHECKS],
+        [*build_execution_quality_assets(at), *build_execution_quality_checks(at)],
         partition_key=day,
         resources={"warehouse": warehouse, "tca_reports": reports},
         **kwargs,  # type: ignore[arg-type]
@@ -136,6 +146,39 @@ def test_report_when_day_materialised_then_html_has_headline_figures_and_pngs_ex
     assert "data:image/png;base64," in str(metadata["chart"].value)
 
 
+def test_day_when_a_symbol_is_50x_then_stored_money_and_weights_are_at_50x_and_checks_pass(
+    shipped: DuckDBWarehouse, reports: ReportFolder, tmp_path: Path
+) -> None:
+    # The same engine day read at 1x, then with AAPL as a 50x contract (MSFT stays 1x).
+    at_1x = tmp_path / "at_1x.duckdb"
+    shutil.copy(shipped.path, at_1x)
+    plain = DuckDBWarehouse(path=str(at_1x))
+    materialise(plain, ReportFolder(path=str(tmp_path / "plain")))
+    result = materialise(shipped, reports, multipliers={"AAPL": 50.0})
+
+    assert result.success
+    assert check_results(result) == {c.check_key.name: True for c in EXECUTION_QUALITY_CHECKS}
+    fills = rows(shipped, TCA_FILLS.name, "fill_id")
+    k = fills["symbol"].map({"AAPL": 50.0}).fillna(1.0)
+    assert (fills["notional"] == fills["price"] * fills["quantity"] * k).all()
+    by_symbol = rows(shipped, TCA_DAILY.name, "metric").query("group_by == 'symbol'")
+    before = rows(plain, TCA_DAILY.name, "metric").query("group_by == 'symbol'")
+    weight = by_symbol.set_index(["group_value", "metric"])["weight"]
+    weight_1x = before.set_index(["group_value", "metric"])["weight"]
+    assert (weight["AAPL"]["is_bps"] == 50 * weight_1x["AAPL"]["is_bps"]).all()
+    assert weight["MSFT"]["is_bps"] == weight_1x["MSFT"]["is_bps"]
+    headline = result.asset_materializations_for_node("tca_report")[0].metadata
+    headline_1x = materialise(plain, ReportFolder(path=str(tmp_path / "again")))
+    traded_1x = headline_1x.asset_materializations_for_node("tca_report")[0].metadata
+    aapl = fills[fills["symbol"] == "AAPL"]
+    aapl_1x = float((aapl["price"] * aapl["quantity"]).sum())
+    assert math.isclose(
+        float(headline["traded_notional"].value),  # type: ignore[arg-type]
+        float(traded_1x["traded_notional"].value) + 49 * aapl_1x,  # type: ignore[arg-type]
+        rel_tol=1e-12,
+    )
+
+
 class _Resources(HTMLParser):
     """Every URL the page would fetch, and the elements that can fetch one."""
 
@@ -226,10 +269,11 @@ def test_is_identity_check_when_a_stored_row_breaks_it_then_the_check_fails(
     )
 
     # Run on its own (no partition): it checks the newest day with TCA rows.
+    identity = identity_check()
     result = dg.materialize(
-        [*EXECUTION_QUALITY_ASSETS, tca_orders_is_identity],
+        [*EXECUTION_QUALITY_ASSETS, identity],
         resources={"warehouse": shipped, "tca_reports": reports},
-        selection=dg.AssetSelection.checks(tca_orders_is_identity),
+        selection=dg.AssetSelection.checks(identity),
         raise_on_error=False,
     )
 
