@@ -30,6 +30,7 @@ from typing import Any, Protocol
 import msgspec
 
 from realtime import events as ev
+from realtime.client_ids import ClientIds
 from realtime.domain import (
     Fill,
     Instrument,
@@ -173,7 +174,7 @@ class EngineState:
         self.accounts: dict[str, AccountBook] = {}
         self.orders: dict[str, Order] = {}
         # (account, client_order_id) -> (order_id, request fingerprint); first use wins.
-        self.client_ids: dict[tuple[str, str], tuple[str, bytes]] = {}
+        self.client_ids = ClientIds()
         self.marks: dict[str, float] = {}
         # symbol -> accounts with a non-zero position, so a new mark revalues only them.
         self.holders: dict[str, set[str]] = {}
