@@ -373,7 +373,7 @@ class Journal:
         if isinstance(payload, bytes | bytearray | memoryview):
             pieces: list[bytes] = [bytes(payload)]
         elif isinstance(payload, Sequence) and all(isinstance(p, bytes) for p in payload):
-            pieces = list(payload)
+            pieces = [bytes(p) for p in payload]  # bytes(b) of a bytes is b itself: no copy
         else:
             raise TypeError("snapshot payload must be bytes or a sequence of bytes pieces")
         total = sum(len(p) for p in pieces)
