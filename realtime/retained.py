@@ -10,8 +10,8 @@ nothing, and one block pointer per `BLOCK` entries.
 A block is a dict from offset to entry, not a list: CPython's cyclic collector never
 scans a dict whose keys and values cannot be tracked (ints, and the gc=False structs
 kept here: `Order`, `Fill`), while it walks every item of a list in every full
-collection. With lists, a full collection touched each of 200,000 orders (48-120 ms,
-BENCHMARKS section 16); with dicts these logs cost it nothing.
+collection. With lists, every full collection touched each of 200,000 orders (part of
+the 15 ms a full collection took at that size); with dicts these logs cost it nothing.
 """
 
 from __future__ import annotations
