@@ -494,7 +494,8 @@ class TradingEngine:
 
     def _take_snapshot(self) -> None:
         """Start a snapshot of the state as of now, built off the hot path
-        (realtime.snapshot_build): a chunk per loop iteration, joined in a thread."""
+        (realtime.snapshot_build): a chunk per loop iteration, stored by the journal
+        a chunk per transaction between event commits."""
         self._snapshot_seq = self.state.last_seq
         if self._snapshot_task is not None:
             return  # one at a time; the next trigger comes snapshot_every events later
@@ -514,9 +515,9 @@ class TradingEngine:
                 done = build.step()
         finally:
             self.state.snapshot_build = None
-        payload = await asyncio.to_thread(b"".join, build.pieces())
         self.snapshots_taken += 1
-        await self.journal.write_snapshot(build.seq, payload)
+        # The pieces as they are: the journal stores them a chunk per transaction.
+        await self.journal.write_snapshot(build.seq, build.pieces())
 
     def _snapshot_done(self, task: asyncio.Future[Any]) -> None:
         self._snapshot_task = None

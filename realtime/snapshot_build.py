@@ -4,8 +4,9 @@ Encoding 200,000 orders in one call takes a tenth of a second or more, and the e
 loop serves nobody meanwhile. `SnapshotBuild` captures what is small at once (counts,
 trading states, limits, marks, positions) and where each account's order and fill logs
 end, then encodes `step(n)` entries per loop iteration. The payload is exactly
-`encode_snapshot(state.snapshot())` as of the captured seq (the same bytes), so
-`decode_snapshot` and every snapshot written before this module read alike.
+`encode_snapshot(state.snapshot())` as of the captured seq (the same bytes, format 2 of
+`realtime.snapshot_format`), handed to the journal as pieces (`pieces()`), never joined
+into one buffer: the journal stores them a chunk per transaction.
 
 Consistency while the loop goes on changing the state:
 - orders appended or fills appended after the capture lie beyond the captured log
@@ -21,72 +22,67 @@ Consistency while the loop goes on changing the state:
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Iterator
 from typing import Any
 
 import msgspec
 
-from realtime.domain import Fill, Order
-from realtime.state import AccountBook, EngineState, StateSnapshot
+from realtime.snapshot_format import (
+    BODY_HEADER,
+    FILL_COLUMNS,
+    FORMAT,
+    ORDER_COLUMNS,
+    SnapshotHeader,
+    array_header,
+    fill_row,
+    header_bytes,
+    order_row,
+    rows_body,
+)
+from realtime.state import AccountBook, EngineState
 
 _encoder = msgspec.msgpack.Encoder()
 
-# The snapshot's fields, in the order msgspec encodes them (its map order).
-_FIELDS: tuple[str, ...] = StateSnapshot.__struct_fields__
-_BIG = ("orders", "fills", "client_ids")
-
 DEFAULT_STEP = 500  # entries per step: well under a millisecond of encoding
-
-
-def _array_header(n: int) -> bytes:
-    if n < 16:
-        return bytes((0x90 | n,))
-    if n < 0x10000:
-        return b"\xdc" + struct.pack(">H", n)
-    return b"\xdd" + struct.pack(">I", n)
-
-
-def _map_header(n: int) -> bytes:
-    if n < 16:
-        return bytes((0x80 | n,))
-    return b"\xde" + struct.pack(">H", n)
-
-
-def _body(items: list[Any]) -> bytes:
-    """The encoded items without their array header (concatenated into a bigger array)."""
-    encoded = _encoder.encode(items)
-    return encoded[len(_array_header(len(items))) :]
 
 
 class SnapshotBuild:
     def __init__(self, state: EngineState) -> None:
         self.state = state
         self.seq = state.last_seq
-        small = {
-            "seq": state.last_seq,
-            "order_count": state.order_count,
-            "fill_count": state.fill_count,
-            "global_state": state.global_state,
-            "account_states": {a: b.trading_state for a, b in state.accounts.items()},
-            "limits_json": state.limits_json(),
-            "limits_digest": state.limits_digest,
-            "marks": state.marks,
-            "positions": state.snapshot_positions(),
-            "feature_scales": dict(state.feature_scales),
-            "watermark_ns": state.watermark_ns,
-        }
-        self._encoded = {name: _encoder.encode(value) for name, value in small.items()}
+        header = SnapshotHeader(
+            format=FORMAT,
+            seq=state.last_seq,
+            order_count=state.order_count,
+            fill_count=state.fill_count,
+            global_state=state.global_state,
+            account_states={a: b.trading_state for a, b in state.accounts.items()},
+            limits_json=state.limits_json(),
+            limits_digest=state.limits_digest,
+            marks=dict(state.marks),
+            positions=state.snapshot_positions(),
+            feature_scales=dict(state.feature_scales),
+            watermark_ns=state.watermark_ns,
+            order_columns=list(ORDER_COLUMNS),
+            fill_columns=list(FILL_COLUMNS),
+        )
+        self._header = header_bytes(header)
         # Each account's log ends as of the capture.
         self._books: list[tuple[AccountBook, int, int]] = [
             (book, book.orders.end, book.fills.end) for book in state.accounts.values()
         ]
         self._order_end = {book.account: end for book, end, _ in self._books}
         self._overrides: dict[str, bytes] = {}
-        self._parts: dict[str, list[bytes]] = {name: [] for name in _BIG}
-        self._counts = dict.fromkeys(_BIG, 0)
+        self._order_parts: list[bytes] = []
+        self._fill_parts: list[bytes] = []
+        self._orders = 0
+        self._fills = 0
         self._work = self._chunks()
         self.done = False
+
+    def _order_row(self, order: Any) -> tuple[Any, ...]:
+        client_row = self.state.client_id_row(order)
+        return order_row(order, None if client_row is None else client_row[3])
 
     def before_change(self, order_id: str) -> None:
         """Keep `order_id`'s encoding as of the capture, if this build still needs it."""
@@ -99,7 +95,7 @@ class SnapshotBuild:
         slot = self.state._slots.get(order_id)
         if end is None or slot is None or slot >= end:
             return  # created after the capture: not in this snapshot
-        self._overrides[order_id] = _encoder.encode(order)
+        self._overrides[order_id] = _encoder.encode(self._order_row(order))
 
     def step(self, entries: int = DEFAULT_STEP) -> bool:
         """Encode about `entries` more orders or fills; True once everything is encoded."""
@@ -112,51 +108,49 @@ class SnapshotBuild:
 
     def _chunks(self) -> Iterator[bool]:
         overrides = self._overrides
-        row = self.state.client_id_row
+        row = self._order_row
         for book, order_end, fill_end in self._books:
-            batch: list[Order | msgspec.Raw] = []
-            rows: list[tuple[str, str, str, bytes]] = []
+            batch: list[Any] = []
             for _, order in book.orders.entries(0, order_end):
                 found = overrides.pop(order.order_id, None)
-                batch.append(order if found is None else msgspec.Raw(found))
-                client_row = row(order)
-                if client_row is not None:
-                    rows.append(client_row)
+                batch.append(row(order) if found is None else msgspec.Raw(found))
                 if len(batch) == DEFAULT_STEP:
-                    self._add("orders", batch)
-                    self._add("client_ids", rows)
-                    batch, rows = [], []
+                    self._add_orders(batch)
+                    batch = []
                     yield True
-            self._add("orders", batch)
-            self._add("client_ids", rows)
-            fills: list[Fill] = []
+            self._add_orders(batch)
+            fills: list[tuple[Any, ...]] = []
             for _, fill in book.fills.entries(0, fill_end):
-                fills.append(fill)
+                fills.append(fill_row(fill))
                 if len(fills) == DEFAULT_STEP:
-                    self._add("fills", fills)
+                    self._add_fills(fills)
                     fills = []
                     yield True
-            self._add("fills", fills)
+            self._add_fills(fills)
             yield True
 
-    def _add(self, name: str, items: list[Any]) -> None:
-        if items:
-            self._parts[name].append(_body(items))
-            self._counts[name] += len(items)
+    def _add_orders(self, rows: list[Any]) -> None:
+        if rows:
+            self._order_parts.append(rows_body(rows))
+            self._orders += len(rows)
+
+    def _add_fills(self, rows: list[Any]) -> None:
+        if rows:
+            self._fill_parts.append(rows_body(rows))
+            self._fills += len(rows)
 
     def pieces(self) -> list[bytes]:
-        """The payload in pieces, to be joined (off the loop: it is one big copy)."""
+        """The payload in pieces, in order (the journal stores them without joining)."""
         if not self.done:
             raise RuntimeError("snapshot build not finished")
-        pieces = [_map_header(len(_FIELDS))]
-        for name in _FIELDS:
-            pieces.append(_encoder.encode(name))
-            if name in self._parts:
-                pieces.append(_array_header(self._counts[name]))
-                pieces.extend(self._parts[name])
-            else:
-                pieces.append(self._encoded[name])
-        return pieces
+        return [
+            self._header,
+            BODY_HEADER,
+            array_header(self._orders),
+            *self._order_parts,
+            array_header(self._fills),
+            *self._fill_parts,
+        ]
 
     def build_now(self) -> bytes:
         """Finish synchronously (at close, or in tests) and return the payload."""

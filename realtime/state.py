@@ -30,6 +30,7 @@ from typing import Any, Protocol
 import msgspec
 
 from realtime import events as ev
+from realtime.client_ids import ClientIds
 from realtime.domain import (
     Fill,
     Instrument,
@@ -46,6 +47,11 @@ from realtime.oms import Trigger, next_status
 from realtime.pnl import apply_fill, unrealized
 from realtime.retained import SlotLog
 from realtime.risk import RiskContext
+
+# The snapshot format lives with its codec; re-exported here where callers look for it.
+from realtime.snapshot_format import StateSnapshot as StateSnapshot
+from realtime.snapshot_format import decode_snapshot as decode_snapshot
+from realtime.snapshot_format import encode_snapshot as encode_snapshot
 
 _ACTIVE = TradingState.ACTIVE
 _REDUCING = TradingState.REDUCING
@@ -111,27 +117,6 @@ def request_fingerprint(req: OrderRequest) -> bytes:
     return hashlib.blake2b(encoded, digest_size=8).digest()
 
 
-class StateSnapshot(msgspec.Struct, kw_only=True):
-    """Everything needed to rebuild EngineState; derived aggregates are recomputed."""
-
-    seq: int
-    order_count: int
-    fill_count: int
-    global_state: TradingState
-    account_states: dict[str, TradingState]
-    limits_json: str | None  # the journaled limits, if any were journaled
-    limits_digest: str | None
-    marks: dict[str, float]
-    orders: list[Order]
-    fills: list[Fill]
-    positions: list[Position]
-    client_ids: list[tuple[str, str, str, bytes]]  # account, client_order_id, order_id, fp
-    # the volatility scaling in force (FeatureLimitsChanged); empty in older snapshots
-    feature_scales: dict[str, ev.FeatureScale] = {}
-    # The newest event timestamp applied: what retention measures age against.
-    watermark_ns: int = 0
-
-
 class SnapshotObserver(Protocol):
     def before_change(self, order_id: str) -> None:
         """Called before an event changes order `order_id`."""
@@ -189,7 +174,7 @@ class EngineState:
         self.accounts: dict[str, AccountBook] = {}
         self.orders: dict[str, Order] = {}
         # (account, client_order_id) -> (order_id, request fingerprint); first use wins.
-        self.client_ids: dict[tuple[str, str], tuple[str, bytes]] = {}
+        self.client_ids = ClientIds()
         self.marks: dict[str, float] = {}
         # symbol -> accounts with a non-zero position, so a new mark revalues only them.
         self.holders: dict[str, set[str]] = {}
@@ -686,15 +671,3 @@ class EngineState:
     def open_orders(self) -> Iterable[Order]:
         for book in self.accounts.values():
             yield from book.open_orders.values()
-
-
-_snapshot_encoder = msgspec.msgpack.Encoder()
-_snapshot_decoder = msgspec.msgpack.Decoder(StateSnapshot)
-
-
-def encode_snapshot(snap: StateSnapshot) -> bytes:
-    return _snapshot_encoder.encode(snap)
-
-
-def decode_snapshot(payload: bytes) -> StateSnapshot:
-    return _snapshot_decoder.decode(payload)

@@ -25,7 +25,11 @@ then committed with everything appended alongside it in one transaction (one
   blocks the loop; appends that arrive while a commit is in progress share
   the next commit.
 
-Snapshots are always written by the writer thread. The future returned by
+Snapshots are always written by the writer thread. One larger than
+`format.SNAPSHOT_CHUNK_BYTES` is stored a chunk per transaction, the writer committing
+the events queued meanwhile between two chunks, and becomes visible only when its
+completion marker commits; a crash before that leaves the previous snapshot the newest
+(see `format`). The future returned by
 `append` resolves to the seq only after the transaction holding the row has
 committed: an event is *acknowledged* when its future has resolved. An event
 whose future has not resolved may or may not survive a crash, but never

@@ -2,7 +2,19 @@
 
 A journal is a SQLite database (WAL mode) with the tables below. Each events
 row carries a CRC-32 over (seq, ts_ns, type, payload) (`event_crc`), each
-snapshot one over (seq, created_ns, payload) (`snapshot_crc`). The writer
+snapshot one over (seq, created_ns, payload) (`snapshot_crc`).
+
+Snapshots: a payload of up to `SNAPSHOT_CHUNK_BYTES` is one `snapshots` row. A larger
+one is stored in `snapshot_chunks` rows (seq, part 0..n-1, payload, crc over seq, part
+and payload: `chunk_crc`), each chunk in its own small transaction between event
+commits, and then its `snapshots` row is committed: the completion marker, whose
+payload is `CHUNKED_MARKER` + (parts, total bytes) (`chunked_marker`). A snapshot is
+loaded only through its marker and only if every part verifies, so a crash while the
+chunks are written leaves the previous complete snapshot as the newest one; chunks
+without a marker are deleted on the next open. No single-row payload starts with
+`CHUNKED_MARKER` (a state snapshot starts with a msgpack map or b"TPS").
+
+The writer
 (`realtime.journal.writer`), the row reader (`realtime.journal.reader`) and
 the batch reader (`orchestration.resources.journal`) all import these
 definitions, so a change of format is made here or nowhere.
@@ -11,6 +23,7 @@ definitions, so a change of format is made here or nowhere.
 from __future__ import annotations
 
 import sqlite3
+import struct
 import zlib
 from collections.abc import Collection
 from pathlib import Path
@@ -27,6 +40,8 @@ from realtime.journal.errors import (
 __all__ = [
     "APPLICATION_ID",
     "BUSY_TIMEOUT_MS",
+    "CHUNKED_MARKER",
+    "DELETE_ORPHAN_CHUNKS",
     "EVENT_CLASSES",
     "EVENT_COLUMNS",
     "EVENT_CRC_PREFIX",
@@ -34,17 +49,23 @@ __all__ = [
     "INSERT_EVENT",
     "INSERT_QUARANTINE",
     "INSERT_SNAPSHOT",
+    "INSERT_SNAPSHOT_CHUNK",
     "PRUNE_SNAPSHOTS",
     "SCHEMA",
     "SCHEMA_VERSION",
     "SELECT_SCHEMA_VERSION",
+    "SELECT_SNAPSHOT_CHUNKS",
+    "SNAPSHOT_CHUNK_BYTES",
     "SNAPSHOT_QUARANTINE_TYPE",
     "check_schema_version",
     "check_types",
+    "chunk_crc",
+    "chunked_marker",
     "connect_read_only",
     "event_crc",
     "event_row_problem",
     "identify",
+    "parse_chunked_marker",
     "read_only_uri",
     "refuse_empty",
     "snapshot_crc",
@@ -82,6 +103,14 @@ SCHEMA: Final = (
         reason TEXT NOT NULL,
         found_ns INTEGER NOT NULL)""",
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT)",
+    # Added with chunked snapshots; older journals get it from the next writer that opens
+    # them (CREATE ... IF NOT EXISTS), and a reader only looks here through a marker.
+    """CREATE TABLE IF NOT EXISTS snapshot_chunks(
+        seq INTEGER NOT NULL,
+        part INTEGER NOT NULL,
+        payload BLOB NOT NULL,
+        crc INTEGER NOT NULL,
+        PRIMARY KEY (seq, part))""",
 )
 EVENT_COLUMNS: Final = ("seq", "ts_ns", "type", "payload", "crc")
 INSERT_EVENT: Final = "INSERT INTO events(seq, ts_ns, type, payload, crc) VALUES (?, ?, ?, ?, ?)"
@@ -91,10 +120,28 @@ INSERT_SNAPSHOT: Final = (
 PRUNE_SNAPSHOTS: Final = (
     "DELETE FROM snapshots WHERE seq NOT IN (SELECT seq FROM snapshots ORDER BY seq DESC LIMIT ?)"
 )
+INSERT_SNAPSHOT_CHUNK: Final = (
+    "INSERT OR REPLACE INTO snapshot_chunks(seq, part, payload, crc) VALUES (?, ?, ?, ?)"
+)
+SELECT_SNAPSHOT_CHUNKS: Final = (
+    "SELECT part, payload, crc FROM snapshot_chunks WHERE seq = ? ORDER BY part"
+)
+# Chunks that no snapshots row (marker) refers to: a pruned snapshot's, or an unfinished
+# one's after a crash. Deleted a few at a time, each a short transaction.
+DELETE_ORPHAN_CHUNKS: Final = (
+    "DELETE FROM snapshot_chunks WHERE rowid IN (SELECT rowid FROM snapshot_chunks "
+    "WHERE seq NOT IN (SELECT seq FROM snapshots) LIMIT ?)"
+)
+# 256 KiB: storing one chunk takes well under a millisecond, so an event commit that
+# waits behind it waits that long, not for the whole snapshot.
+SNAPSHOT_CHUNK_BYTES: Final = 256 * 1024
+CHUNKED_MARKER: Final = b"\x00TPJ-CHUNKED\x00"
+_MARKER_COUNTS: Final = struct.Struct(">IQ")
 INSERT_QUARANTINE: Final = (
     "INSERT INTO quarantine(seq, type, payload, crc, reason, found_ns) VALUES (?, ?, ?, ?, ?, ?)"
 )
 SNAPSHOT_QUARANTINE_TYPE: Final = "__snapshot__"
+# The tables every journal has had (snapshot_chunks came later; see SCHEMA).
 _TABLES: Final = frozenset({"events", "snapshots", "quarantine", "meta"})
 SELECT_SCHEMA_VERSION: Final = "SELECT value FROM meta WHERE key = 'schema_version'"
 
@@ -114,6 +161,24 @@ def event_crc(seq: int, ts_ns: int, type_: str, payload: bytes) -> int:
 def snapshot_crc(seq: int, created_ns: int, payload: bytes) -> int:
     """The checksum stored with every snapshot."""
     return zlib.crc32(payload, zlib.crc32(f"snapshot:{seq}:{created_ns}:".encode()))
+
+
+def chunk_crc(seq: int, part: int, payload: bytes) -> int:
+    """The checksum stored with every snapshot chunk."""
+    return zlib.crc32(payload, zlib.crc32(f"snapshot-chunk:{seq}:{part}:".encode()))
+
+
+def chunked_marker(parts: int, total_bytes: int) -> bytes:
+    """The `snapshots` payload that completes a snapshot stored in `parts` chunks."""
+    return CHUNKED_MARKER + _MARKER_COUNTS.pack(parts, total_bytes)
+
+
+def parse_chunked_marker(payload: bytes) -> tuple[int, int] | None:
+    """(parts, total bytes) if `payload` is a chunked snapshot's marker, else None."""
+    if not payload.startswith(CHUNKED_MARKER) or len(payload) != len(CHUNKED_MARKER) + 12:
+        return None
+    parts, total = _MARKER_COUNTS.unpack_from(payload, len(CHUNKED_MARKER))
+    return int(parts), int(total)
 
 
 def event_row_problem(row: tuple[Any, ...]) -> str | None:

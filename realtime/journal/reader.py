@@ -20,11 +20,14 @@ from realtime.journal.errors import (
 )
 from realtime.journal.format import (
     SELECT_SCHEMA_VERSION,
+    SELECT_SNAPSHOT_CHUNKS,
     check_schema_version,
     check_types,
+    chunk_crc,
     connect_read_only,
     event_crc,
     identify,
+    parse_chunked_marker,
     read_only_uri,
     refuse_empty,
     snapshot_ok,
@@ -176,18 +179,45 @@ class JournalReader:
             conn.close()
 
     def latest_snapshot(self) -> tuple[int, bytes] | None:
-        """The newest snapshot whose checksum verifies, as (seq, payload); None if none.
+        """The newest complete snapshot that verifies, as (seq, payload); None if none.
 
-        A corrupt snapshot is skipped in favour of the previous one, never returned.
+        A corrupt snapshot, or a chunked one with a part missing or failing its
+        checksum, is skipped in favour of the previous one, never returned. One read
+        transaction, so a writer pruning old chunks meanwhile cannot tear the result.
         """
         with contextlib.closing(self._connect()) as conn:
             try:
-                rows = conn.execute(
-                    "SELECT seq, created_ns, payload, crc FROM snapshots ORDER BY seq DESC"
-                ).fetchall()
+                conn.execute("BEGIN")
+                try:
+                    rows = conn.execute(
+                        "SELECT seq, created_ns, payload, crc FROM snapshots ORDER BY seq DESC"
+                    ).fetchall()
+                    for seq, created_ns, payload, crc in rows:
+                        if not snapshot_ok(seq, created_ns, payload, crc):
+                            continue
+                        counts = parse_chunked_marker(payload)
+                        if counts is None:
+                            return int(seq), bytes(payload)
+                        joined = _chunked_payload(conn, int(seq), *counts)
+                        if joined is not None:
+                            return int(seq), joined
+                finally:
+                    conn.execute("COMMIT")
             except sqlite3.DatabaseError as exc:
                 raise classify_sqlite_error(exc, self._path) from exc
-        for seq, created_ns, payload, crc in rows:
-            if snapshot_ok(seq, created_ns, payload, crc):
-                return int(seq), bytes(payload)
         return None
+
+
+def _chunked_payload(
+    conn: sqlite3.Connection, seq: int, parts: int, total_bytes: int
+) -> bytes | None:
+    """The payload a marker announces, or None if a part is missing or fails its checksum."""
+    pieces: list[bytes] = []
+    for expected, (part, payload, crc) in enumerate(conn.execute(SELECT_SNAPSHOT_CHUNKS, (seq,))):
+        if part != expected or type(payload) is not bytes or chunk_crc(seq, part, payload) != crc:
+            return None
+        pieces.append(payload)
+    if len(pieces) != parts:
+        return None
+    joined = b"".join(pieces)
+    return joined if len(joined) == total_bytes else None

@@ -130,6 +130,14 @@ def verify_tail(conn: sqlite3.Connection, path: Path, tail_check_rows: int) -> R
         )
         conn.execute("DELETE FROM snapshots WHERE seq > ?", (last_seq,))
         details.append(f"quarantined {len(stale)} snapshot(s) beyond seq {last_seq}")
+    # Chunks no snapshot marker refers to: a snapshot that was being written when the
+    # process stopped (never loaded: it has no marker), or one pruned before its chunks
+    # were all deleted. Nothing else writes while the journal opens.
+    orphans = conn.execute(
+        "DELETE FROM snapshot_chunks WHERE seq NOT IN (SELECT seq FROM snapshots)"
+    ).rowcount
+    if orphans > 0:
+        details.append(f"deleted {orphans} chunk(s) of unfinished or pruned snapshots")
     if not details:
         details.append(
             f"verified the last {len(rows)} event(s); clean" if rows else "empty journal"

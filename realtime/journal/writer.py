@@ -14,7 +14,8 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -34,15 +35,21 @@ from realtime.journal.errors import (
 from realtime.journal.format import (
     APPLICATION_ID,
     BUSY_TIMEOUT_MS,
+    CHUNKED_MARKER,
+    DELETE_ORPHAN_CHUNKS,
     EVENT_CLASSES,
     EVENT_COLUMNS,
     INSERT_EVENT,
     INSERT_SNAPSHOT,
+    INSERT_SNAPSHOT_CHUNK,
     PRUNE_SNAPSHOTS,
     SCHEMA,
     SCHEMA_VERSION,
     SELECT_SCHEMA_VERSION,
+    SNAPSHOT_CHUNK_BYTES,
     check_schema_version,
+    chunk_crc,
+    chunked_marker,
     event_crc,
     identify,
     refuse_empty,
@@ -95,6 +102,45 @@ class JournalSettings:
 
 _Row = tuple[int, int, str, bytes]
 _Snap = tuple[int, int, bytes, asyncio.Future[None]]
+# Orphaned chunks deleted per transaction after a chunked snapshot completes: freeing a
+# chunk walks its overflow pages, so a few at a time keep each transaction short.
+_CHUNKS_DELETED_PER_COMMIT: Final = 4
+
+
+class _ChunkedSnapshot:
+    """A snapshot too large for one row, being stored a chunk per transaction."""
+
+    __slots__ = ("barriers", "chunks", "created_ns", "fut", "parts", "seq", "total")
+
+    def __init__(
+        self, seq: int, created_ns: int, pieces: Sequence[bytes], fut: asyncio.Future[None]
+    ) -> None:
+        self.seq = seq
+        self.created_ns = created_ns
+        self.chunks = _chunks(pieces, SNAPSHOT_CHUNK_BYTES)
+        self.parts = 0
+        self.total = 0
+        self.fut = fut
+        # Flushes that arrived while this snapshot was being stored: resolved after it.
+        self.barriers: list[asyncio.Future[None]] = []
+
+
+def _chunks(pieces: Sequence[bytes], size: int) -> Iterator[bytes]:
+    """`pieces`, concatenated, cut into chunks of `size` bytes (the last one shorter)."""
+    buffer: list[memoryview] = []
+    filled = 0
+    for piece in pieces:
+        view = memoryview(piece).cast("B")
+        while len(view):
+            take = view[: size - filled]
+            buffer.append(take)
+            filled += len(take)
+            view = view[len(take) :]
+            if filled == size:
+                yield b"".join(buffer)
+                buffer, filled = [], 0
+    if buffer:
+        yield b"".join(buffer)
 
 
 class Journal:
@@ -135,6 +181,7 @@ class Journal:
         self._rows: list[_Row] = []
         self._futs: list[asyncio.Future[int]] = []
         self._snaps: list[_Snap] = []
+        self._big_snaps: list[_ChunkedSnapshot] = []
         self._barriers: list[asyncio.Future[None]] = []
         self._writer_idle = False
         self._stopping = False
@@ -305,22 +352,40 @@ class Journal:
                 self._wakeup.release()
         return fut
 
-    def write_snapshot(self, seq: int, payload: bytes) -> asyncio.Future[None]:
+    def write_snapshot(
+        self, seq: int, payload: bytes | bytearray | memoryview | Sequence[bytes]
+    ) -> asyncio.Future[None]:
         """Store a snapshot of the state after event `seq`, ordered after that event.
 
+        `payload` is the bytes, or a sequence of pieces whose concatenation they are
+        (stored without ever being joined into one buffer). Up to
+        `SNAPSHOT_CHUNK_BYTES` it is one row committed like an event; larger, it is
+        stored a chunk per transaction between event commits, so event commits never
+        wait for more than one chunk, and completed by its marker (see
+        `realtime.journal.format`). The future resolves once the snapshot is complete;
+        until then, and after a crash before then, the previous one is the newest.
         Only the newest `snapshots_kept` snapshots are kept.
         """
         loop = asyncio.get_running_loop()
         self._bind(loop)
         if not 0 <= seq <= self.last_seq:
             raise ValueError(f"snapshot seq {seq} is outside 0..{self.last_seq}")
-        if not isinstance(payload, bytes | bytearray | memoryview):
-            raise TypeError("snapshot payload must be bytes")
+        if isinstance(payload, bytes | bytearray | memoryview):
+            pieces: list[bytes] = [bytes(payload)]
+        elif isinstance(payload, Sequence) and all(isinstance(p, bytes) for p in payload):
+            pieces = [bytes(p) for p in payload]  # bytes(b) of a bytes is b itself: no copy
+        else:
+            raise TypeError("snapshot payload must be bytes or a sequence of bytes pieces")
+        total = sum(len(p) for p in pieces)
         self._commit_on_loop()  # the events it covers commit first (or queue ahead of it)
         fut: asyncio.Future[None] = loop.create_future()
         self._inflight += 1
+        created_ns = time.time_ns()
         with self._mutex:
-            self._snaps.append((seq, time.time_ns(), bytes(payload), fut))
+            if total > SNAPSHOT_CHUNK_BYTES or (pieces and pieces[0].startswith(CHUNKED_MARKER)):
+                self._big_snaps.append(_ChunkedSnapshot(seq, created_ns, pieces, fut))
+            else:
+                self._snaps.append((seq, created_ns, b"".join(pieces), fut))
             self._wake_locked()
         return fut
 
@@ -390,22 +455,30 @@ class Journal:
             conn.close()
 
     def _run_writer(self) -> None:
+        # Chunked snapshots being stored, oldest first; and whether chunks of pruned
+        # snapshots are left to delete. Both advance one short transaction per pass,
+        # after the events that queued meanwhile have committed.
+        jobs: deque[_ChunkedSnapshot] = deque()
+        cleanup = False
         try:
             while True:
                 with self._mutex:
-                    rows, futs, snaps, barriers = (
+                    rows, futs, snaps, big, barriers = (
                         self._rows,
                         self._futs,
                         self._snaps,
+                        self._big_snaps,
                         self._barriers,
                     )
-                    if not (rows or snaps or barriers):
+                    queued = bool(rows or snaps or big or barriers)
+                    if queued:
+                        self._rows, self._futs, self._snaps = [], [], []
+                        self._big_snaps, self._barriers = [], []
+                    elif not (jobs or cleanup):
                         if self._stopping:
                             break
                         self._writer_idle = True
-                    else:
-                        self._rows, self._futs, self._snaps, self._barriers = [], [], [], []
-                if not (rows or snaps or barriers):
+                if not (queued or jobs or cleanup):
                     self._wakeup.acquire()
                     continue
                 error = self._error
@@ -414,14 +487,21 @@ class Journal:
                         with self._conn_lock:
                             self._commit(rows, snaps)
                     except Exception as exc:
-                        error = JournalWriteError(
-                            f"commit of {len(rows)} event(s) from seq "
-                            f"{rows[0][0] if rows else '-'} failed: {exc}"
-                        )
-                        error.__cause__ = exc
-                        self._error = error
-                first_seq = rows[0][0] if rows else 0
-                self._post(self._on_batch_done, futs, first_seq, snaps, barriers, error)
+                        error = self._failed(exc, rows)
+                jobs.extend(big)
+                if jobs:
+                    # "Everything appended so far" includes the snapshots being stored.
+                    jobs[-1].barriers.extend(barriers)
+                    barriers = []
+                if queued:
+                    first_seq = rows[0][0] if rows else 0
+                    self._post(self._on_batch_done, futs, first_seq, snaps, barriers, error)
+                if jobs:
+                    if self._store_chunk(jobs[0]):
+                        jobs.popleft()
+                        cleanup = True
+                elif cleanup:
+                    cleanup = self._delete_orphan_chunks()
         except BaseException as exc:  # pragma: no cover - defensive: never hang appenders
             if self._error is None:
                 failure = JournalWriteError(f"journal writer thread died: {exc!r}")
@@ -432,6 +512,75 @@ class Journal:
             exit_fut = self._exit_fut
             if exit_fut is not None:
                 self._post(_resolve_none, exit_fut)
+
+    def _failed(self, exc: Exception, rows: list[_Row]) -> JournalWriteError:
+        error = JournalWriteError(
+            f"commit of {len(rows)} event(s) from seq {rows[0][0] if rows else '-'} failed: {exc}"
+        )
+        error.__cause__ = exc
+        self._error = error
+        return error
+
+    def _store_chunk(self, job: _ChunkedSnapshot) -> bool:
+        """Store `job`'s next chunk, or its marker after the last; True once it is done
+        (stored, or failed: its future and the flushes behind it then fail)."""
+        error = self._error
+        chunk = None if error is not None else next(job.chunks, None)
+        if error is None:
+            conn = self._conn
+            try:
+                with self._conn_lock:
+                    conn.execute("BEGIN")
+                    try:
+                        if chunk is not None:
+                            part = job.parts
+                            conn.execute(
+                                INSERT_SNAPSHOT_CHUNK,
+                                (job.seq, part, chunk, chunk_crc(job.seq, part, chunk)),
+                            )
+                        else:
+                            marker = chunked_marker(job.parts, job.total)
+                            conn.execute(
+                                INSERT_SNAPSHOT,
+                                (
+                                    job.seq,
+                                    job.created_ns,
+                                    marker,
+                                    snapshot_crc(job.seq, job.created_ns, marker),
+                                ),
+                            )
+                            conn.execute(PRUNE_SNAPSHOTS, (self._snapshots_kept,))
+                        conn.execute("COMMIT")
+                    except BaseException:
+                        if conn.in_transaction:
+                            with contextlib.suppress(sqlite3.Error):
+                                conn.execute("ROLLBACK")
+                        raise
+                self._commits += 1
+            except Exception as exc:
+                error = JournalWriteError(
+                    f"storing snapshot seq {job.seq} (part {job.parts}) failed: {exc}"
+                )
+                error.__cause__ = exc
+                self._error = error
+        if error is None and chunk is not None:
+            job.parts += 1
+            job.total += len(chunk)
+            return False
+        self._post(self._on_batch_done, [], 0, [(job.seq, 0, b"", job.fut)], job.barriers, error)
+        return True
+
+    def _delete_orphan_chunks(self) -> bool:
+        """Delete a few chunks that no snapshot refers to any more; True while some remain."""
+        if self._error is not None:
+            return False
+        conn = self._conn
+        try:
+            with self._conn_lock:
+                deleted = conn.execute(DELETE_ORPHAN_CHUNKS, (_CHUNKS_DELETED_PER_COMMIT,)).rowcount
+        except sqlite3.Error:
+            return False  # the next open deletes them (realtime.journal.recovery)
+        return deleted == _CHUNKS_DELETED_PER_COMMIT
 
     def _commit(self, rows: list[_Row], snaps: list[_Snap]) -> None:
         conn = self._conn

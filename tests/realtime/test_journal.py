@@ -30,7 +30,7 @@ from realtime.journal import (
     JournalUsageError,
     JournalWriteError,
 )
-from realtime.journal.format import APPLICATION_ID
+from realtime.journal.format import APPLICATION_ID, SNAPSHOT_CHUNK_BYTES
 
 REQUEST = OrderRequest(
     client_order_id="c-1",
@@ -789,6 +789,83 @@ def test_latest_snapshot_when_newest_is_corrupt_then_returns_the_previous_one(
 
     journal = Journal.open(path)
     assert journal.latest_snapshot() == (2, b"state@2")
+    journal.close()
+
+
+def _big_pieces(tag: int, chunks: int) -> list[bytes]:
+    """A payload of about `chunks` chunks, in pieces that do not align with chunks."""
+    piece = bytes([tag]) * 100_003
+    return [piece] * (chunks * SNAPSHOT_CHUNK_BYTES // len(piece) + 1)
+
+
+def test_write_snapshot_when_larger_than_a_chunk_then_stored_in_chunks_and_read_whole(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "j.db"
+    journal = Journal.open(path)
+    first, second = _big_pieces(1, 3), _big_pieces(2, 5)
+
+    async def main() -> None:
+        await append_all(journal, [ack(i) for i in range(4)])
+        await journal.write_snapshot(2, first)
+        await journal.write_snapshot(4, b"".join(second))  # one big buffer is cut too
+        await journal.aclose()
+
+    asyncio.run(main())
+    reader = JournalReader(path)
+    assert reader.latest_snapshot() == (4, b"".join(second))
+    with raw_db(path) as db:
+        parts = db.execute("SELECT seq, count(*) FROM snapshot_chunks GROUP BY seq").fetchall()
+        assert parts == [(2, 4), (4, 6)]
+        sizes = {n for (n,) in db.execute("SELECT length(payload) FROM snapshot_chunks")}
+        assert max(sizes) == SNAPSHOT_CHUNK_BYTES
+        # A chunk that fails its checksum: that snapshot is skipped for the previous one.
+        db.execute("UPDATE snapshot_chunks SET payload = zeroblob(10) WHERE seq = 4 AND part = 3")
+    assert reader.latest_snapshot() == (2, b"".join(first))
+    with raw_db(path) as db:
+        db.execute("DELETE FROM snapshot_chunks WHERE seq = 2 AND part = 1")  # one missing
+    assert reader.latest_snapshot() is None
+
+
+def test_write_snapshot_when_chunked_then_event_commits_do_not_wait_for_it(
+    tmp_path: Path,
+) -> None:
+    journal = Journal.open(tmp_path / "j.db")
+
+    async def main() -> None:
+        await append_all(journal, [ack(i) for i in range(2)])
+        snapshot = journal.write_snapshot(2, _big_pieces(3, 64))  # 16 MiB, 64 chunks
+        for i in range(2, 12):
+            await journal.append(ack(i))  # each commits between two chunks
+        assert not snapshot.done()
+        assert journal.committed_seq == 12
+        await snapshot
+        await journal.aclose()
+
+    asyncio.run(main())
+    journal = Journal.open(tmp_path / "j.db")
+    latest = journal.latest_snapshot()
+    journal.close()
+    assert latest is not None and latest[0] == 2 and len(latest[1]) > 64 * SNAPSHOT_CHUNK_BYTES
+
+
+def test_write_snapshot_when_kept_ones_pruned_then_their_chunks_are_deleted(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "j.db"
+    journal = Journal.open(path, snapshots_kept=1)
+
+    async def main() -> None:
+        await append_all(journal, [ack(i) for i in range(3)])
+        for seq in (1, 2, 3):
+            await journal.write_snapshot(seq, _big_pieces(seq, 2))
+        await journal.aclose()
+
+    asyncio.run(main())
+    with raw_db(path) as db:
+        assert db.execute("SELECT DISTINCT seq FROM snapshot_chunks").fetchall() == [(3,)]
+    journal = Journal.open(path)
+    assert journal.recovery.detail.endswith("clean")
     journal.close()
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +17,8 @@ from realtime.domain import Order
 from realtime.engine import rebuild_state
 from realtime.events import OrderFilled
 from realtime.journal import Journal
+from realtime.state import EngineState
+from tests.realtime import snapshot_crash_child
 from tests.realtime.harness import INSTRUMENTS, make_limits
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,3 +92,55 @@ def test_sigkill_mid_stream_when_restarted_then_every_acknowledged_order_and_fil
     for symbol, symbol_book in book.symbols.items():
         signed = sum(f.side.sign * f.quantity for f in book.fills if f.symbol == symbol)
         assert symbol_book.position.quantity == signed
+
+
+def test_sigkill_while_storing_a_snapshot_when_restarted_then_previous_snapshot_plus_events(
+    tmp_path: Path,
+) -> None:
+    """A crash half-way through a chunked snapshot: the partial one is never loaded;
+    recovery starts from the previous complete snapshot and replays the events after it."""
+    path = tmp_path / "journal.db"
+    child = subprocess.run(
+        [sys.executable, "-m", "tests.realtime.snapshot_crash_child", str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=120,
+    )
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    lines = dict(line.split(" ", 1) for line in child.stdout.splitlines())
+    snapshot_seq, last_seq = int(lines["SNAPSHOT"]), int(lines["EVENTS"])
+    assert "NOT" not in lines
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        # What the crash left: snapshot B's first chunks, no marker for them.
+        partial = db.execute(
+            "SELECT count(*) FROM snapshot_chunks WHERE seq NOT IN (SELECT seq FROM snapshots)"
+        ).fetchone()[0]
+        assert partial == 2
+        assert db.execute("SELECT seq FROM snapshots").fetchall() == [(snapshot_seq,)]
+
+    journal = Journal.open(path)
+    try:
+        assert "deleted 2 chunk(s)" in journal.recovery.detail
+        assert journal.recovery.last_seq == last_seq
+        latest = journal.latest_snapshot()
+        assert latest is not None and latest[0] == snapshot_seq
+        limits = make_limits()
+        recovered = rebuild_state(journal, INSTRUMENTS, limits)
+        replayed = EngineState(INSTRUMENTS, limits)
+        for seq, _, event in journal.read():
+            replayed.apply(event, seq)
+    finally:
+        journal.close()
+    assert recovered.last_seq == last_seq
+    assert len(recovered.orders) == snapshot_crash_child.ORDERS + snapshot_crash_child.MORE
+    assert recovered.snapshot() == replayed.snapshot()
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        assert db.execute("SELECT count(*) FROM snapshot_chunks").fetchone()[0] > 2  # A's
+        assert (
+            db.execute(
+                "SELECT count(*) FROM snapshot_chunks WHERE seq NOT IN (SELECT seq FROM snapshots)"
+            ).fetchone()[0]
+            == 0
+        )

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import struct
 from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
 
 from realtime.domain import OrderStatus, Side, TimeInForce
 from realtime.engine import EngineConfig
+from realtime.journal import JournalReader
 from realtime.snapshot_build import SnapshotBuild
+from realtime.snapshot_format import MAGIC, SnapshotFormatError, StateSnapshot
 from realtime.state import decode_snapshot, encode_snapshot
 from tests.realtime.harness import limit as limit_order
 from tests.realtime.harness import make_limits, open_engine
@@ -88,3 +95,94 @@ def test_restart_when_snapshot_built_while_trading_then_state_is_identical(
     asyncio.run(first_life())
     asyncio.run(second_life())
     assert views[0] == views[1]
+
+
+# --- the format (realtime.snapshot_format) --------------------------------------------
+
+
+def test_decode_when_old_map_form_snapshot_then_loads_the_same_state(tmp_path: Path) -> None:
+    """Journals keep format-1 (map form) snapshots: they must still load."""
+
+    async def scenario() -> None:
+        async with open_engine(tmp_path / "j.db", config=QUIET) as h:
+            await trade_a_while(h)
+            snap = h.engine.state.snapshot()
+            old_form = msgspec.msgpack.encode(snap)  # what every snapshot was before format 2
+            assert old_form[0] & 0xF0 == 0x80  # a msgpack map: format 1
+            assert decode_snapshot(old_form) == snap
+            compact = encode_snapshot(snap)
+            assert compact.startswith(MAGIC)
+            assert decode_snapshot(compact) == snap
+            assert len(compact) < len(old_form) / 2
+
+    asyncio.run(scenario())
+
+
+def test_restart_when_journal_holds_an_old_map_form_snapshot_then_state_is_identical(
+    tmp_path: Path,
+) -> None:
+    views: list[dict[str, object]] = []
+
+    async def first_life() -> None:
+        async with open_engine(tmp_path / "j.db", config=QUIET) as h:
+            await trade_a_while(h)
+            await h.engine.journal.flush()
+            state = h.engine.state
+            # As an older version wrote it: one row, map form, before more events.
+            await h.engine.journal.write_snapshot(
+                state.last_seq, msgspec.msgpack.encode(state.snapshot())
+            )
+            h.quote("AAPL", 99.0, 99.02, size=300)
+            await h.submit(limit_order("after", Side.BUY, 10, 98.00, tif=TimeInForce.GTC))
+            await h.settle()
+            views.append(snapshot_view(h))
+
+    async def second_life() -> None:
+        async with open_engine(tmp_path / "j.db", config=QUIET) as h:
+            views.append(snapshot_view(h))
+
+    asyncio.run(first_life())
+    reader = JournalReader(tmp_path / "j.db")
+    latest = reader.latest_snapshot()
+    assert latest is not None and not latest[1].startswith(MAGIC)
+    asyncio.run(second_life())
+    assert views[0] == views[1]
+
+
+def test_decode_when_columns_differ_then_unknown_is_refused_and_missing_defaults(
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> StateSnapshot:
+        async with open_engine(tmp_path / "j.db", config=QUIET) as h:
+            await trade_a_while(h)
+            return h.engine.state.snapshot()
+
+    snap = asyncio.run(scenario())
+    header, (orders, fills) = _split(encode_snapshot(snap))
+    # A snapshot from before `fees` existed: the column is absent, the default applies.
+    i = header["order_columns"].index("fees")
+    header["order_columns"].pop(i)
+    for row in orders:
+        row.pop(i)
+    old = decode_snapshot(_join(header, [orders, fills]))
+    assert [o.fees for o in old.orders] == [0.0] * len(snap.orders)
+    assert [o.order_id for o in old.orders] == [o.order_id for o in snap.orders]
+    assert old.client_ids == snap.client_ids
+    header["order_columns"][i - 1] = "colour"
+    with pytest.raises(SnapshotFormatError) as info:
+        decode_snapshot(_join(header, [orders, fills]))
+    assert info.value.code == "SNAPSHOT_FORMAT"
+    with pytest.raises(SnapshotFormatError):
+        decode_snapshot(b"not a snapshot")
+
+
+def _split(payload: bytes) -> tuple[dict[str, Any], list[Any]]:
+    (length,) = struct.unpack_from(">I", payload, len(MAGIC))
+    start = len(MAGIC) + 4
+    header = msgspec.msgpack.decode(payload[start : start + length])
+    return header, msgspec.msgpack.decode(payload[start + length :])
+
+
+def _join(header: dict[str, Any], body: list[Any]) -> bytes:
+    encoded = msgspec.msgpack.encode(header)
+    return MAGIC + struct.pack(">I", len(encoded)) + encoded + msgspec.msgpack.encode(body)
