@@ -62,13 +62,16 @@ Made precise where the statement leaves a choice:
 from __future__ import annotations
 
 import datetime as dt
+from array import array
 from collections import deque
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from assets.instruments import NO_MULTIPLIERS, Multipliers, multiplier_of
 from assets.reports.fills import SIDE_SIGN
@@ -297,21 +300,25 @@ class _Engine:
         # waiting[book][direction]: index 1 long, -1 (the last) short
         self.waiting: list[list[deque[int]]] = [[deque(), deque(), deque()] for _ in range(books)]
         self.direction: list[int] = [0] * books
-        self.lot_fill: list[int] = []
+        # Lots: read and changed by the loop, so lists.
+        self.lot_fill: list[int] = []  # the opening fill
+        # > 0: a split's replacement shares, its number n (id `<lot>.w<n>`);
+        # <= 0: an original lot, minus the number of splits taken from it so far
         self.lot_split: list[int] = []
         self.lot_quantity: list[int] = []
         self.lot_holding: list[int] = []
         self.lot_adj: list[float] = []
-        self.lot_replaces: list[int] = []
-        self.lot_splits: list[int] = []
-        self.slice_lot: list[int] = []
-        self.slice_fill: list[int] = []
-        self.slice_quantity: list[int] = []
-        self.slice_holding: list[int] = []
-        self.slice_adj: list[float] = []
-        self.wash_slice: list[int] = []
-        self.wash_lot: list[int] = []
-        self.wash_quantity: list[int] = []
+        self.lot_replaces: list[int] = []  # the slice it replaces for, -1 for none
+        # Slices and wash sales: only appended to, so typed arrays (read without a copy).
+        self.slice_lot = array("q")
+        self.slice_fill = array("q")
+        self.slice_quantity = array("q")
+        self.slice_holding = array("q")
+        self.slice_adj = array("d")
+        self.wash_slice = array("q")
+        self.wash_lot = array("q")
+        self.wash_quantity = array("q")
+        # Losses waiting for replacement shares purchased later.
         self.wait_slice: list[int] = []
         self.wait_loss_ps: list[float] = []
         self.wait_remaining: list[int] = []
@@ -319,9 +326,9 @@ class _Engine:
         self.wait_days_held: list[int] = []
 
     def run(self, start: int, stop: int) -> None:
-        """Apply fills start..stop-1. One function with its state in locals: the loop
-        body runs millions of times and a method call or attribute read per slice
-        is most of its cost."""
+        """Apply fills start..stop-1. One function with its state in locals and bound
+        `append`s: the loop body runs millions of times and a method call or
+        attribute read per slice is most of its cost."""
         c = self.columns
         book_of, sign_of, quantity_of = c.book, c.sign, c.quantity
         price_of, fee_ps_of, day_of, multiplier_of_fill = c.price, c.fee_ps, c.day, c.multiplier
@@ -333,10 +340,24 @@ class _Engine:
         )
         lot_fill, lot_split, lot_quantity = self.lot_fill, self.lot_split, self.lot_quantity
         lot_holding, lot_adj, lot_replaces = self.lot_holding, self.lot_adj, self.lot_replaces
-        lot_splits = self.lot_splits
-        slice_lot, slice_fill, slice_quantity = self.slice_lot, self.slice_fill, self.slice_quantity
-        slice_holding, slice_adj = self.slice_holding, self.slice_adj
-        wash_slice, wash_lot, wash_quantity = self.wash_slice, self.wash_lot, self.wash_quantity
+        new_fill, new_split, new_quantity = lot_fill.append, lot_split.append, lot_quantity.append
+        new_holding, new_adj, new_replaces = (
+            lot_holding.append,
+            lot_adj.append,
+            lot_replaces.append,
+        )
+        slice_lot = self.slice_lot
+        add_lot, add_fill, add_quantity = (
+            slice_lot.append,
+            self.slice_fill.append,
+            self.slice_quantity.append,
+        )
+        add_holding, add_adj = self.slice_holding.append, self.slice_adj.append
+        wash_slice, wash_lot, wash_quantity = (
+            self.wash_slice.append,
+            self.wash_lot.append,
+            self.wash_quantity.append,
+        )
         wait_slice, wait_loss_ps, wait_remaining = (
             self.wait_slice,
             self.wait_loss_ps,
@@ -356,9 +377,9 @@ class _Engine:
             remaining = quantity_of[i]
             lots = all_lots[b]
             day = day_of[i]
-            k = multiplier_of_fill[i]
             if lots and direction[b] != sign:
                 d = -sign
+                k = multiplier_of_fill[i]
                 close_eff = price_of[i] * k - d * fee_ps_of[i]
                 washes = d > 0 or wash_shorts
                 while remaining and lots:
@@ -387,27 +408,34 @@ class _Engine:
                     adj = lot_adj[lot]
                     holding = lot_holding[lot]
                     s = len(slice_lot)
-                    slice_lot.append(lot)
-                    slice_fill.append(i)
-                    slice_quantity.append(taken)
-                    slice_holding.append(holding)
-                    slice_adj.append(adj)
+                    add_lot(lot)
+                    add_fill(i)
+                    add_quantity(taken)
+                    add_holding(holding)
+                    add_adj(adj)
                     open_eff = price_of[root] * k + d * (fee_ps_of[root] + adj)
                     gain = (close_eff - open_eff if d > 0 else open_eff - close_eff) * taken
                     if gain >= 0 or not washes:
                         continue
-                    # A loss: replacements bought in the window before the close,
-                    # in purchase order.
+                    # A loss: replacements bought in the window before the close, in
+                    # purchase order. A candidate is never a replacement already (it
+                    # leaves the candidates when it becomes one), so only closed and,
+                    # with dates in order, too old ones are dropped on the way.
                     loss_ps = -gain / taken
                     days_held = day - holding
                     want = taken
                     first_day = day - window
                     candidates = all_candidates[b]
                     at = 0
-                    while want and at < len(candidates):
-                        cand = candidates[at]
+                    while want and candidates:
+                        if at:
+                            if at == len(candidates):
+                                break
+                            cand = candidates[at]
+                        else:
+                            cand = candidates[0]
                         shares = lot_quantity[cand]
-                        if not shares or lot_replaces[cand] >= 0:
+                        if not shares:
                             del candidates[at]
                             continue
                         if day_of[lot_fill[cand]] < first_day:
@@ -418,29 +446,30 @@ class _Engine:
                             continue
                         if want < shares:
                             # The lot splits: the replacement shares become their own lot.
-                            split = lot_splits[cand] + 1
-                            lot_splits[cand] = split
+                            split = 1 - lot_split[cand]
+                            lot_split[cand] = -split
                             replacement = len(lot_fill)
-                            lot_fill.append(lot_fill[cand])
-                            lot_split.append(split)
-                            lot_quantity.append(want)
-                            lot_holding.append(lot_holding[cand] - days_held)
-                            lot_adj.append(lot_adj[cand] + loss_ps)
-                            lot_replaces.append(s)
-                            lot_splits.append(0)
+                            new_fill(lot_fill[cand])
+                            new_split(split)
+                            new_quantity(want)
+                            new_holding(lot_holding[cand] - days_held)
+                            new_adj(lot_adj[cand] + loss_ps)
+                            new_replaces(s)
                             lot_quantity[cand] = shares - want
                             lots.insert(lots.index(cand), replacement)
-                            shares = want
-                        else:
-                            replacement = cand
-                            lot_adj[cand] += loss_ps
-                            lot_holding[cand] -= days_held
-                            lot_replaces[cand] = s
-                            del candidates[at]
+                            wash_slice(s)
+                            wash_lot(replacement)
+                            wash_quantity(want)
+                            want = 0
+                            break
+                        lot_adj[cand] += loss_ps
+                        lot_holding[cand] -= days_held
+                        lot_replaces[cand] = s
+                        del candidates[at]
                         want -= shares
-                        wash_slice.append(s)
-                        wash_lot.append(replacement)
-                        wash_quantity.append(shares)
+                        wash_slice(s)
+                        wash_lot(cand)
+                        wash_quantity(shares)
                     if want:
                         all_waiting[b][d].append(len(wait_slice))
                         wait_slice.append(s)
@@ -448,17 +477,16 @@ class _Engine:
                         wait_remaining.append(want)
                         wait_last_day.append(day + window)
                         wait_days_held.append(days_held)
-            if not remaining:
-                continue
+                if not remaining:
+                    continue
             # What is left opens a lot.
             lot = len(lot_fill)
-            lot_fill.append(i)
-            lot_split.append(0)
-            lot_quantity.append(remaining)
-            lot_holding.append(day)
-            lot_adj.append(0.0)
-            lot_replaces.append(-1)
-            lot_splits.append(0)
+            new_fill(i)
+            new_split(0)
+            new_quantity(remaining)
+            new_holding(day)
+            new_adj(0.0)
+            new_replaces(-1)
             lots.append(lot)
             direction[b] = sign
             waiting_by_direction = all_waiting[b]
@@ -481,34 +509,33 @@ class _Engine:
                 s = wait_slice[p]
                 shares = lot_quantity[lot]
                 if want < shares:
-                    split = lot_splits[lot] + 1
-                    lot_splits[lot] = split
+                    split = 1 - lot_split[lot]
+                    lot_split[lot] = -split
                     replacement = len(lot_fill)
-                    lot_fill.append(i)
-                    lot_split.append(split)
-                    lot_quantity.append(want)
-                    lot_holding.append(day - wait_days_held[p])
-                    lot_adj.append(wait_loss_ps[p])
-                    lot_replaces.append(s)
-                    lot_splits.append(0)
+                    new_fill(i)
+                    new_split(split)
+                    new_quantity(want)
+                    new_holding(day - wait_days_held[p])
+                    new_adj(wait_loss_ps[p])
+                    new_replaces(s)
                     lot_quantity[lot] = shares - want
                     lots.insert(len(lots) - 1, replacement)
                     wait_remaining[p] = 0
                     waiting.popleft()
-                    wash_slice.append(s)
-                    wash_lot.append(replacement)
-                    wash_quantity.append(want)
+                    wash_slice(s)
+                    wash_lot(replacement)
+                    wash_quantity(want)
                     continue
                 # The whole (rest of the) lot replaces: it can replace nothing else.
                 lot_adj[lot] += wait_loss_ps[p]
                 lot_holding[lot] -= wait_days_held[p]
                 lot_replaces[lot] = s
                 wait_remaining[p] = want - shares
-                if not wait_remaining[p]:
+                if want == shares:
                     waiting.popleft()
-                wash_slice.append(s)
-                wash_lot.append(lot)
-                wash_quantity.append(shares)
+                wash_slice(s)
+                wash_lot(lot)
+                wash_quantity(shares)
                 break
             else:
                 all_candidates[b].append(lot)
@@ -541,39 +568,59 @@ class _Frames:
         self.multiplier = np.asarray(c.multiplier, dtype=np.float64)
         self.lot_fill = np.asarray(engine.lot_fill, dtype=np.int64)
         self.lot_split = np.asarray(engine.lot_split, dtype=np.int64)
-        self.slice_lot = np.asarray(engine.slice_lot, dtype=np.int64)
-        self.slice_fill = np.asarray(engine.slice_fill, dtype=np.int64)
-        self.slice_quantity = np.asarray(engine.slice_quantity, dtype=np.int64)
-        self.wash_slice = np.asarray(engine.wash_slice, dtype=np.int64)
-        self.wash_quantity = np.asarray(engine.wash_quantity, dtype=np.int64)
-        self._slice_ids: np.ndarray | None = None
+        self.slice_lot = _view(engine.slice_lot, np.int64)
+        self.slice_fill = _view(engine.slice_fill, np.int64)
+        self.slice_quantity = _view(engine.slice_quantity, np.int64)
+        self.slice_holding = _view(engine.slice_holding, np.int64)
+        self.slice_adj = _view(engine.slice_adj, np.float64)
+        self.wash_slice = _view(engine.wash_slice, np.int64)
+        self.wash_lot = _view(engine.wash_lot, np.int64)
+        self.wash_quantity = _view(engine.wash_quantity, np.int64)
+        self._ids: tuple[np.ndarray, np.ndarray, pa.Array, pa.Array] | None = None
         self._gain: np.ndarray | None = None
+        self._per_share_cache: tuple[np.ndarray, ...] | None = None
 
-    def lot_ids(self, lots: np.ndarray) -> np.ndarray:
-        """`<opening fill id>`, or `<opening fill id>.w<n>` for a split's replacement."""
-        ids = self.fill_id[self.lot_fill[lots]]
-        split = self.lot_split[lots]
-        if len(split) and split.max() > 0:
-            suffix = np.asarray(
-                ["" if n == 0 else f".w{n}" for n in range(int(split.max()) + 1)], dtype=object
+    def ids(self) -> tuple[np.ndarray, np.ndarray, pa.Array, pa.Array]:
+        """Every lot's id (`<opening fill id>`, or `<opening fill id>.w<n>` for a
+        split's replacement shares) and every slice's (`<lot id>:<closing fill id>`),
+        as Python strings and as Arrow strings. Millions of them: joined by Arrow,
+        each string made once and shared by every column that shows it."""
+        if self._ids is None:
+            fills = pa.array(self.fill_id, type=pa.string())
+            splits = np.maximum(self.lot_split, 0)
+            top = int(splits.max()) if len(splits) else 0
+            suffix = pa.array(["" if n == 0 else f".w{n}" for n in range(top + 1)])
+            lot_ids = pc.binary_join_element_wise(
+                fills.take(self.lot_fill), suffix.take(splits), ""
             )
-            ids = ids + suffix[split]
-        return np.asarray(ids, dtype=object)
+            slice_ids = pc.binary_join_element_wise(
+                lot_ids.take(self.slice_lot), fills.take(self.slice_fill), ":"
+            )
+            self._ids = (_objects(lot_ids), _objects(slice_ids), lot_ids, slice_ids)
+        return self._ids
 
-    def slice_ids(self) -> np.ndarray:
-        if self._slice_ids is None:
-            ids = self.lot_ids(self.slice_lot) + ":" + self.fill_id[self.slice_fill]
-            self._slice_ids = np.asarray(ids, dtype=object)
-        return self._slice_ids
+    def wash_ids(self) -> np.ndarray:
+        _, _, lot_ids, slice_ids = self.ids()
+        return _objects(
+            pc.binary_join_element_wise(
+                slice_ids.take(self.wash_slice), lot_ids.take(self.wash_lot), ">"
+            )
+        )
 
     def _per_share(self) -> tuple[np.ndarray, ...]:
-        """Per slice: direction, multiplier, open and close price, proceeds and cost
-        per share, as `_Engine.run` computes them (same operations, same order)."""
+        """Per slice: direction, multiplier, opening fill, wash adjustment, proceeds
+        and cost per share, as `_Engine.run` computes them (same operations, same
+        order, so the same floats)."""
+        if self._per_share_cache is None:
+            self._per_share_cache = self._compute_per_share()
+        return self._per_share_cache
+
+    def _compute_per_share(self) -> tuple[np.ndarray, ...]:
         root = self.lot_fill[self.slice_lot]
         fill = self.slice_fill
         d = self.sign[root]
         k = self.multiplier[fill]
-        adj = np.asarray(self.engine.slice_adj, dtype=np.float64)
+        adj = self.slice_adj
         close_eff = self.price[fill] * k - d * self.fee_ps[fill]
         open_eff = self.price[root] * k + d * (self.fee_ps[root] + adj)
         long = d > 0
@@ -603,7 +650,7 @@ class _Frames:
         per_wash = self.disallowed_per_wash()
         np.add.at(disallowed, self.wash_slice, per_wash)
         np.add.at(reportable, self.wash_slice, per_wash)
-        holding = np.asarray(e.slice_holding, dtype=np.int64)
+        holding = self.slice_holding
         close_day = self.day[fill]
         days_held = close_day - holding
         # A loss slice still short of replacement shares whose window reaches past
@@ -614,8 +661,8 @@ class _Frames:
         waiting = np.asarray(e.wait_slice, dtype=np.int64)
         pending[waiting[(remaining > 0) & (last_day > cutoff_day)]] = True
         columns = {
-            "slice_id": self.slice_ids(),
-            "lot_id": self.lot_ids(self.slice_lot),
+            "slice_id": self.ids()[1],
+            "lot_id": self.ids()[0][self.slice_lot],
             "account": self.account[fill],
             "symbol": self.symbol[fill],
             "direction": _directions(d),
@@ -638,25 +685,20 @@ class _Frames:
             "disallowed_loss": disallowed,
             "reportable_gain": reportable,
             "days_held": days_held,
-            "term": np.where(days_held > self.rules_long_term_days, "LONG", "SHORT").astype(object),
+            "term": _labels(days_held > self.engine.rules.long_term_days, "LONG", "SHORT"),
             "wash_pending": pending,
         }
-        return pd.DataFrame(columns, columns=list(SLICE_COLUMNS))
-
-    @property
-    def rules_long_term_days(self) -> int:
-        return self.engine.rules.long_term_days
+        return _frame(columns, SLICE_COLUMNS)
 
     def washes(self) -> pd.DataFrame:
-        e = self.engine
         fill = self.slice_fill[self.wash_slice]
-        lot = np.asarray(e.wash_lot, dtype=np.int64)
-        slice_ids = self.slice_ids()[self.wash_slice]
-        lot_ids = self.lot_ids(lot)
+        lot = self.wash_lot
+        slice_ids = self.ids()[1][self.wash_slice]
+        lot_ids = self.ids()[0][lot]
         close_time = self.ts[fill]
         open_time = self.ts[self.lot_fill[lot]]
         columns = {
-            "wash_id": np.asarray(slice_ids + ">" + lot_ids, dtype=object),
+            "wash_id": self.wash_ids(),
             "account": self.account[fill],
             "symbol": self.symbol[fill],
             "loss_slice_id": slice_ids,
@@ -667,7 +709,7 @@ class _Frames:
             "replacement_open_time": open_time,
             "determined_time": np.maximum(close_time, open_time),
         }
-        return pd.DataFrame(columns, columns=list(WASH_COLUMNS))
+        return _frame(columns, WASH_COLUMNS)
 
     def lots(self, open_lots: _OpenLots) -> pd.DataFrame:
         lot = np.asarray(open_lots.lot, dtype=np.int64)
@@ -678,10 +720,10 @@ class _Frames:
         replaces = np.asarray(open_lots.replacement_for, dtype=np.int64)
         replacement_for = np.full(len(lot), "", dtype=object)
         if (replaces >= 0).any():
-            replacement_for[replaces >= 0] = self.slice_ids()[replaces[replaces >= 0]]
+            replacement_for[replaces >= 0] = self.ids()[1][replaces[replaces >= 0]]
         open_eff = self.price[root] * self.multiplier[root] + d * (self.fee_ps[root] + adj)
         columns = {
-            "lot_id": self.lot_ids(lot),
+            "lot_id": self.ids()[0][lot],
             "account": self.account[root],
             "symbol": self.symbol[root],
             "direction": _directions(d),
@@ -696,16 +738,41 @@ class _Frames:
             "cost_basis": open_eff * quantity,
             "replacement_for": replacement_for,
         }
-        return pd.DataFrame(columns, columns=list(LOT_COLUMNS))
+        return _frame(columns, LOT_COLUMNS)
+
+
+def _view(values: array[Any], dtype: type[np.generic]) -> np.ndarray:
+    """An engine array as numpy, without a copy (the engine appends no more)."""
+    return np.frombuffer(values, dtype=dtype) if len(values) else np.zeros(0, dtype=dtype)
+
+
+def _objects(strings: pa.Array) -> np.ndarray:
+    """Arrow strings as an object column of Python strings (the frames' type)."""
+    return np.asarray(strings.to_numpy(zero_copy_only=False), dtype=object)
+
+
+def _frame(columns: dict[str, np.ndarray], names: tuple[str, ...]) -> pd.DataFrame:
+    # copy=False: the arrays are new and owned here; it also keeps pandas from
+    # consolidating them into 2-D blocks, a copy of the whole frame (seconds at 5M rows).
+    return pd.DataFrame({name: columns[name] for name in names}, copy=False)
+
+
+def _labels(is_first: np.ndarray, first: str, second: str) -> np.ndarray:
+    """`first` where `is_first`, else `second`: an object column of two shared strings
+    (not one new string per row)."""
+    return np.asarray([second, first], dtype=object)[is_first.astype(np.intp)]
 
 
 def _directions(d: np.ndarray) -> np.ndarray:
-    return np.where(d > 0, DIRECTION[1], DIRECTION[-1]).astype(object)
+    return _labels(d > 0, DIRECTION[1], DIRECTION[-1])
+
+
+_DAY_NS: Final = 86_400 * 10**9
 
 
 def _day_array(ordinals: np.ndarray) -> np.ndarray:
     """Date ordinals as datetime64[ns] midnights."""
-    return (ordinals - _EPOCH_ORDINAL).astype("datetime64[D]").astype("datetime64[ns]")
+    return ((ordinals - _EPOCH_ORDINAL) * _DAY_NS).view("datetime64[ns]")
 
 
 def open_basis(lots: pd.DataFrame) -> pd.Series:
