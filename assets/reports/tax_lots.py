@@ -300,16 +300,19 @@ class _Engine:
         # waiting[book][direction]: index 1 long, -1 (the last) short
         self.waiting: list[list[deque[int]]] = [[deque(), deque(), deque()] for _ in range(books)]
         self.direction: list[int] = [0] * books
-        # Lots: read and changed by the loop, so lists.
+        # Millions of lots, slices and wash sales: their numbers live in typed arrays
+        # (8 bytes each, read without a copy at the end), not as Python objects in
+        # lists (about 40 bytes each): on a machine where touching fresh memory is
+        # slow, the footprint is much of the cost. Lists only where the values are
+        # objects the loop has anyway (fill numbers, small split numbers).
         self.lot_fill: list[int] = []  # the opening fill
         # > 0: a split's replacement shares, its number n (id `<lot>.w<n>`);
         # <= 0: an original lot, minus the number of splits taken from it so far
         self.lot_split: list[int] = []
-        self.lot_quantity: list[int] = []
-        self.lot_holding: list[int] = []
-        self.lot_adj: list[float] = []
-        self.lot_replaces: list[int] = []  # the slice it replaces for, -1 for none
-        # Slices and wash sales: only appended to, so typed arrays (read without a copy).
+        self.lot_quantity = array("q")
+        self.lot_holding = array("q")
+        self.lot_adj = array("d")
+        self.lot_replaces = array("q")  # the slice it replaces for, -1 for none
         self.slice_lot = array("q")
         self.slice_fill = array("q")
         self.slice_quantity = array("q")
@@ -319,11 +322,11 @@ class _Engine:
         self.wash_lot = array("q")
         self.wash_quantity = array("q")
         # Losses waiting for replacement shares purchased later.
-        self.wait_slice: list[int] = []
-        self.wait_loss_ps: list[float] = []
-        self.wait_remaining: list[int] = []
-        self.wait_last_day: list[int] = []
-        self.wait_days_held: list[int] = []
+        self.wait_slice = array("q")
+        self.wait_loss_ps = array("d")
+        self.wait_remaining = array("q")
+        self.wait_last_day = array("q")
+        self.wait_days_held = array("q")
 
     def run(self, start: int, stop: int) -> None:
         """Apply fills start..stop-1. One function with its state in locals and bound
@@ -577,8 +580,7 @@ class _Frames:
         self.wash_lot = _view(engine.wash_lot, np.int64)
         self.wash_quantity = _view(engine.wash_quantity, np.int64)
         self._ids: tuple[np.ndarray, np.ndarray, pa.Array, pa.Array] | None = None
-        self._gain: np.ndarray | None = None
-        self._per_share_cache: tuple[np.ndarray, ...] | None = None
+        self._per_share_cache: dict[str, np.ndarray] | None = None
 
     def ids(self) -> tuple[np.ndarray, np.ndarray, pa.Array, pa.Array]:
         """Every lot's id (`<opening fill id>`, or `<opening fill id>.w<n>` for a
@@ -596,7 +598,12 @@ class _Frames:
             slice_ids = pc.binary_join_element_wise(
                 lot_ids.take(self.slice_lot), fills.take(self.slice_fill), ":"
             )
-            self._ids = (_objects(lot_ids), _objects(slice_ids), lot_ids, slice_ids)
+            # An original lot's id is its fill's: that string, not a new one.
+            lot_objects = self.fill_id[self.lot_fill]
+            split = self.lot_split > 0
+            if split.any():
+                lot_objects[split] = _objects(lot_ids.filter(pa.array(split)))
+            self._ids = (lot_objects, _objects(slice_ids), lot_ids, slice_ids)
         return self._ids
 
     def wash_ids(self) -> np.ndarray:
@@ -607,32 +614,58 @@ class _Frames:
             )
         )
 
-    def _per_share(self) -> tuple[np.ndarray, ...]:
-        """Per slice: direction, multiplier, opening fill, wash adjustment, proceeds
-        and cost per share, as `_Engine.run` computes them (same operations, same
-        order, so the same floats)."""
+    def _per_share(self) -> dict[str, np.ndarray]:
+        """Per slice, the figures `_Engine.run` computes, with the same operations in
+        the same order (so the same floats), done in place where they can be: a
+        temporary of millions of rows is fresh memory, and touching that is slow."""
         if self._per_share_cache is None:
             self._per_share_cache = self._compute_per_share()
         return self._per_share_cache
 
-    def _compute_per_share(self) -> tuple[np.ndarray, ...]:
+    def _compute_per_share(self) -> dict[str, np.ndarray]:
         root = self.lot_fill[self.slice_lot]
         fill = self.slice_fill
+        taken = self.slice_quantity
         d = self.sign[root]
         k = self.multiplier[fill]
         adj = self.slice_adj
-        close_eff = self.price[fill] * k - d * self.fee_ps[fill]
-        open_eff = self.price[root] * k + d * (self.fee_ps[root] + adj)
+        close_price, open_price = self.price[fill], self.price[root]
+        close_fee, open_fee = self.fee_ps[fill], self.fee_ps[root]
+        close_eff = close_price * k
+        close_eff -= close_fee * d  # price * k - d * fee_ps
+        open_eff = open_fee + adj
+        open_eff *= d
+        open_eff += open_price * k  # price * k + d * (fee_ps + adj_ps)
         long = d > 0
         proceeds = np.where(long, close_eff, open_eff)
         cost = np.where(long, open_eff, close_eff)
-        return d, k, root, adj, proceeds, cost
+        del close_eff, open_eff
+        gain = proceeds - cost
+        gain *= taken
+        proceeds *= taken
+        cost *= taken
+        gross = close_price - open_price
+        gross *= d
+        gross *= taken
+        gross *= k  # d * (close - open) * m * k
+        fees = close_fee
+        fees += open_fee  # (open fee_ps + close fee_ps) * m
+        fees *= taken
+        return {
+            "root": root,
+            "d": d,
+            "open_price": open_price,
+            "close_price": close_price,
+            "proceeds": proceeds,
+            "cost_basis": cost,
+            "gross_gain": gross,
+            "fees": fees,
+            "wash_adjustment": adj * taken,
+            "gain": gain,
+        }
 
     def gain(self) -> np.ndarray:
-        if self._gain is None:
-            _, _, _, _, proceeds, cost = self._per_share()
-            self._gain = (proceeds - cost) * self.slice_quantity
-        return self._gain
+        return self._per_share()["gain"]
 
     def disallowed_per_wash(self) -> np.ndarray:
         loss_ps = -self.gain()[self.wash_slice] / self.slice_quantity[self.wash_slice]
@@ -640,10 +673,10 @@ class _Frames:
 
     def slices(self, cutoff_day: int) -> pd.DataFrame:
         e = self.engine
-        d, k, root, adj, proceeds, cost = self._per_share()
+        figures = self._per_share()
+        root, d, gain = figures["root"], figures["d"], figures["gain"]
         fill = self.slice_fill
         taken = self.slice_quantity
-        gain = self.gain()
         # Added wash by wash in the order they were found, as a running sum.
         disallowed = np.zeros(len(gain))
         reportable = gain.copy()
@@ -656,9 +689,9 @@ class _Frames:
         # A loss slice still short of replacement shares whose window reaches past
         # the cutoff may be washed by a purchase not seen yet.
         pending = np.zeros(len(gain), dtype=bool)
-        remaining = np.asarray(e.wait_remaining, dtype=np.int64)
-        last_day = np.asarray(e.wait_last_day, dtype=np.int64)
-        waiting = np.asarray(e.wait_slice, dtype=np.int64)
+        remaining = _view(e.wait_remaining, np.int64)
+        last_day = _view(e.wait_last_day, np.int64)
+        waiting = _view(e.wait_slice, np.int64)
         pending[waiting[(remaining > 0) & (last_day > cutoff_day)]] = True
         columns = {
             "slice_id": self.ids()[1],
@@ -674,14 +707,19 @@ class _Frames:
             "close_fill_id": self.fill_id[fill],
             "close_time": self.ts[fill],
             "close_date": _day_array(close_day),
-            "open_price": self.price[root],
-            "close_price": self.price[fill],
-            "proceeds": proceeds * taken,
-            "cost_basis": cost * taken,
-            "gross_gain": d * (self.price[fill] - self.price[root]) * taken * k,
-            "fees": (self.fee_ps[root] + self.fee_ps[fill]) * taken,
-            "wash_adjustment": adj * taken,
-            "gain": gain,
+            **{
+                name: figures[name]
+                for name in (
+                    "open_price",
+                    "close_price",
+                    "proceeds",
+                    "cost_basis",
+                    "gross_gain",
+                    "fees",
+                    "wash_adjustment",
+                    "gain",
+                )
+            },
             "disallowed_loss": disallowed,
             "reportable_gain": reportable,
             "days_held": days_held,
