@@ -25,7 +25,10 @@ from realtime.limits import AccountLimits, RiskLimits
 from realtime.pnl import unrealized
 from realtime.state import EngineState
 
-REPLAY_COLUMNS: Final = (
+# The service's book per account and symbol: what replaying the journal rebuilds
+# here and what the live service's GET /positions answers
+# (`orchestration.resources.service`), compared column for column.
+SERVICE_BOOK_COLUMNS: Final = (
     "account",
     "symbol",
     "quantity",
@@ -61,7 +64,7 @@ def replayed_positions(
     `multipliers` (symbol -> contract multiplier; absent: 1x). An absent journal file
     is an empty book."""
     if not Path(journal_path).is_file():
-        return pd.DataFrame(columns=list(REPLAY_COLUMNS))
+        return pd.DataFrame(columns=list(SERVICE_BOOK_COLUMNS))
     state = EngineState({}, _REPLAY_LIMITS)
     # Replay places no order, so it needs no tick or lot: only the multiplier, the
     # table the engine books every fill's money with (EngineState.multipliers).
@@ -93,7 +96,7 @@ def replayed_positions(
                     else 0.0,
                 )
             )
-    return pd.DataFrame(rows, columns=list(REPLAY_COLUMNS))
+    return pd.DataFrame(rows, columns=list(SERVICE_BOOK_COLUMNS))
 
 
 def reconciliation_differences(
@@ -136,7 +139,7 @@ def service_differences(
     multipliers: Multipliers = NO_MULTIPLIERS,
 ) -> pd.DataFrame:
     """`reconciliation_differences` against the live service's GET /positions (per
-    account and symbol: SERVICE_COLUMNS of orchestration.resources.service) and
+    account and symbol: SERVICE_BOOK_COLUMNS) and
     GET /pnl (per account: realized_pnl, unrealized_pnl).
 
     The service marks to its latest mid, not the day's last one, so our unrealized

@@ -669,7 +669,8 @@ class _Frames:
 
     def disallowed_per_wash(self) -> np.ndarray:
         loss_ps = -self.gain()[self.wash_slice] / self.slice_quantity[self.wash_slice]
-        return loss_ps * self.wash_quantity
+        disallowed: np.ndarray = np.multiply(loss_ps, self.wash_quantity)
+        return disallowed
 
     def slices(self, cutoff_day: int) -> pd.DataFrame:
         e = self.engine
