@@ -16,7 +16,7 @@ import httpx
 import pandas as pd
 import pydantic
 
-from assets.reports.replay import SERVICE_BOOK_COLUMNS
+from realtime.pnl import BOOK_COLUMNS
 
 
 class ServiceBook(dg.ConfigurableResource):
@@ -33,7 +33,7 @@ class ServiceBook(dg.ConfigurableResource):
         return bool(self.url) and bool(self.api_keys)
 
     def positions(self) -> tuple[pd.DataFrame, pd.DataFrame] | None:
-        """(per account and symbol: SERVICE_BOOK_COLUMNS; per account: account,
+        """(per account and symbol: BOOK_COLUMNS; per account: account,
         realized_pnl, unrealized_pnl) from the service, or None when it is not
         configured or does not answer (the caller then replays the journal)."""
         if not self.configured:
@@ -71,6 +71,6 @@ class ServiceBook(dg.ConfigurableResource):
             )
             return None
         return (
-            pd.DataFrame(rows, columns=list(SERVICE_BOOK_COLUMNS)),
+            pd.DataFrame(rows, columns=list(BOOK_COLUMNS)),
             pd.DataFrame(accounts, columns=["account", "realized_pnl", "unrealized_pnl"]),
         )
