@@ -7,7 +7,22 @@ enters every realized and unrealized figure here and nowhere else in this module
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Final, NamedTuple
+
+# The service's book as a table, one row per account and symbol: what GET /positions
+# answers and what replaying the journal rebuilds (`assets.reports.replay`), which
+# daily_pnl's reconciliation compares column for column. Stated here because both
+# assets/ and orchestration.resources read it, and neither may import the other
+# (`tests/test_layering.py`).
+BOOK_COLUMNS: Final = (
+    "account",
+    "symbol",
+    "quantity",
+    "average_cost",
+    "realized_pnl",
+    "mark",
+    "unrealized_pnl",
+)
 
 
 class PositionChange(NamedTuple):

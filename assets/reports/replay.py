@@ -22,18 +22,8 @@ import pandas as pd
 from assets.instruments import NO_MULTIPLIERS, Multipliers, multiplier_of, multipliers_of
 from realtime.journal import Journal
 from realtime.limits import AccountLimits, RiskLimits
-from realtime.pnl import unrealized
+from realtime.pnl import BOOK_COLUMNS, unrealized
 from realtime.state import EngineState
-
-REPLAY_COLUMNS: Final = (
-    "account",
-    "symbol",
-    "quantity",
-    "average_cost",
-    "realized_pnl",
-    "mark",
-    "unrealized_pnl",
-)
 
 # Replay books positions and P&L; limits only bound new orders, which replay
 # never places, so any valid limits will do (a journaled RiskLimitsChanged
@@ -61,7 +51,7 @@ def replayed_positions(
     `multipliers` (symbol -> contract multiplier; absent: 1x). An absent journal file
     is an empty book."""
     if not Path(journal_path).is_file():
-        return pd.DataFrame(columns=list(REPLAY_COLUMNS))
+        return pd.DataFrame(columns=list(BOOK_COLUMNS))
     state = EngineState({}, _REPLAY_LIMITS)
     # Replay places no order, so it needs no tick or lot: only the multiplier, the
     # table the engine books every fill's money with (EngineState.multipliers).
@@ -93,7 +83,7 @@ def replayed_positions(
                     else 0.0,
                 )
             )
-    return pd.DataFrame(rows, columns=list(REPLAY_COLUMNS))
+    return pd.DataFrame(rows, columns=list(BOOK_COLUMNS))
 
 
 def reconciliation_differences(
@@ -136,7 +126,7 @@ def service_differences(
     multipliers: Multipliers = NO_MULTIPLIERS,
 ) -> pd.DataFrame:
     """`reconciliation_differences` against the live service's GET /positions (per
-    account and symbol: SERVICE_COLUMNS of orchestration.resources.service) and
+    account and symbol: realtime.pnl.BOOK_COLUMNS) and
     GET /pnl (per account: realized_pnl, unrealized_pnl).
 
     The service marks to its latest mid, not the day's last one, so our unrealized

@@ -9,22 +9,14 @@ the check uses it only for a day after which nothing has been filled.
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any
 
 import dagster as dg
 import httpx
 import pandas as pd
 import pydantic
 
-SERVICE_COLUMNS: Final = (
-    "account",
-    "symbol",
-    "quantity",
-    "average_cost",
-    "realized_pnl",
-    "mark",
-    "unrealized_pnl",
-)
+from realtime.pnl import BOOK_COLUMNS
 
 
 class ServiceBook(dg.ConfigurableResource):
@@ -41,7 +33,7 @@ class ServiceBook(dg.ConfigurableResource):
         return bool(self.url) and bool(self.api_keys)
 
     def positions(self) -> tuple[pd.DataFrame, pd.DataFrame] | None:
-        """(per account and symbol: SERVICE_COLUMNS; per account: account,
+        """(per account and symbol: BOOK_COLUMNS; per account: account,
         realized_pnl, unrealized_pnl) from the service, or None when it is not
         configured or does not answer (the caller then replays the journal)."""
         if not self.configured:
@@ -79,6 +71,6 @@ class ServiceBook(dg.ConfigurableResource):
             )
             return None
         return (
-            pd.DataFrame(rows, columns=list(SERVICE_COLUMNS)),
+            pd.DataFrame(rows, columns=list(BOOK_COLUMNS)),
             pd.DataFrame(accounts, columns=["account", "realized_pnl", "unrealized_pnl"]),
         )
