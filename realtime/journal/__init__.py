@@ -26,9 +26,10 @@ then committed with everything appended alongside it in one transaction (one
   the next commit.
 
 Snapshots are always written by the writer thread. One larger than
-`format.SNAPSHOT_CHUNK_BYTES` is stored a chunk per transaction, the writer committing
-the events queued meanwhile between two chunks, and becomes visible only when its
-completion marker commits; a crash before that leaves the previous snapshot the newest
+`format.SNAPSHOT_CHUNK_BYTES` is stored a chunk per transaction, each chunk
+zlib-compressed on the writer thread, the writer committing the events queued
+meanwhile between two chunks, and becomes visible only when its completion marker
+commits; a crash before that leaves the previous snapshot the newest
 (see `format`). The future returned by
 `append` resolves to the seq only after the transaction holding the row has
 committed: an event is *acknowledged* when its future has resolved. An event

@@ -8,11 +8,18 @@ Snapshots: a payload of up to `SNAPSHOT_CHUNK_BYTES` is one `snapshots` row. A l
 one is stored in `snapshot_chunks` rows (seq, part 0..n-1, payload, crc over seq, part
 and payload: `chunk_crc`), each chunk in its own small transaction between event
 commits, and then its `snapshots` row is committed: the completion marker, whose
-payload is `CHUNKED_MARKER` + (parts, total bytes) (`chunked_marker`). A snapshot is
-loaded only through its marker and only if every part verifies, so a crash while the
-chunks are written leaves the previous complete snapshot as the newest one; chunks
-without a marker are deleted on the next open. No single-row payload starts with
-`CHUNKED_MARKER` (a state snapshot starts with a msgpack map or b"TPS").
+payload is a marker prefix + (parts, total bytes) (`chunked_marker`). The prefix
+states how every chunk of that snapshot is stored, once: `ZLIB_CHUNKED_MARKER` (written
+since 2026-12-04, afternoon): each chunk on its own is `zlib.compress(data,
+SNAPSHOT_ZLIB_LEVEL)` of `SNAPSHOT_CHUNK_BYTES` of the payload (the last one shorter);
+`CHUNKED_MARKER` (written the morning before, still read): each chunk is those bytes as
+they are. The total is the uncompressed size in both; a chunk's crc covers the bytes as
+stored. Compression cuts what a snapshot writes (WAL, then checkpoint) by about 3x, and
+with it the disk write-back that event commits otherwise wait behind. A snapshot is
+loaded only through its marker and only if every part verifies (and decompresses), so a
+crash while the chunks are written leaves the previous complete snapshot as the newest
+one; chunks without a marker are deleted on the next open. No single-row payload starts
+with either prefix (a state snapshot starts with a msgpack map or b"TPS").
 
 The writer
 (`realtime.journal.writer`), the row reader (`realtime.journal.reader`) and
@@ -27,7 +34,7 @@ import struct
 import zlib
 from collections.abc import Collection
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from realtime.events import EVENT_CLASSES, EVENT_TYPES
 from realtime.journal.errors import (
@@ -41,6 +48,7 @@ __all__ = [
     "APPLICATION_ID",
     "BUSY_TIMEOUT_MS",
     "CHUNKED_MARKER",
+    "CHUNKED_MARKERS",
     "DELETE_ORPHAN_CHUNKS",
     "EVENT_CLASSES",
     "EVENT_COLUMNS",
@@ -57,10 +65,14 @@ __all__ = [
     "SELECT_SNAPSHOT_CHUNKS",
     "SNAPSHOT_CHUNK_BYTES",
     "SNAPSHOT_QUARANTINE_TYPE",
+    "SNAPSHOT_ZLIB_LEVEL",
+    "ZLIB_CHUNKED_MARKER",
+    "ChunkedMarker",
     "check_schema_version",
     "check_types",
     "chunk_crc",
     "chunked_marker",
+    "compress_chunk",
     "connect_read_only",
     "event_crc",
     "event_row_problem",
@@ -70,6 +82,7 @@ __all__ = [
     "refuse_empty",
     "snapshot_crc",
     "snapshot_ok",
+    "stored_chunk_data",
 ]
 
 SCHEMA_VERSION: Final = 1
@@ -135,7 +148,12 @@ DELETE_ORPHAN_CHUNKS: Final = (
 # 256 KiB: storing one chunk takes well under a millisecond, so an event commit that
 # waits behind it waits that long, not for the whole snapshot.
 SNAPSHOT_CHUNK_BYTES: Final = 256 * 1024
-CHUNKED_MARKER: Final = b"\x00TPJ-CHUNKED\x00"
+CHUNKED_MARKER: Final = b"\x00TPJ-CHUNKED\x00"  # chunks stored as they are (still read)
+ZLIB_CHUNKED_MARKER: Final = b"\x00TPJ-CHUNKZ1\x00"  # each chunk zlib-compressed (written)
+CHUNKED_MARKERS: Final = (CHUNKED_MARKER, ZLIB_CHUNKED_MARKER)
+# Level 1: about 3x smaller on a state snapshot at a few ms of CPU per chunk, spent on the
+# writer thread with the GIL released (zlib lets go of it while deflating).
+SNAPSHOT_ZLIB_LEVEL: Final = 1
 _MARKER_COUNTS: Final = struct.Struct(">IQ")
 INSERT_QUARANTINE: Final = (
     "INSERT INTO quarantine(seq, type, payload, crc, reason, found_ns) VALUES (?, ?, ?, ?, ?, ?)"
@@ -168,17 +186,43 @@ def chunk_crc(seq: int, part: int, payload: bytes) -> int:
     return zlib.crc32(payload, zlib.crc32(f"snapshot-chunk:{seq}:{part}:".encode()))
 
 
-def chunked_marker(parts: int, total_bytes: int) -> bytes:
+class ChunkedMarker(NamedTuple):
+    """What a chunked snapshot's marker says: how many chunks, the uncompressed size,
+    and whether every chunk is zlib-compressed."""
+
+    parts: int
+    total_bytes: int
+    compressed: bool
+
+
+def compress_chunk(data: bytes) -> bytes:
+    """A chunk as stored under `ZLIB_CHUNKED_MARKER`."""
+    return zlib.compress(data, SNAPSHOT_ZLIB_LEVEL)
+
+
+def chunked_marker(parts: int, total_bytes: int, *, compressed: bool = True) -> bytes:
     """The `snapshots` payload that completes a snapshot stored in `parts` chunks."""
-    return CHUNKED_MARKER + _MARKER_COUNTS.pack(parts, total_bytes)
+    prefix = ZLIB_CHUNKED_MARKER if compressed else CHUNKED_MARKER
+    return prefix + _MARKER_COUNTS.pack(parts, total_bytes)
 
 
-def parse_chunked_marker(payload: bytes) -> tuple[int, int] | None:
-    """(parts, total bytes) if `payload` is a chunked snapshot's marker, else None."""
-    if not payload.startswith(CHUNKED_MARKER) or len(payload) != len(CHUNKED_MARKER) + 12:
+def parse_chunked_marker(payload: bytes) -> ChunkedMarker | None:
+    """What `payload` says if it is a chunked snapshot's marker, else None."""
+    for prefix in CHUNKED_MARKERS:
+        if payload.startswith(prefix) and len(payload) == len(prefix) + _MARKER_COUNTS.size:
+            parts, total = _MARKER_COUNTS.unpack_from(payload, len(prefix))
+            return ChunkedMarker(int(parts), int(total), prefix is ZLIB_CHUNKED_MARKER)
+    return None
+
+
+def stored_chunk_data(stored: bytes, *, compressed: bool) -> bytes | None:
+    """A verified chunk's payload bytes, or None if a compressed one does not inflate."""
+    if not compressed:
+        return stored
+    try:
+        return zlib.decompress(stored)
+    except zlib.error:
         return None
-    parts, total = _MARKER_COUNTS.unpack_from(payload, len(CHUNKED_MARKER))
-    return int(parts), int(total)
 
 
 def event_row_problem(row: tuple[Any, ...]) -> str | None:

@@ -21,6 +21,7 @@ from realtime.journal.errors import (
 from realtime.journal.format import (
     SELECT_SCHEMA_VERSION,
     SELECT_SNAPSHOT_CHUNKS,
+    ChunkedMarker,
     check_schema_version,
     check_types,
     chunk_crc,
@@ -31,6 +32,7 @@ from realtime.journal.format import (
     read_only_uri,
     refuse_empty,
     snapshot_ok,
+    stored_chunk_data,
 )
 
 # Rows per fetch when reading: large enough to amortise the per-query cost,
@@ -195,10 +197,10 @@ class JournalReader:
                     for seq, created_ns, payload, crc in rows:
                         if not snapshot_ok(seq, created_ns, payload, crc):
                             continue
-                        counts = parse_chunked_marker(payload)
-                        if counts is None:
+                        marker = parse_chunked_marker(payload)
+                        if marker is None:
                             return int(seq), bytes(payload)
-                        joined = _chunked_payload(conn, int(seq), *counts)
+                        joined = _chunked_payload(conn, int(seq), marker)
                         if joined is not None:
                             return int(seq), joined
                 finally:
@@ -208,16 +210,18 @@ class JournalReader:
         return None
 
 
-def _chunked_payload(
-    conn: sqlite3.Connection, seq: int, parts: int, total_bytes: int
-) -> bytes | None:
-    """The payload a marker announces, or None if a part is missing or fails its checksum."""
+def _chunked_payload(conn: sqlite3.Connection, seq: int, marker: ChunkedMarker) -> bytes | None:
+    """The payload a marker announces, or None if a part is missing, fails its checksum
+    or (compressed) does not inflate."""
     pieces: list[bytes] = []
-    for expected, (part, payload, crc) in enumerate(conn.execute(SELECT_SNAPSHOT_CHUNKS, (seq,))):
-        if part != expected or type(payload) is not bytes or chunk_crc(seq, part, payload) != crc:
+    for expected, (part, stored, crc) in enumerate(conn.execute(SELECT_SNAPSHOT_CHUNKS, (seq,))):
+        if part != expected or type(stored) is not bytes or chunk_crc(seq, part, stored) != crc:
             return None
-        pieces.append(payload)
-    if len(pieces) != parts:
+        data = stored_chunk_data(stored, compressed=marker.compressed)
+        if data is None:
+            return None
+        pieces.append(data)
+    if len(pieces) != marker.parts:
         return None
     joined = b"".join(pieces)
-    return joined if len(joined) == total_bytes else None
+    return joined if len(joined) == marker.total_bytes else None

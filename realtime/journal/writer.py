@@ -35,7 +35,7 @@ from realtime.journal.errors import (
 from realtime.journal.format import (
     APPLICATION_ID,
     BUSY_TIMEOUT_MS,
-    CHUNKED_MARKER,
+    CHUNKED_MARKERS,
     DELETE_ORPHAN_CHUNKS,
     EVENT_CLASSES,
     EVENT_COLUMNS,
@@ -50,6 +50,7 @@ from realtime.journal.format import (
     check_schema_version,
     chunk_crc,
     chunked_marker,
+    compress_chunk,
     event_crc,
     identify,
     refuse_empty,
@@ -382,7 +383,7 @@ class Journal:
         self._inflight += 1
         created_ns = time.time_ns()
         with self._mutex:
-            if total > SNAPSHOT_CHUNK_BYTES or (pieces and pieces[0].startswith(CHUNKED_MARKER)):
+            if total > SNAPSHOT_CHUNK_BYTES or (pieces and pieces[0].startswith(CHUNKED_MARKERS)):
                 self._big_snaps.append(_ChunkedSnapshot(seq, created_ns, pieces, fut))
             else:
                 self._snaps.append((seq, created_ns, b"".join(pieces), fut))
@@ -529,14 +530,17 @@ class Journal:
         if error is None:
             conn = self._conn
             try:
+                # Before the lock, so a loop commit meanwhile does not wait for it; zlib
+                # releases the GIL while it deflates, so the loop runs on meanwhile too.
+                stored = None if chunk is None else compress_chunk(chunk)
                 with self._conn_lock:
                     conn.execute("BEGIN")
                     try:
-                        if chunk is not None:
+                        if stored is not None:
                             part = job.parts
                             conn.execute(
                                 INSERT_SNAPSHOT_CHUNK,
-                                (job.seq, part, chunk, chunk_crc(job.seq, part, chunk)),
+                                (job.seq, part, stored, chunk_crc(job.seq, part, stored)),
                             )
                         else:
                             marker = chunked_marker(job.parts, job.total)

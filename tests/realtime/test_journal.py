@@ -10,6 +10,7 @@ import sqlite3
 import struct
 import subprocess
 import sys
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,7 +31,15 @@ from realtime.journal import (
     JournalUsageError,
     JournalWriteError,
 )
-from realtime.journal.format import APPLICATION_ID, SNAPSHOT_CHUNK_BYTES
+from realtime.journal.format import (
+    APPLICATION_ID,
+    INSERT_SNAPSHOT,
+    INSERT_SNAPSHOT_CHUNK,
+    SNAPSHOT_CHUNK_BYTES,
+    chunk_crc,
+    chunked_marker,
+    snapshot_crc,
+)
 
 REQUEST = OrderRequest(
     client_order_id="c-1",
@@ -817,14 +826,60 @@ def test_write_snapshot_when_larger_than_a_chunk_then_stored_in_chunks_and_read_
     with raw_db(path) as db:
         parts = db.execute("SELECT seq, count(*) FROM snapshot_chunks GROUP BY seq").fetchall()
         assert parts == [(2, 4), (4, 6)]
-        sizes = {n for (n,) in db.execute("SELECT length(payload) FROM snapshot_chunks")}
-        assert max(sizes) == SNAPSHOT_CHUNK_BYTES
+        stored = [p for (p,) in db.execute("SELECT payload FROM snapshot_chunks")]
+        # Each chunk is SNAPSHOT_CHUNK_BYTES of the payload (the last shorter), compressed.
+        assert max(len(zlib.decompress(p)) for p in stored) == SNAPSHOT_CHUNK_BYTES
+        assert max(len(p) for p in stored) < SNAPSHOT_CHUNK_BYTES
         # A chunk that fails its checksum: that snapshot is skipped for the previous one.
         db.execute("UPDATE snapshot_chunks SET payload = zeroblob(10) WHERE seq = 4 AND part = 3")
     assert reader.latest_snapshot() == (2, b"".join(first))
     with raw_db(path) as db:
         db.execute("DELETE FROM snapshot_chunks WHERE seq = 2 AND part = 1")  # one missing
     assert reader.latest_snapshot() is None
+
+
+def _store_chunked_by_hand(
+    path: Path, seq: int, chunks: list[bytes], total: int, *, compressed: bool
+) -> None:
+    """A chunked snapshot written as a writer of that format would have written it."""
+    with raw_db(path) as db:
+        db.execute("BEGIN")
+        for part, chunk in enumerate(chunks):
+            db.execute(INSERT_SNAPSHOT_CHUNK, (seq, part, chunk, chunk_crc(seq, part, chunk)))
+        marker = chunked_marker(len(chunks), total, compressed=compressed)
+        db.execute(INSERT_SNAPSHOT, (seq, 7, marker, snapshot_crc(seq, 7, marker)))
+        db.execute("COMMIT")
+
+
+def test_latest_snapshot_when_chunks_stored_uncompressed_then_still_read(
+    tmp_path: Path,
+) -> None:
+    # Journals written on 2026-12-04 before chunk compression hold uncompressed chunks.
+    path = tmp_path / "j.db"
+    journal = Journal.open(path)
+    journal.append_many_sync([ack(i) for i in range(3)])
+    journal.close()
+    data = b"".join(_big_pieces(5, 2))
+    chunks = [data[i : i + SNAPSHOT_CHUNK_BYTES] for i in range(0, len(data), SNAPSHOT_CHUNK_BYTES)]
+    _store_chunked_by_hand(path, 3, chunks, len(data), compressed=False)
+    assert JournalReader(path).latest_snapshot() == (3, data)
+
+
+def test_latest_snapshot_when_a_compressed_chunk_does_not_inflate_then_previous_one(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "j.db"
+    journal = Journal.open(path)
+
+    async def main() -> None:
+        await append_all(journal, [ack(i) for i in range(4)])
+        await journal.write_snapshot(2, b"state@2")
+        await journal.aclose()
+
+    asyncio.run(main())
+    # Checksums right, bytes not zlib: a writer bug, not a disk fault; never loaded.
+    _store_chunked_by_hand(path, 4, [b"not zlib", b"either"], 14, compressed=True)
+    assert JournalReader(path).latest_snapshot() == (2, b"state@2")
 
 
 def test_write_snapshot_when_chunked_then_event_commits_do_not_wait_for_it(
