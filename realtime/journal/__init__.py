@@ -19,8 +19,10 @@ then committed with everything appended alongside it in one transaction (one
   (the first append of an iteration schedules the commit with `call_soon`,
   so every append made by the callbacks already queued shares it). Such a
   commit is a `write(2)` into the page cache, about as cheap as the hand-off
-  to a thread and back that it replaces. While the writer thread is busy
-  (a snapshot), rows queue behind it instead, so the loop never waits.
+  to a thread and back that it replaces. While the writer thread stores a
+  snapshot chunk, the commit waits for that one chunk (at most a couple of
+  milliseconds); if the writer is still busy after that, or has rows of
+  earlier iterations, the rows queue behind it instead, in seq order.
 - `Durability.FSYNC`: on one dedicated writer thread, so that an fsync never
   blocks the loop; appends that arrive while a commit is in progress share
   the next commit.

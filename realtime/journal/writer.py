@@ -75,6 +75,13 @@ _JOURNAL_SIZE_LIMIT_BYTES: Final = 64 * 1024 * 1024
 # which showed as multi-millisecond P99.9 spikes in every submit benchmark.
 _CHECKPOINT_INTERVAL_S: Final = 0.1
 _SYNC_BATCH: Final = 100_000
+# How long a loop commit waits for the write connection while the writer thread stores a
+# snapshot chunk (well under a millisecond), before handing its rows to that thread
+# instead. Waiting on the lock releases the GIL, so the writer finishes at once; handed
+# over, the rows waited for the writer to win the GIL back from a busy loop (up to the
+# 5 ms switch interval, twice: commit, then resolve) - the P99.9 of submit during
+# snapshots. Short enough that a stalled disk costs the loop at most this.
+_LOOP_COMMIT_WAIT_S: Final = 0.002
 
 _SYNCHRONOUS_NAMES: Final = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
 
@@ -621,7 +628,11 @@ class Journal:
         if not rows:
             return
         self._pending_rows, self._pending_futs = [], []
-        if self._writer_rows == 0 and self._error is None and self._conn_lock.acquire(False):
+        if (
+            self._writer_rows == 0
+            and self._error is None
+            and self._conn_lock.acquire(timeout=_LOOP_COMMIT_WAIT_S)
+        ):
             try:
                 error = self._try_commit(rows)
             finally:
@@ -629,8 +640,9 @@ class Journal:
             self._inflight -= len(futs)
             _resolve(futs, rows[0][0], error)
             return
-        # The writer thread is committing (a snapshot, or rows handed over before) or
-        # the journal has failed: behind it, in seq order, rather than wait for it here.
+        # The writer thread is still storing one chunk after the short wait above (the
+        # disk is slow), or has rows handed over before, or the journal has failed:
+        # behind it, in seq order, rather than wait for it any longer here.
         self._writer_rows += len(rows)
         with self._mutex:
             self._rows.extend(rows)
