@@ -26,6 +26,7 @@ import httpx
 import pytest
 
 from orchestration.definitions import build_definitions
+from orchestration.resources import ServiceBook
 from orchestration.settings import Settings
 from realtime.domain import Side
 from tests.assets.execution_quality.journal import FEES
@@ -159,3 +160,23 @@ def test_live_service_when_books_agree_then_passes_and_when_it_trades_on_then_na
     assert "bob/AAPL" not in (differed.description or "")
     assert "alice/AAPL" not in (differed.description or "")
     assert "quantity" in text(differed, "differences")
+
+
+READS = 400  # a re-mark fell between /positions and /pnl in ~1 read of 100 before the fix
+
+
+def test_live_service_when_it_re_marks_between_requests_then_each_read_is_one_book(
+    live: tuple[Server, Path],
+) -> None:
+    server, _ = live
+    book = ServiceBook(url=server.base_url, api_keys={a: h["X-API-Key"] for a, h in KEYS.items()})
+
+    for _ in range(READS):
+        read = book.positions()
+        assert read is not None
+        positions, accounts = read
+        summed = positions.groupby("account")["unrealized_pnl"].sum()
+        for account, unrealized in zip(
+            accounts["account"], accounts["unrealized_pnl"], strict=True
+        ):
+            assert abs(summed[account] - unrealized) <= 0.01, (account, positions, accounts)
