@@ -117,10 +117,17 @@ def code_location(server: Server, config_dir: Path) -> dg.Definitions:
     return build_definitions(Settings.from_env(env))
 
 
-def reconciliation(defs: dg.Definitions) -> dg.AssetCheckEvaluation:
+def reconciliation(defs: dg.Definitions) -> tuple[dg.AssetCheckEvaluation, dict[str, Any]]:
+    """The check's evaluation and daily_pnl's headline figures for DAY."""
     result = defs.resolve_job_def("reports_job").execute_in_process(partition_key=DAY)
     assert result.success
-    return next(e for e in result.get_asset_check_evaluations() if e.check_name == CHECK)
+    evaluation = next(e for e in result.get_asset_check_evaluations() if e.check_name == CHECK)
+    figures = next(
+        m.metadata
+        for m in result.asset_materializations_for_node("daily_pnl")
+        if m.partition == DAY
+    )
+    return evaluation, {k: v.value for k, v in figures.items()}
 
 
 def text(evaluation: dg.AssetCheckEvaluation, key: str) -> Any:
@@ -139,7 +146,11 @@ def test_live_service_when_books_agree_then_passes_and_when_it_trades_on_then_na
         shipped = defs.resolve_job_def("warehouse_job").execute_in_process()
         assert shipped.success
 
-        agreed = reconciliation(defs)
+        agreed, figures = reconciliation(defs)
+        # What was compared has realized P&L and fees in it, not only positions.
+        assert figures["fills_today"] == 4
+        assert figures["fees"] > 0
+        assert abs(figures["realized_pnl"]) > 1
         assert agreed.passed, agreed.description
         assert text(agreed, "source") == f"the service at {server.base_url}"
         assert text(agreed, "service_positions") >= len(OPEN_AT_DAY_END)
@@ -152,7 +163,7 @@ def test_live_service_when_books_agree_then_passes_and_when_it_trades_on_then_na
         assert filled["filled_quantity"] == 7
         assert service_book(client)[("alice", "MSFT")] == 37
 
-    differed = reconciliation(defs)
+    differed, _ = reconciliation(defs)
 
     assert not differed.passed
     assert text(differed, "source") == f"the service at {server.base_url}"
