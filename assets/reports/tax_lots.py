@@ -588,7 +588,7 @@ class _Rows:
         self.everything = everything
 
     @classmethod
-    def of(cls, count: int, needed: list[np.ndarray] | None) -> _Rows:
+    def of(cls, count: int, needed: list[np.ndarray | list[int]] | None) -> _Rows:
         if needed is None:
             return cls(np.arange(count, dtype=np.int64), True)
         # A mark per row of the history, not np.unique: one pass, no sort or hash.
@@ -599,7 +599,10 @@ class _Rows:
 
     def at(self, rows: np.ndarray) -> np.ndarray:
         """Positions of `rows` (each one in the set) in the set."""
-        return rows if self.everything else np.searchsorted(self.rows, rows)
+        if self.everything:
+            return rows
+        positions: np.ndarray = np.searchsorted(self.rows, rows)
+        return positions
 
     def take(self, values: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
         """`values` (one per row of the set) for `rows`; None: every row of the whole
@@ -607,7 +610,8 @@ class _Rows:
         if rows is None:
             assert self.everything, "rows=None needs the whole history"
             return values
-        return values[self.at(rows)]
+        taken: np.ndarray = values[self.at(rows)]
+        return taken
 
 
 class _Frames:
