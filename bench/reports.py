@@ -9,8 +9,10 @@ symbol, each with a fee, so positions grow, shrink, close and flip. Then times
 what the reports assets run for the last day, on every fill up to its end:
 
     daily_pnl       the average-cost book (realtime.pnl.apply_fill) per account and symbol
-    compute_lots    FIFO lots, closed slices, wash sales (30-day window) and the open
-                    lots at the day's start (the relief check's checkpoint)
+    lots_of_day     the tax_lots asset's call: FIFO lots (30-day wash window) over every
+                    fill before the day's end; as rows, the slices closed and the wash
+                    sales determined in the day, the open lots at its end and at its
+                    start (the relief check's checkpoint)
 
 `seconds` is those two calls together (`pnl_seconds`, `lots_seconds` each);
 building the data is `build_seconds`. Target: <= 20 s for 1,000,000 fills across
@@ -28,7 +30,7 @@ import pandas as pd
 
 from assets.reports.fills import canonical_fills
 from assets.reports.pnl import daily_pnl
-from assets.reports.tax_lots import LotRules, compute_lots
+from assets.reports.tax_lots import LotRules, lots_of_day
 from bench._stats import T0_NS, base_price, emit, environment, symbols
 
 TARGET_SECONDS = 20.0
@@ -106,15 +108,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     pnl = daily_pnl(fills, last_start, last_end, marks, marks)
     pnl_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    lots = compute_lots(fills, LotRules(), cutoff=last_end, checkpoint=last_start)
+    lots = lots_of_day(fills, LotRules(), last_start, last_end)
     lots_seconds = time.perf_counter() - started
     seconds = pnl_seconds + lots_seconds
 
     print(
-        f"daily_pnl: {pnl_seconds:.2f} s, {len(pnl):,} rows; compute_lots: {lots_seconds:.2f} s, "
-        f"{len(lots.slices):,} closed slices, {len(lots.open_lots):,} open lots, "
-        f"{len(lots.wash_sales):,} wash sales (target <= {TARGET_SECONDS:.0f} s together at "
-        "1M fills)"
+        f"daily_pnl: {pnl_seconds:.2f} s, {len(pnl):,} rows; lots_of_day: {lots_seconds:.2f} s, "
+        f"{len(lots.slices):,} slices closed on the day, {len(lots.open_lots):,} open lots, "
+        f"{len(lots.wash_sales):,} wash sales determined on the day "
+        f"(target <= {TARGET_SECONDS:.0f} s together at 1M fills)"
     )
     return {
         "benchmark": "reports",

@@ -72,7 +72,7 @@ from assets.reports.tables import (
     WASH_SALES,
     rollup_table,
 )
-from assets.reports.tax_lots import compute_lots
+from assets.reports.tax_lots import lots_of_day
 from assets.timestamps import naive_utc, timestamp_literal
 from assets.warehouse.tables import FILLS, ORDERS, QUOTES
 from orchestration.resources import JournalSource, ServiceBook, TableSpec, Warehouse
@@ -401,17 +401,11 @@ def build_report_definitions(
     ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         day = day_of(daily, context.partition_key)
         fills = fills_before(warehouse, day.end)
-        result = compute_lots(
-            fills, config.lots, cutoff=day.end, checkpoint=day.start, multipliers=multipliers
-        )
+        # Only the day's slices and wash sales are built, over the whole history.
+        result = lots_of_day(fills, config.lots, day.start, day.end, multipliers)
         method = str(config.lots.method)
-        slices = result.slices
-        closed = slices[(slices["close_time"] >= day.start) & (slices["close_time"] < day.end)]
-        closed = closed.assign(wash_pending=closed["wash_pending"].astype(np.int64))
+        closed = result.slices.assign(wash_pending=result.slices["wash_pending"].astype(np.int64))
         washes = result.wash_sales
-        washes = washes[
-            (washes["determined_time"] >= day.start) & (washes["determined_time"] < day.end)
-        ]
         open_lots = result.open_lots
         write_day(
             warehouse,

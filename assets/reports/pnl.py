@@ -106,7 +106,7 @@ def daily_pnl(
         earlier, today = fills[fills["ts"] < start], fills[fills["ts"] >= start]
     else:
         earlier, today = fills.iloc[:split], fills.iloc[split:]
-    _book(books, earlier, multipliers)
+    _book(books, earlier, multipliers, with_stats=False)
     starts = {key: (int(b[0]), b[1]) for key, b in books.items()}
     day = _book(books, today, multipliers)
     keys = sorted({k for k, (qty, _) in starts.items() if qty != 0} | set(day))
@@ -187,9 +187,14 @@ class _DayStats:
 
 
 def _book(
-    books: dict[tuple[str, str], list[float]], fills: pd.DataFrame, multipliers: Multipliers
+    books: dict[tuple[str, str], list[float]],
+    fills: pd.DataFrame,
+    multipliers: Multipliers,
+    *,
+    with_stats: bool = True,
 ) -> dict[tuple[str, str], _DayStats]:
-    """Apply fills (in seq order) to the books; per-key statistics of these fills."""
+    """Apply fills (in seq order) to the books; per-key statistics of these fills
+    (none with `with_stats` False: the history before the day needs only its book)."""
     stats: dict[tuple[str, str], _DayStats] = {}
     columns = (
         fills["account"].to_numpy(),
@@ -199,17 +204,21 @@ def _book(
         fills["price"].to_numpy(dtype=np.float64).tolist(),
         fills["fee"].to_numpy(dtype=np.float64).tolist(),
     )
+    # Once per symbol, not per fill: a million fills are a million calls otherwise.
+    multiplier = {symbol: multiplier_of(multipliers, symbol) for symbol in pd.unique(columns[1])}
     for account, symbol, side, quantity, price, fee in zip(*columns, strict=True):
         key = (account, symbol)
         book = books.get(key)
         if book is None:
             book = books[key] = [0, 0.0, 0.0]
         sign = SIDE_SIGN[side]
-        m = multiplier_of(multipliers, symbol)
+        m = multiplier[symbol]
         change = apply_fill(int(book[0]), book[1], sign * quantity, price, m)
         book[0], book[1] = change.quantity, change.average_cost
         # The service books a fill's fee as realized the moment it fills (realtime.state).
         book[2] += change.realized - fee
+        if not with_stats:
+            continue
         day = stats.get(key)
         if day is None:
             day = stats[key] = _DayStats()

@@ -166,12 +166,17 @@ def compute_lots(
     *,
     cutoff: pd.Timestamp | None = None,
     checkpoint: pd.Timestamp | None = None,
+    since: pd.Timestamp | None = None,
     multipliers: Multipliers = NO_MULTIPLIERS,
 ) -> LotResult:
     """Lots, closed slices and wash sales of canonical fills (`assets.reports.fills`)
     before `cutoff` (naive UTC; default: all of them). With `checkpoint`, also the
-    open lots as they stood at that instant (the start of a reported day).
-    `multipliers`: symbol -> contract multiplier (a symbol not in it is 1x)."""
+    open lots as they stood at that instant (the start of a reported day). With
+    `since` (naive UTC), only the slices closed and the wash sales determined at or
+    after it are returned (the rows of the whole history are not built); every fill
+    is still applied, so those rows and the open lots are what they are over the
+    whole history. `multipliers`: symbol -> contract multiplier (a symbol not in it
+    is 1x)."""
     if cutoff is not None:
         fills = fills[fills["ts"] < cutoff]
     local_days = _local_ordinals(fills["ts"], rules.timezone)
@@ -193,12 +198,32 @@ def compute_lots(
         cutoff_day = int(local_days.max())
     else:
         cutoff_day = 0
-    frames = _Frames(engine)
+    at_cutoff = engine.open_lots()
+    open_sets = [at_cutoff] if at_checkpoint is None else [at_cutoff, at_checkpoint]
+    frames = _Frames(
+        engine, None if since is None else np.datetime64(since.to_datetime64()), open_sets
+    )
     return LotResult(
         slices=frames.slices(cutoff_day),
-        open_lots=frames.lots(engine.open_lots()),
+        open_lots=frames.lots(at_cutoff),
         wash_sales=frames.washes(),
         open_lots_at_checkpoint=None if at_checkpoint is None else frames.lots(at_checkpoint),
+    )
+
+
+def lots_of_day(
+    fills: pd.DataFrame,
+    rules: LotRules,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    multipliers: Multipliers = NO_MULTIPLIERS,
+) -> LotResult:
+    """What a reported day [start, end) (naive UTC) needs, over every fill before
+    `end`: the slices closed and the wash sales determined in the day, the open lots
+    at its end and at its start (the relief check's checkpoint). The `tax_lots`
+    asset's call, and the one `bench.reports` times."""
+    return compute_lots(
+        fills, rules, cutoff=end, checkpoint=start, since=start, multipliers=multipliers
     )
 
 
@@ -554,10 +579,54 @@ class _Engine:
         )
 
 
-class _Frames:
-    """The engine's numbers turned into the output frames, column by column."""
+class _Rows:
+    """A sorted set of row numbers (slices or lots) the output needs, and where a row
+    sits in it. `everything` (the whole history) skips the lookups."""
 
-    def __init__(self, engine: _Engine) -> None:
+    def __init__(self, rows: np.ndarray, everything: bool) -> None:
+        self.rows = rows
+        self.everything = everything
+
+    @classmethod
+    def of(cls, count: int, needed: list[np.ndarray | list[int]] | None) -> _Rows:
+        if needed is None:
+            return cls(np.arange(count, dtype=np.int64), True)
+        # A mark per row of the history, not np.unique: one pass, no sort or hash.
+        marked = np.zeros(count, dtype=bool)
+        for part in needed:
+            marked[np.asarray(part, dtype=np.int64)] = True
+        return cls(np.flatnonzero(marked), False)
+
+    def at(self, rows: np.ndarray) -> np.ndarray:
+        """Positions of `rows` (each one in the set) in the set."""
+        if self.everything:
+            return rows
+        positions: np.ndarray = np.searchsorted(self.rows, rows)
+        return positions
+
+    def take(self, values: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+        """`values` (one per row of the set) for `rows`; None: every row of the whole
+        history, only when the set is everything (then no copy)."""
+        if rows is None:
+            assert self.everything, "rows=None needs the whole history"
+            return values
+        taken: np.ndarray = values[self.at(rows)]
+        return taken
+
+
+class _Frames:
+    """The engine's numbers turned into the output frames, column by column.
+
+    With `since`, only the slices closed and the wash sales determined at or after it
+    become rows (the reported day's: the asset keeps no others), and the figures and
+    ids are derived only for those and for what they refer to (an earlier loss slice
+    a wash sale names, a lot's replacement_for); the open lots are always complete.
+    Without it, every slice and wash sale of the history. The figures are the same
+    element by element either way."""
+
+    def __init__(
+        self, engine: _Engine, since: np.datetime64 | None, open_sets: list[_OpenLots]
+    ) -> None:
         self.engine = engine
         c = engine.columns
         self.fill_id = c.fill_id
@@ -576,59 +645,97 @@ class _Frames:
         self.slice_quantity = _view(engine.slice_quantity, np.int64)
         self.slice_holding = _view(engine.slice_holding, np.int64)
         self.slice_adj = _view(engine.slice_adj, np.float64)
-        self.wash_slice = _view(engine.wash_slice, np.int64)
-        self.wash_lot = _view(engine.wash_lot, np.int64)
-        self.wash_quantity = _view(engine.wash_quantity, np.int64)
+        wash_slice = _view(engine.wash_slice, np.int64)
+        wash_lot = _view(engine.wash_lot, np.int64)
+        wash_quantity = _view(engine.wash_quantity, np.int64)
+        slice_count, lot_count = len(self.slice_fill), len(self.lot_fill)
+        if since is None:
+            self.kept = np.arange(slice_count, dtype=np.int64)
+        else:
+            # A wash sale is determined when both its loss and its replacement exist;
+            # every wash sale of a kept slice is determined after its close, so kept too.
+            self.kept = np.flatnonzero(self.ts[self.slice_fill] >= since)
+            close = self.ts[self.slice_fill[wash_slice]]
+            opened = self.ts[self.lot_fill[wash_lot]]
+            kept_washes = np.flatnonzero(np.maximum(close, opened) >= since)
+            wash_slice = wash_slice[kept_washes]
+            wash_lot = wash_lot[kept_washes]
+            wash_quantity = wash_quantity[kept_washes]
+        self.wash_slice, self.wash_lot, self.wash_quantity = wash_slice, wash_lot, wash_quantity
+        replaces = [np.asarray(o.replacement_for, dtype=np.int64) for o in open_sets]
+        self.slice_rows = _Rows.of(
+            slice_count,
+            None if since is None else [self.kept, wash_slice, *(r[r >= 0] for r in replaces)],
+        )
+        self.lot_rows = _Rows.of(
+            lot_count,
+            None
+            if since is None
+            else [self.slice_lot[self.slice_rows.rows], wash_lot, *(o.lot for o in open_sets)],
+        )
         self._ids: tuple[np.ndarray, np.ndarray, pa.Array, pa.Array] | None = None
         self._per_share_cache: dict[str, np.ndarray] | None = None
 
     def ids(self) -> tuple[np.ndarray, np.ndarray, pa.Array, pa.Array]:
-        """Every lot's id (`<opening fill id>`, or `<opening fill id>.w<n>` for a
-        split's replacement shares) and every slice's (`<lot id>:<closing fill id>`),
-        as Python strings and as Arrow strings. Millions of them: joined by Arrow,
-        each string made once and shared by every column that shows it."""
+        """The ids of the lots and slices the output needs (`lot_rows`, `slice_rows`):
+        a lot's is `<opening fill id>`, or `<opening fill id>.w<n>` for a split's
+        replacement shares, a slice's `<lot id>:<closing fill id>`; as Python strings
+        and as Arrow strings. Up to millions of them: joined by Arrow, each string
+        made once and shared by every column that shows it."""
         if self._ids is None:
+            lots, slices = self.lot_rows.rows, self.slice_rows.rows
             fills = pa.array(self.fill_id, type=pa.string())
-            splits = np.maximum(self.lot_split, 0)
+            lot_fill, lot_split = self.lot_fill[lots], self.lot_split[lots]
+            splits = np.maximum(lot_split, 0)
             top = int(splits.max()) if len(splits) else 0
             suffix = pa.array(["" if n == 0 else f".w{n}" for n in range(top + 1)])
-            lot_ids = pc.binary_join_element_wise(
-                fills.take(self.lot_fill), suffix.take(splits), ""
-            )
+            lot_ids = pc.binary_join_element_wise(fills.take(lot_fill), suffix.take(splits), "")
             slice_ids = pc.binary_join_element_wise(
-                lot_ids.take(self.slice_lot), fills.take(self.slice_fill), ":"
+                lot_ids.take(self.lot_rows.at(self.slice_lot[slices])),
+                fills.take(self.slice_fill[slices]),
+                ":",
             )
             # An original lot's id is its fill's: that string, not a new one.
-            lot_objects = self.fill_id[self.lot_fill]
-            split = self.lot_split > 0
+            lot_objects = self.fill_id[lot_fill]
+            split = lot_split > 0
             if split.any():
                 lot_objects[split] = _objects(lot_ids.filter(pa.array(split)))
             self._ids = (lot_objects, _objects(slice_ids), lot_ids, slice_ids)
         return self._ids
 
+    def lot_ids(self, lots: np.ndarray) -> np.ndarray:
+        return self.lot_rows.take(self.ids()[0], lots)
+
+    def slice_ids(self, slices: np.ndarray) -> np.ndarray:
+        return self.slice_rows.take(self.ids()[1], slices)
+
     def wash_ids(self) -> np.ndarray:
         _, _, lot_ids, slice_ids = self.ids()
         return _objects(
             pc.binary_join_element_wise(
-                slice_ids.take(self.wash_slice), lot_ids.take(self.wash_lot), ">"
+                slice_ids.take(self.slice_rows.at(self.wash_slice)),
+                lot_ids.take(self.lot_rows.at(self.wash_lot)),
+                ">",
             )
         )
 
     def _per_share(self) -> dict[str, np.ndarray]:
-        """Per slice, the figures `_Engine.run` computes, with the same operations in
-        the same order (so the same floats), done in place where they can be: a
-        temporary of millions of rows is fresh memory, and touching that is slow."""
+        """Per slice of `slice_rows`, the figures `_Engine.run` computes, with the same
+        operations in the same order (so the same floats), done in place where they
+        can be: a temporary of millions of rows is fresh memory, and touching that is
+        slow."""
         if self._per_share_cache is None:
-            self._per_share_cache = self._compute_per_share()
+            self._per_share_cache = self._compute_per_share(self.slice_rows.rows)
         return self._per_share_cache
 
-    def _compute_per_share(self) -> dict[str, np.ndarray]:
-        root = self.lot_fill[self.slice_lot]
-        fill = self.slice_fill
-        taken = self.slice_quantity
+    def _compute_per_share(self, slices: np.ndarray) -> dict[str, np.ndarray]:
+        everything = self.slice_rows.everything
+        root = self.lot_fill[self.slice_lot[slices]]
+        fill = self.slice_fill if everything else self.slice_fill[slices]
+        taken = self.slice_quantity if everything else self.slice_quantity[slices]
+        adj = self.slice_adj if everything else self.slice_adj[slices]
         d = self.sign[root]
         k = self.multiplier[fill]
-        adj = self.slice_adj
         close_price, open_price = self.price[fill], self.price[root]
         close_fee, open_fee = self.fee_ps[fill], self.fee_ps[root]
         close_eff = close_price * k
@@ -664,39 +771,52 @@ class _Frames:
             "gain": gain,
         }
 
-    def gain(self) -> np.ndarray:
-        return self._per_share()["gain"]
-
     def disallowed_per_wash(self) -> np.ndarray:
-        loss_ps = -self.gain()[self.wash_slice] / self.slice_quantity[self.wash_slice]
+        at = self.slice_rows.at(self.wash_slice)
+        loss_ps = -self._per_share()["gain"][at] / self.slice_quantity[self.wash_slice]
         disallowed: np.ndarray = np.multiply(loss_ps, self.wash_quantity)
         return disallowed
 
     def slices(self, cutoff_day: int) -> pd.DataFrame:
         e = self.engine
-        figures = self._per_share()
+        # None: every slice of the history, taken without copies.
+        kept = None if self.slice_rows.everything else self.kept
+
+        def pick(values: np.ndarray) -> np.ndarray:
+            return values if kept is None else values[kept]
+
+        figures = {name: self.slice_rows.take(v, kept) for name, v in self._per_share().items()}
         root, d, gain = figures["root"], figures["d"], figures["gain"]
-        fill = self.slice_fill
-        taken = self.slice_quantity
-        # Added wash by wash in the order they were found, as a running sum.
+        fill = pick(self.slice_fill)
+        taken = pick(self.slice_quantity)
+        # Added wash by wash in the order they were found, as a running sum (every wash
+        # sale of a kept slice is kept, in that order).
         disallowed = np.zeros(len(gain))
         reportable = gain.copy()
         per_wash = self.disallowed_per_wash()
-        np.add.at(disallowed, self.wash_slice, per_wash)
-        np.add.at(reportable, self.wash_slice, per_wash)
-        holding = self.slice_holding
+        if kept is None:
+            rows, washes = self.wash_slice, per_wash
+        else:
+            to_row = np.searchsorted(kept, self.wash_slice)
+            of_kept = to_row < len(kept)
+            of_kept[of_kept] = kept[to_row[of_kept]] == self.wash_slice[of_kept]
+            rows, washes = to_row[of_kept], per_wash[of_kept]
+        np.add.at(disallowed, rows, washes)
+        np.add.at(reportable, rows, washes)
+        holding = pick(self.slice_holding)
         close_day = self.day[fill]
         days_held = close_day - holding
         # A loss slice still short of replacement shares whose window reaches past
         # the cutoff may be washed by a purchase not seen yet.
-        pending = np.zeros(len(gain), dtype=bool)
+        pending = np.zeros(len(self.slice_fill), dtype=bool)
         remaining = _view(e.wait_remaining, np.int64)
         last_day = _view(e.wait_last_day, np.int64)
         waiting = _view(e.wait_slice, np.int64)
         pending[waiting[(remaining > 0) & (last_day > cutoff_day)]] = True
+        slice_numbers = self.kept if kept is None else kept
         columns = {
-            "slice_id": self.ids()[1],
-            "lot_id": self.ids()[0][self.slice_lot],
+            "slice_id": self.slice_rows.take(self.ids()[1], kept),
+            "lot_id": self.lot_ids(self.slice_lot[slice_numbers]),
             "account": self.account[fill],
             "symbol": self.symbol[fill],
             "direction": _directions(d),
@@ -725,23 +845,21 @@ class _Frames:
             "reportable_gain": reportable,
             "days_held": days_held,
             "term": _labels(days_held > self.engine.rules.long_term_days, "LONG", "SHORT"),
-            "wash_pending": pending,
+            "wash_pending": pick(pending),
         }
         return _frame(columns, SLICE_COLUMNS)
 
     def washes(self) -> pd.DataFrame:
         fill = self.slice_fill[self.wash_slice]
         lot = self.wash_lot
-        slice_ids = self.ids()[1][self.wash_slice]
-        lot_ids = self.ids()[0][lot]
         close_time = self.ts[fill]
         open_time = self.ts[self.lot_fill[lot]]
         columns = {
             "wash_id": self.wash_ids(),
             "account": self.account[fill],
             "symbol": self.symbol[fill],
-            "loss_slice_id": slice_ids,
-            "replacement_lot_id": lot_ids,
+            "loss_slice_id": self.slice_ids(self.wash_slice),
+            "replacement_lot_id": self.lot_ids(lot),
             "quantity": self.wash_quantity,
             "disallowed_loss": self.disallowed_per_wash(),
             "loss_close_time": close_time,
@@ -759,10 +877,10 @@ class _Frames:
         replaces = np.asarray(open_lots.replacement_for, dtype=np.int64)
         replacement_for = np.full(len(lot), "", dtype=object)
         if (replaces >= 0).any():
-            replacement_for[replaces >= 0] = self.ids()[1][replaces[replaces >= 0]]
+            replacement_for[replaces >= 0] = self.slice_ids(replaces[replaces >= 0])
         open_eff = self.price[root] * self.multiplier[root] + d * (self.fee_ps[root] + adj)
         columns = {
-            "lot_id": self.ids()[0][lot],
+            "lot_id": self.lot_ids(lot),
             "account": self.account[root],
             "symbol": self.symbol[root],
             "direction": _directions(d),
