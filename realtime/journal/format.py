@@ -50,6 +50,8 @@ __all__ = [
     "CHUNKED_MARKER",
     "CHUNKED_MARKERS",
     "DELETE_ORPHAN_CHUNKS",
+    "DELETE_SNAPSHOT_AT",
+    "DELETE_SNAPSHOT_CHUNKS_AT",
     "EVENT_CLASSES",
     "EVENT_COLUMNS",
     "EVENT_CRC_PREFIX",
@@ -136,6 +138,12 @@ PRUNE_SNAPSHOTS: Final = (
 INSERT_SNAPSHOT_CHUNK: Final = (
     "INSERT OR REPLACE INTO snapshot_chunks(seq, part, payload, crc) VALUES (?, ?, ?, ?)"
 )
+# A chunked snapshot's first chunk clears any snapshot already stored at its seq, in the
+# same transaction: its marker would otherwise keep pointing at chunks being overwritten
+# one by one, and a crash in between would leave a marker over a mix of old and new
+# chunks that each pass their checksum.
+DELETE_SNAPSHOT_AT: Final = "DELETE FROM snapshots WHERE seq = ?"
+DELETE_SNAPSHOT_CHUNKS_AT: Final = "DELETE FROM snapshot_chunks WHERE seq = ?"
 SELECT_SNAPSHOT_CHUNKS: Final = (
     "SELECT part, payload, crc FROM snapshot_chunks WHERE seq = ? ORDER BY part"
 )

@@ -37,6 +37,8 @@ from realtime.journal.format import (
     BUSY_TIMEOUT_MS,
     CHUNKED_MARKERS,
     DELETE_ORPHAN_CHUNKS,
+    DELETE_SNAPSHOT_AT,
+    DELETE_SNAPSHOT_CHUNKS_AT,
     EVENT_CLASSES,
     EVENT_COLUMNS,
     INSERT_EVENT,
@@ -509,6 +511,8 @@ class Journal:
                         jobs.popleft()
                         cleanup = True
                 elif cleanup:
+                    # Only while no chunked snapshot is being stored: its chunks have no
+                    # marker yet, so they are "orphans" to DELETE_ORPHAN_CHUNKS.
                     cleanup = self._delete_orphan_chunks()
         except BaseException as exc:  # pragma: no cover - defensive: never hang appenders
             if self._error is None:
@@ -545,6 +549,9 @@ class Journal:
                     try:
                         if stored is not None:
                             part = job.parts
+                            if part == 0:
+                                conn.execute(DELETE_SNAPSHOT_AT, (job.seq,))
+                                conn.execute(DELETE_SNAPSHOT_CHUNKS_AT, (job.seq,))
                             conn.execute(
                                 INSERT_SNAPSHOT_CHUNK,
                                 (job.seq, part, stored, chunk_crc(job.seq, part, stored)),

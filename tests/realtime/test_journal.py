@@ -10,6 +10,7 @@ import sqlite3
 import struct
 import subprocess
 import sys
+import threading
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +32,7 @@ from realtime.journal import (
     JournalUsageError,
     JournalWriteError,
 )
+from realtime.journal import writer as writer_module
 from realtime.journal.format import (
     APPLICATION_ID,
     INSERT_SNAPSHOT,
@@ -883,17 +885,35 @@ def test_latest_snapshot_when_a_compressed_chunk_does_not_inflate_then_previous_
 
 
 def test_write_snapshot_when_chunked_then_event_commits_do_not_wait_for_it(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     journal = Journal.open(tmp_path / "j.db")
+    # The writer thread is held inside the snapshot (before its second chunk) until the
+    # events below have committed: they must not need it to finish.
+    second_chunk = threading.Event()
+    events_committed = threading.Event()
+    compress = writer_module.compress_chunk
+    calls = 0
+
+    def held_compress(data: bytes) -> bytes:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            second_chunk.set()
+            assert events_committed.wait(10), "the events never committed"
+        return compress(data)
+
+    monkeypatch.setattr(writer_module, "compress_chunk", held_compress)
 
     async def main() -> None:
         await append_all(journal, [ack(i) for i in range(2)])
         snapshot = journal.write_snapshot(2, _big_pieces(3, 64))  # 16 MiB, 64 chunks
+        assert await asyncio.to_thread(second_chunk.wait, 10)
         for i in range(2, 12):
-            await journal.append(ack(i))  # each commits between two chunks
+            await journal.append(ack(i))
         assert not snapshot.done()
         assert journal.committed_seq == 12
+        events_committed.set()
         await snapshot
         await journal.aclose()
 
@@ -902,6 +922,33 @@ def test_write_snapshot_when_chunked_then_event_commits_do_not_wait_for_it(
     latest = journal.latest_snapshot()
     journal.close()
     assert latest is not None and latest[0] == 2 and len(latest[1]) > 64 * SNAPSHOT_CHUNK_BYTES
+
+
+def test_write_snapshot_when_same_seq_rewritten_and_storing_fails_then_never_a_mix(
+    tmp_path: Path,
+) -> None:
+    # A second chunked snapshot at a seq that already has one overwrites its chunks one
+    # transaction at a time: if it stops half-way, the old marker must not be left
+    # pointing at new and old chunks (each passes its checksum, the sizes match).
+    path = tmp_path / "j.db"
+    journal = Journal.open(path)
+    old, new = _big_pieces(1, 3), _big_pieces(2, 3)
+
+    async def main() -> None:
+        await append_all(journal, [ack(i) for i in range(3)])
+        await journal.write_snapshot(1, b"state@1")
+        await journal.write_snapshot(2, old)
+        with raw_db(path) as db:  # a fault from outside: the rewrite fails after part 0
+            db.execute(
+                "CREATE TRIGGER refuse BEFORE INSERT ON snapshot_chunks "
+                "WHEN NEW.part >= 1 BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+            )
+        with pytest.raises(JournalWriteError, match="injected failure"):
+            await journal.write_snapshot(2, new)
+        await journal.aclose()
+
+    asyncio.run(main())
+    assert JournalReader(path).latest_snapshot() == (1, b"state@1")
 
 
 def test_write_snapshot_when_kept_ones_pruned_then_their_chunks_are_deleted(
