@@ -168,4 +168,7 @@ def service_differences(
             )
     if not extra:
         return rows
-    return pd.concat([rows, pd.DataFrame(extra, columns=rows.columns)], ignore_index=True)
+    account_rows = pd.DataFrame(extra, columns=rows.columns)
+    if rows.empty:  # pandas deprecates concatenating an empty frame (its dtypes would count)
+        return account_rows
+    return pd.concat([rows, account_rows], ignore_index=True)
