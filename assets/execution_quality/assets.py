@@ -30,7 +30,7 @@ from assets.execution_quality.report_folder import ReportFolder
 from assets.execution_quality.summary import daily_summary, outlier_orders
 from assets.execution_quality.tables import HORIZONS_S, TCA_DAILY, TCA_FILLS, TCA_ORDERS
 from assets.execution_quality.tca import compute_tca
-from assets.instruments import NO_MULTIPLIERS, Multipliers
+from assets.instruments import Multipliers
 from assets.metadata import markdown_preview, table_definition_metadata
 from assets.timestamps import naive_utc
 from assets.warehouse.tables import FILLS, ORDERS, QUOTES, TRADES
@@ -81,7 +81,7 @@ def read_day(warehouse: Warehouse, table: TableSpec, day: TradingDay) -> pd.Data
 
 
 def build_execution_quality_assets(
-    multipliers: Multipliers = NO_MULTIPLIERS,
+    multipliers: Multipliers,
 ) -> list[dg.AssetsDefinition]:
     """The group's assets; `multipliers`: symbol -> contract multiplier
     (`assets.instruments.load_multipliers` of the instruments config; absent: 1x),

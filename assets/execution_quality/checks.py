@@ -126,7 +126,7 @@ def _result(
     )
 
 
-def identity_check(multipliers: Multipliers = NO_MULTIPLIERS) -> dg.AssetChecksDefinition:
+def identity_check(multipliers: Multipliers) -> dg.AssetChecksDefinition:
     """`tca_orders_is_identity` at the contract multipliers the assets computed
     the rows with (`build_execution_quality_assets`)."""
 
@@ -264,7 +264,7 @@ def _shipped(warehouse: Warehouse, day: TradingDay) -> tuple[pd.Series, pd.DataF
 
 
 def build_execution_quality_checks(
-    multipliers: Multipliers = NO_MULTIPLIERS,
+    multipliers: Multipliers,
 ) -> list[dg.AssetChecksDefinition]:
     """The group's checks, at the same `multipliers` as its assets (absent: 1x)."""
     return [

@@ -16,6 +16,7 @@ from assets.execution_quality.assets import build_execution_quality_assets
 from assets.execution_quality.checks import build_execution_quality_checks, identity_check
 from assets.execution_quality.report_folder import ReportFolder
 from assets.execution_quality.tables import TCA_DAILY, TCA_FILLS, TCA_ORDERS
+from assets.instruments import NO_MULTIPLIERS
 from orchestration.resources import DuckDBWarehouse
 from tests.assets.execution_quality.journal import DAY, DECISION_O1
 from tests.assets.results import check_results
@@ -36,8 +37,8 @@ def reports(tmp_path: Path) -> ReportFolder:
     return ReportFolder(path=str(tmp_path / "reports"))
 
 
-EXECUTION_QUALITY_ASSETS = build_execution_quality_assets()
-EXECUTION_QUALITY_CHECKS = build_execution_quality_checks()
+EXECUTION_QUALITY_ASSETS = build_execution_quality_assets(NO_MULTIPLIERS)
+EXECUTION_QUALITY_CHECKS = build_execution_quality_checks(NO_MULTIPLIERS)
 
 
 def materialise(
@@ -269,7 +270,7 @@ def test_is_identity_check_when_a_stored_row_breaks_it_then_the_check_fails(
     )
 
     # Run on its own (no partition): it checks the newest day with TCA rows.
-    identity = identity_check()
+    identity = identity_check(NO_MULTIPLIERS)
     result = dg.materialize(
         [*EXECUTION_QUALITY_ASSETS, identity],
         resources={"warehouse": shipped, "tca_reports": reports},

@@ -10,6 +10,7 @@ import dagster as dg
 from assets.catalogue import WAREHOUSE_POOL as POOL
 from assets.execution_quality.assets import build_execution_quality_assets
 from assets.execution_quality.checks import build_execution_quality_checks
+from assets.instruments import NO_MULTIPLIERS
 from orchestration.definitions import build_definitions
 from orchestration.settings import Settings
 
@@ -35,8 +36,8 @@ def test_job_when_built_then_partitioned_by_trading_day_and_scheduled_after_the_
 
 
 def test_assets_and_checks_when_defined_then_all_in_the_warehouse_pool() -> None:
-    EXECUTION_QUALITY_ASSETS = build_execution_quality_assets()
-    EXECUTION_QUALITY_CHECKS = build_execution_quality_checks()
+    EXECUTION_QUALITY_ASSETS = build_execution_quality_assets(NO_MULTIPLIERS)
+    EXECUTION_QUALITY_CHECKS = build_execution_quality_checks(NO_MULTIPLIERS)
     pools = {a.op.name: a.op.pool for a in EXECUTION_QUALITY_ASSETS}
     pools |= {c.node_def.name: c.node_def.pool for c in EXECUTION_QUALITY_CHECKS}
 
