@@ -15,7 +15,8 @@ one-line messages and exit status, which the launcher exits with too).
 Once up, it serves a control endpoint on loopback (`realtime.service_control`; its
 address in `DataLayout.launcher_control`) through which the resilience suite, in a
 Dagster run process, has it restart the realtime service (`serve_control`): the one
-child it restarts rather than stopping everything when it exits.
+child it restarts, and only when asked (a child that exits on its own still stops the
+launch).
 
 Ctrl-C or SIGTERM stops every process it started, in an order that leaves no
 queued or running Dagster run behind (`stop_in_order`): each group gets SIGTERM,
@@ -531,7 +532,14 @@ def main(argv: list[str] | None = None) -> int:
                 request = control.requests.get(timeout=0.5)
             except queue.Empty:
                 continue
-            service = serve_control(request, service, children, env, logs, args.api_port)
+            try:
+                service = serve_control(request, service, children, env, logs, args.api_port)
+            except BaseException as exc:
+                # Ctrl-C, SIGTERM or an unexpected error mid-restart: the caller is told
+                # now rather than left waiting for its deadline, and the launch stops.
+                if not request.done.is_set():
+                    request.answer(503, {"error": f"the launcher stopped mid-restart: {exc!r}"})
+                raise
     except Stop:
         say("stopping")
         return 0

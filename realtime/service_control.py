@@ -114,13 +114,19 @@ def _handler(server: ControlServer) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             self._serve(RESTART_PATH, self._restart)
 
-        def _restart(self, body: dict[str, Any]) -> Request:
+        def _restart(self, body: Any) -> Request:
+            if not isinstance(body, dict):
+                raise ValueError('the body must be a JSON object {"timeout_s": seconds}')
             timeout = body.get("timeout_s")
-            if not isinstance(timeout, (int, float)) or not 0 < timeout <= MAX_RESTART_S:
+            if (
+                isinstance(timeout, bool)  # JSON true is not a number of seconds
+                or not isinstance(timeout, (int, float))
+                or not 0 < timeout <= MAX_RESTART_S
+            ):
                 raise ValueError(f"timeout_s must be a number in (0, {MAX_RESTART_S:g}]")
             return Request("restart", float(timeout))
 
-        def _serve(self, path: str, make: Callable[[dict[str, Any]], Request]) -> None:
+        def _serve(self, path: str, make: Callable[[Any], Request]) -> None:
             if self.path != path:
                 return self._send(404, {"error": f"no {self.command} {self.path}"})
             if not secrets.compare_digest(
@@ -189,7 +195,14 @@ class LauncherControl:
             )
         except httpx.HTTPError as exc:
             raise ControlError(f"the launcher (pid {self.pid}) at {self.url}: {exc!r}") from exc
-        answer: dict[str, Any] = response.json()
+        try:
+            answer = response.json()
+        except ValueError as exc:
+            raise ControlError(
+                f"the launcher at {self.url} answered {response.status_code}, not JSON"
+            ) from exc
+        if not isinstance(answer, dict):
+            raise ControlError(f"the launcher at {self.url} answered {answer!r}, not an object")
         if response.status_code != 200:
             raise ControlError(
                 f"the launcher answered {response.status_code}: {answer.get('error', answer)}"

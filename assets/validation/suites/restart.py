@@ -67,7 +67,7 @@ def restart_recovers(platform: Platform, config: ValidationConfig) -> CheckResul
     probe = config.probe
     keys = [probe.api_key, probe.peer_api_key]
     try:
-        theirs = control.status()["instance"]
+        theirs = control.status().get("instance")
     except ControlError as exc:
         if isinstance(exc.__cause__, httpx.ConnectError):
             # nothing listens there: a file left by a launcher that is gone (its pid

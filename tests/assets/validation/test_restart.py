@@ -207,12 +207,19 @@ def test_control_when_token_wrong_or_launcher_gone_then_refused_or_not_found(
         wrong = LauncherControl(found.url, "not-the-token", found.pid)
         with pytest.raises(ControlError, match="answered 401: missing or wrong token"):
             wrong.status()
-        bad = httpx.post(
-            f"{found.url}/service/restart",
-            headers={"Authorization": f"Bearer {found.token}"},
-            json={"timeout_s": 0},
-        )
-        assert bad.status_code == 400 and "timeout_s must be" in bad.json()["error"]
+        for body, says in [
+            ({"timeout_s": 0}, "timeout_s must be"),
+            ({"timeout_s": True}, "timeout_s must be"),  # JSON true is not seconds
+            ([1, 2], "must be a JSON object"),
+            ("30", "must be a JSON object"),
+        ]:
+            bad = httpx.post(
+                f"{found.url}/service/restart",
+                headers={"Authorization": f"Bearer {found.token}"},
+                json=body,
+            )
+            assert bad.status_code == 400 and says in bad.json()["error"], body
+        assert server.requests.empty()  # none of them reached the launcher
     finally:
         server.close()
     assert not path.exists()  # removed when the launcher stops
