@@ -25,6 +25,7 @@ from assets.validation.platform import Platform
 from assets.validation.report import SuiteRun, render_html, render_markdown
 from assets.validation.results import Verdict, verdict
 from assets.validation.suites.restart import restart_recovers
+from orchestration.launcher_process import launcher_argv, launcher_env
 from orchestration.resources import DuckDBWarehouse, JournalSource
 from realtime.layout import PROJECT_ROOT, DataLayout
 from realtime.service_control import ControlError, ControlServer, LauncherControl
@@ -67,16 +68,12 @@ def launched(tmp_path: Path) -> Iterator[Launched]:
     """`python -m orchestration.launcher` with the realtime service only (no Dagster, no
     demo): what owns the service process in `make run`."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEPIPE_")}
-    env.pop("DAGSTER_HOME", None)
-    env["TRADEPIPE_DATA_DIR"] = str(tmp_path / "data")
     console = tmp_path / "console.txt"
     with console.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "orchestration.launcher", "--no-dagster", "--no-demo",
-             "--api-port", str(port)],
-            cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True,
+            launcher_argv("--no-dagster", "--no-demo", "--api-port", str(port)),
+            cwd=PROJECT_ROOT, env=launcher_env(tmp_path / "data"), stdout=out,
+            stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     running = Launched(
         process, DataLayout.under(tmp_path / "data"), f"http://127.0.0.1:{port}", console
@@ -124,10 +121,7 @@ def test_validate_command_when_launcher_started_then_its_resilience_run_restarts
     `python -m orchestration.validate`, a Dagster run in its own process), which finds
     the launcher from the data directory alone."""
     first = launched.instance()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEPIPE_")}
-    env.pop("DAGSTER_HOME", None)
-    env["TRADEPIPE_DATA_DIR"] = str(launched.layout.data_dir)
-    env["TRADEPIPE_VALIDATION_API_URL"] = launched.api_url
+    env = launcher_env(launched.layout.data_dir, TRADEPIPE_VALIDATION_API_URL=launched.api_url)
     answer = subprocess.run(
         [sys.executable, "-m", "orchestration.validate", "--suites", "resilience"],
         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=240,
