@@ -544,36 +544,21 @@ class Journal:
                 # Before the lock, so a loop commit meanwhile does not wait for it; zlib
                 # releases the GIL while it deflates, so the loop runs on meanwhile too.
                 stored = None if chunk is None else compress_chunk(chunk)
-                with self._conn_lock:
-                    conn.execute("BEGIN")
-                    try:
-                        if stored is not None:
-                            part = job.parts
-                            if part == 0:
-                                conn.execute(DELETE_SNAPSHOT_AT, (job.seq,))
-                                conn.execute(DELETE_SNAPSHOT_CHUNKS_AT, (job.seq,))
-                            conn.execute(
-                                INSERT_SNAPSHOT_CHUNK,
-                                (job.seq, part, stored, chunk_crc(job.seq, part, stored)),
-                            )
-                        else:
-                            marker = chunked_marker(job.parts, job.total)
-                            conn.execute(
-                                INSERT_SNAPSHOT,
-                                (
-                                    job.seq,
-                                    job.created_ns,
-                                    marker,
-                                    snapshot_crc(job.seq, job.created_ns, marker),
-                                ),
-                            )
-                            conn.execute(PRUNE_SNAPSHOTS, (self._snapshots_kept,))
-                        conn.execute("COMMIT")
-                    except BaseException:
-                        if conn.in_transaction:
-                            with contextlib.suppress(sqlite3.Error):
-                                conn.execute("ROLLBACK")
-                        raise
+                with self._conn_lock, _transaction(conn):
+                    if stored is not None:
+                        part = job.parts
+                        if part == 0:
+                            conn.execute(DELETE_SNAPSHOT_AT, (job.seq,))
+                            conn.execute(DELETE_SNAPSHOT_CHUNKS_AT, (job.seq,))
+                        conn.execute(
+                            INSERT_SNAPSHOT_CHUNK,
+                            (job.seq, part, stored, chunk_crc(job.seq, part, stored)),
+                        )
+                    else:
+                        marker = chunked_marker(job.parts, job.total)
+                        crc = snapshot_crc(job.seq, job.created_ns, marker)
+                        conn.execute(INSERT_SNAPSHOT, (job.seq, job.created_ns, marker, crc))
+                        conn.execute(PRUNE_SNAPSHOTS, (self._snapshots_kept,))
                 self._commits += 1
             except Exception as exc:
                 error = JournalWriteError(
@@ -602,8 +587,7 @@ class Journal:
 
     def _commit(self, rows: list[_Row], snaps: list[_Snap]) -> None:
         conn = self._conn
-        conn.execute("BEGIN")
-        try:
+        with _transaction(conn):
             if rows:
                 conn.executemany(
                     INSERT_EVENT, [(s, t, ty, p, event_crc(s, t, ty, p)) for s, t, ty, p in rows]
@@ -615,12 +599,6 @@ class Journal:
                         (seq, created_ns, payload, snapshot_crc(seq, created_ns, payload)),
                     )
                 conn.execute(PRUNE_SNAPSHOTS, (self._snapshots_kept,))
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
-            raise
         if rows:
             self._committed_seq = rows[-1][0]
         self._commits += 1
@@ -1003,6 +981,21 @@ def _create(path: Path) -> None:
         raise classify_sqlite_error(exc, draft) from exc
     except OSError as exc:
         raise JournalError(f"cannot create journal {path}: {exc}") from exc
+
+
+@contextlib.contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN ... COMMIT around the block; on any exception a ROLLBACK (whose own failure
+    is not allowed to hide the first one) and the exception goes on."""
+    conn.execute("BEGIN")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+        raise
 
 
 def _write_schema(conn: sqlite3.Connection, *, stamp: bool) -> None:
