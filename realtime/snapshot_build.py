@@ -29,15 +29,12 @@ import msgspec
 
 from realtime.snapshot_format import (
     BODY_HEADER,
-    FILL_COLUMNS,
-    FORMAT,
-    ORDER_COLUMNS,
-    SnapshotHeader,
     array_header,
     fill_row,
     header_bytes,
     order_row,
     rows_body,
+    snapshot_header,
 )
 from realtime.state import AccountBook, EngineState
 
@@ -50,23 +47,7 @@ class SnapshotBuild:
     def __init__(self, state: EngineState) -> None:
         self.state = state
         self.seq = state.last_seq
-        header = SnapshotHeader(
-            format=FORMAT,
-            seq=state.last_seq,
-            order_count=state.order_count,
-            fill_count=state.fill_count,
-            global_state=state.global_state,
-            account_states={a: b.trading_state for a, b in state.accounts.items()},
-            limits_json=state.limits_json(),
-            limits_digest=state.limits_digest,
-            marks=dict(state.marks),
-            positions=state.snapshot_positions(),
-            feature_scales=dict(state.feature_scales),
-            watermark_ns=state.watermark_ns,
-            order_columns=list(ORDER_COLUMNS),
-            fill_columns=list(FILL_COLUMNS),
-        )
-        self._header = header_bytes(header)
+        self._header = header_bytes(snapshot_header(state.snapshot(rows=False)))
         # Each account's log ends as of the capture.
         self._books: list[tuple[AccountBook, int, int]] = [
             (book, book.orders.end, book.fills.end) for book in state.accounts.values()

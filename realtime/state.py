@@ -575,8 +575,10 @@ class EngineState:
     # log order), and client ids alongside their orders: the order realtime.snapshot_build
     # walks in, so that a snapshot built a chunk at a time is byte-identical to this one.
 
-    def snapshot(self) -> StateSnapshot:
-        orders = [o for book in self.accounts.values() for o in book.orders]
+    def snapshot(self, *, rows: bool = True) -> StateSnapshot:
+        """The state as a snapshot; `rows=False`: without its orders, fills and client
+        ids (the small part, which realtime.snapshot_build encodes first)."""
+        orders = [o for book in self.accounts.values() for o in book.orders] if rows else []
         return StateSnapshot(
             seq=self.last_seq,
             order_count=self.order_count,
@@ -587,7 +589,7 @@ class EngineState:
             limits_digest=self.limits_digest,
             marks=dict(self.marks),
             orders=orders,
-            fills=[f for book in self.accounts.values() for f in book.fills],
+            fills=[f for book in self.accounts.values() for f in book.fills] if rows else [],
             positions=self.snapshot_positions(),
             client_ids=[row for o in orders if (row := self.client_id_row(o)) is not None],
             watermark_ns=self.watermark_ns,
