@@ -38,6 +38,8 @@ STATUS_PATH: Final = "/service"
 RESTART_PATH: Final = "/service/restart"
 # the most a caller may ask the launcher to wait for the restarted service
 MAX_RESTART_S: Final = 300.0
+# the only body is {"timeout_s": n}
+MAX_BODY_BYTES: Final = 1024
 
 
 class ControlError(RuntimeError):
@@ -135,9 +137,15 @@ def _handler(server: ControlServer) -> type[BaseHTTPRequestHandler]:
                 return self._send(401, {"error": "missing or wrong token"})
             try:
                 length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                return self._send(400, {"error": "Content-Length is not a number"})
+            if not 0 <= length <= MAX_BODY_BYTES:
+                # read nothing: a negative length would read to EOF, a huge one hold memory
+                return self._send(413, {"error": f"a body of 0..{MAX_BODY_BYTES} bytes"})
+            try:
                 raw = self.rfile.read(length) if length else b"{}"
                 request = make(json.loads(raw) if raw.strip() else {})
-            except (ValueError, TypeError) as exc:
+            except (ValueError, TypeError, RecursionError) as exc:  # Recursion: deep nesting
                 return self._send(400, {"error": str(exc)})
             server.requests.put(request)
             # the main loop answers every request, or close() does

@@ -213,6 +213,12 @@ def test_control_when_token_wrong_or_launcher_gone_then_refused_or_not_found(
                 json=body,
             )
             assert bad.status_code == 400 and says in bad.json()["error"], body
+        huge = httpx.post(
+            f"{found.url}/service/restart",
+            headers={"Authorization": f"Bearer {found.token}"},
+            content=b"[" * 5000 + b"]" * 5000,  # nested past the JSON parser's depth, too
+        )
+        assert huge.status_code == 413 and "bytes" in huge.json()["error"]
         assert server.requests.empty()  # none of them reached the launcher
     finally:
         server.close()
