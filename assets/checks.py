@@ -23,7 +23,7 @@ import dagster as dg
 import pandas as pd
 
 from assets.metadata import markdown_preview
-from orchestration.resources import JournalSource, TableSpec, Warehouse, sql_string
+from assets.resources import JournalSource, TableSpec, Warehouse, sql_string
 
 _SAMPLE = 10
 SENSOR_TAG = "dagster/sensor_name"  # Dagster sets it on every run a sensor requests

@@ -7,7 +7,7 @@ from typing import Any, Final
 import dagster as dg
 import pandas as pd
 
-from orchestration.resources import ColumnType, TableSpec
+from assets.resources import ColumnType, TableSpec
 
 _UI_TYPES = {
     ColumnType.TIMESTAMP: "timestamp",

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from orchestration.resources import sql_string
+from assets.resources import sql_string
 
 
 def naive_utc(stamp: Any) -> pd.Timestamp:

@@ -45,15 +45,15 @@ import numpy as np
 import pandas as pd
 from questdb import Sender
 
+from assets.resources.duckdb_warehouse import DuckDBWarehouse
+from assets.resources.journal import JournalSource
+from assets.resources.questdb_warehouse import QuestDBWarehouse
+from assets.resources.schema import TableSpec
+from assets.resources.warehouse import conform
 from assets.warehouse.projections import PROJECTIONS
 from assets.warehouse.shipping import ship
 from assets.warehouse.tables import QUOTES
 from orchestration.resources import warehouse_from_url
-from orchestration.resources.duckdb_warehouse import DuckDBWarehouse
-from orchestration.resources.journal import JournalSource
-from orchestration.resources.questdb_warehouse import QuestDBWarehouse
-from orchestration.resources.schema import TableSpec
-from orchestration.resources.warehouse import conform
 from realtime.domain import OrderRequest, OrderType, Side, TimeInForce
 from realtime.events import (
     Event,

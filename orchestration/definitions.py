@@ -15,11 +15,12 @@ from assets.execution_quality.report_folder import ReportFolder
 from assets.instruments import load_multipliers
 from assets.reports.assets import build_report_definitions
 from assets.reports.config import load_reports_config
+from assets.resources import DuckDBWarehouse
 from assets.sinks.assets import SINK_ASSETS
 from assets.warehouse.assets import WAREHOUSE_ASSETS
 from orchestration.features import build_feature_definitions
 from orchestration.jobs import build_daily_jobs, build_jobs, build_report_jobs
-from orchestration.resources import DuckDBWarehouse, build_resources
+from orchestration.resources import build_resources
 from orchestration.schedules import build_daily_schedules
 from orchestration.sensors import build_sensors
 from orchestration.settings import Settings

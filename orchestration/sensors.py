@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Final
 
 import dagster as dg
 
+from assets.resources import Inbox, JournalSource, Sink
 from assets.sinks.assets import GROUP as INBOXES
 from assets.sinks.tables import (
     ALT_SIGNALS,
@@ -29,7 +30,6 @@ from assets.sinks.tables import (
     REPLAY_TRADES,
 )
 from assets.warehouse.assets import GROUP as WAREHOUSE
-from orchestration.resources import Inbox, JournalSource, Sink
 
 if TYPE_CHECKING:
     # Not exported by dagster; only the type checker needs the name.

@@ -12,8 +12,8 @@ from typing import Final, NamedTuple
 # The service's book as a table, one row per account and symbol: what GET /positions
 # answers and what replaying the journal rebuilds (`assets.reports.replay`), which
 # daily_pnl's reconciliation compares column for column. Stated here because both
-# assets/ and orchestration.resources read it, and neither may import the other
-# (`tests/test_layering.py`).
+# the reports and the service-book resource (`assets.resources.service`) read it, and
+# a resource may not import a pipeline's module (`tests/test_layering.py`).
 BOOK_COLUMNS: Final = (
     "account",
     "symbol",

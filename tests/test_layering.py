@@ -1,16 +1,16 @@
-"""Which package may import which: the rule between assets/ and orchestration/.
+"""Which package may import which: resources < assets < orchestration.
 
-* `orchestration.resources` (the stores and the journal reader) imports nothing
-  from `assets`: a resource knows the schema vocabulary (`TableSpec`), never a
+* `assets.resources` (the stores and the journal reader) imports nothing from the
+  rest of `assets`: a resource knows the schema vocabulary (`TableSpec`), never a
   particular table or pipeline.
-* `assets` imports from `orchestration` only the package `orchestration.resources`
-  (the names in its `__all__`: resource classes and the types their verbs take),
-  never one of its modules, and nothing else of `orchestration` (definitions,
-  jobs, schedules, settings, the launcher).
-* The rest of `orchestration` (definitions, jobs, schedules) wires assets to
-  resources, so it imports both.
+* The rest of `assets` imports from `assets.resources` only the package (the names in
+  its `__all__`: resource classes and the types their verbs take), never one of its
+  modules.
+* `assets` imports nothing of `orchestration`. `orchestration` (definitions, jobs,
+  schedules, the choice of resources by deployment) wires assets to resources, so it
+  imports both.
 
-The import graph is then layered, resources < assets < wiring, with no cycle.
+The import graph is then layered, with no cycle.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-import orchestration.resources
+import assets.resources
 from orchestration.settings import PROJECT_ROOT
 
 
@@ -39,23 +39,34 @@ def is_under(module: str, package: str) -> bool:
     return module == package or module.startswith(package + ".")
 
 
-def test_resources_when_imports_are_listed_then_none_comes_from_assets() -> None:
+def test_resources_when_imports_are_listed_then_none_comes_from_other_assets() -> None:
     offending = [
         (where, module)
-        for where, module, _ in imports("orchestration/resources")
-        if is_under(module, "assets")
+        for where, module, _ in imports("assets/resources")
+        if is_under(module, "assets") and not is_under(module, "assets.resources")
     ]
 
     assert offending == []
 
 
-def test_assets_when_imports_are_listed_then_orchestration_is_only_the_resources_api() -> None:
-    public = set(orchestration.resources.__all__)
+def test_assets_when_imports_are_listed_then_none_comes_from_orchestration() -> None:
+    offending = [
+        (where, module)
+        for where, module, _ in imports("assets")
+        if is_under(module, "orchestration")
+    ]
+
+    assert offending == []
+
+
+def test_assets_when_imports_are_listed_then_resources_are_used_through_their_api() -> None:
+    public = set(assets.resources.__all__)
     offending = [
         (where, module, name)
         for where, module, name in imports("assets")
-        if is_under(module, "orchestration")
-        and not (module == "orchestration.resources" and name in public)
+        if not where.startswith("assets/resources/")
+        and is_under(module, "assets.resources")
+        and not (module == "assets.resources" and name in public)
     ]
 
     assert offending == []

@@ -32,9 +32,9 @@ from assets.execution_quality.tables import HORIZONS_S, TCA_DAILY, TCA_FILLS, TC
 from assets.execution_quality.tca import compute_tca
 from assets.instruments import Multipliers
 from assets.metadata import markdown_preview, table_definition_metadata
+from assets.resources import TableSpec, Warehouse, sql_string
 from assets.timestamps import naive_utc
 from assets.warehouse.tables import FILLS, ORDERS, QUOTES, TRADES
-from orchestration.resources import TableSpec, Warehouse, sql_string
 
 GROUP: Final = "execution_quality"
 # Serialises every writer of the embedded DuckDB file (one process at a time).

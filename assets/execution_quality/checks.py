@@ -23,9 +23,9 @@ from assets.execution_quality.tables import HORIZONS_S, TCA_FILLS, TCA_ORDERS
 from assets.execution_quality.tca import Flag, horizon_label
 from assets.instruments import NO_MULTIPLIERS, Multipliers, multipliers_of
 from assets.metadata import markdown_preview
+from assets.resources import Warehouse, sql_string
 from assets.timestamps import naive_utc
 from assets.warehouse.tables import FILLS, ORDERS
-from orchestration.resources import Warehouse, sql_string
 
 # The Perold formula and the stored sum round differently; relative to the size of
 # the terms, they agree to far better than this.

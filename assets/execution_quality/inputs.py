@@ -39,9 +39,9 @@ import numpy as np
 import pandas as pd
 
 from assets.execution_quality.tca import CANCELED, EXPIRED, FILLED, OPEN, REJECTED
+from assets.resources import Warehouse, sql_string
 from assets.timestamps import timestamp_literal
 from assets.warehouse.tables import FILLS, ORDERS, QUOTES, TRADES
-from orchestration.resources import Warehouse, sql_string
 
 SUBMITTED: Final = ("OrderAccepted", "OrderRejected")
 ENDED_BY: Final = {

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Final
 
 from assets.execution_quality.tca import DEFAULT_HORIZONS_S, horizon_label
-from orchestration.resources import Column, ColumnType, TableSpec
+from assets.resources import Column, ColumnType, TableSpec
 
 TS, SYM, STR, LONG, DOUBLE = (
     ColumnType.TIMESTAMP,

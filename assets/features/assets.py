@@ -22,8 +22,8 @@ from assets.features.checks import source_checks
 from assets.features.registry import apply_if_changed
 from assets.features.store import FeatureStoreResource
 from assets.metadata import markdown_preview
+from assets.resources import Warehouse
 from assets.warehouse.tables import ORDERS
-from orchestration.resources import Warehouse
 from realtime.feature_schema import CREATED_TS, DATA_TS, EVENT_TS, EXECUTION_FEATURES, VIEWS
 
 GROUP = "features"

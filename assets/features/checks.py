@@ -16,7 +16,7 @@ import pandas as pd
 from assets.catalogue import WAREHOUSE_POOL
 from assets.features import sources
 from assets.features.store import FeatureStoreResource
-from orchestration.resources import Warehouse
+from assets.resources import Warehouse
 from realtime.feature_schema import DATA_TS, EVENT_TS
 
 # a source may trail its newest input by the minute still being filled plus one run

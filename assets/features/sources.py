@@ -17,10 +17,10 @@ from typing import Final
 import pandas as pd
 
 from assets.features import compute
+from assets.resources import TableSpec, Warehouse
 from assets.sinks.tables import ALT_SIGNALS
 from assets.timestamps import timestamp_literal
 from assets.warehouse.tables import FILLS, ORDERS, QUOTES, TRADES
-from orchestration.resources import TableSpec, Warehouse
 from realtime.feature_schema import (
     ACCOUNT_ACTIVITY,
     DATA_TS,

@@ -73,9 +73,9 @@ from assets.reports.tables import (
     rollup_table,
 )
 from assets.reports.tax_lots import lots_of_day
+from assets.resources import JournalSource, ServiceBook, TableSpec, Warehouse
 from assets.timestamps import naive_utc, timestamp_literal
 from assets.warehouse.tables import FILLS, ORDERS, QUOTES
-from orchestration.resources import JournalSource, ServiceBook, TableSpec, Warehouse
 
 GROUP: Final = "reports"
 

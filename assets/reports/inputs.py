@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 
 from assets.reports.fills import canonical_fills
+from assets.resources import Warehouse, sql_string
 from assets.timestamps import timestamp_literal
 from assets.warehouse.tables import FILLS, ORDERS, QUOTES
-from orchestration.resources import Warehouse, sql_string
 
 
 def fills_before(warehouse: Warehouse, cutoff: pd.Timestamp) -> pd.DataFrame:

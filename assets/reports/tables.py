@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from orchestration.resources import Column, ColumnType, TableSpec
+from assets.resources import Column, ColumnType, TableSpec
 
 TS, SYM, STR, LONG, DOUBLE = (
     ColumnType.TIMESTAMP,

@@ -13,13 +13,13 @@ from dagster import AssetExecutionContext
 from assets.catalogue import WAREHOUSE_POOL
 from assets.checks import TableCheck, requested_by_sensor, run_selected
 from assets.metadata import table_definition_metadata
+from assets.resources import Inbox, Warehouse
 from assets.sinks.alt_records import parse_alt_file
 from assets.sinks.bookkeeping import BOOKKEEPING_ASSETS
 from assets.sinks.checks import SINK_CHECKS
 from assets.sinks.files import sink_files
 from assets.sinks.tables import ALT_SIGNALS, REPLAY_QUOTES, REPLAY_TRADES
 from assets.sinks.tick_files import parse_tick_file
-from orchestration.resources import Inbox, Warehouse
 
 GROUP = "inboxes"
 _TICK_TABLES = {t.name: t for t in (REPLAY_QUOTES, REPLAY_TRADES)}

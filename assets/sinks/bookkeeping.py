@@ -14,6 +14,7 @@ import dagster as dg
 
 from assets.catalogue import WAREHOUSE_POOL
 from assets.metadata import bar_chart, markdown_preview, table_definition_metadata
+from assets.resources import Warehouse
 from assets.sinks.tables import (
     ALT_SIGNALS,
     PROCESSED_FILES,
@@ -21,7 +22,6 @@ from assets.sinks.tables import (
     REPLAY_QUOTES,
     REPLAY_TRADES,
 )
-from orchestration.resources import Warehouse
 
 GROUP = "inboxes"
 _NEWEST: Final = 20

@@ -26,8 +26,8 @@ import dagster as dg
 import pandas as pd
 
 from assets.metadata import markdown_preview
+from assets.resources import Inbox, Sink, TableSpec, Warehouse
 from assets.sinks.tables import PROCESSED_FILES, QUARANTINE, processed_hashes
-from orchestration.resources import Inbox, Sink, TableSpec, Warehouse
 
 _RECORD_CHARS: Final = 2000  # how much of an offending record the quarantine keeps
 

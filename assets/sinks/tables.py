@@ -1,6 +1,6 @@
 """The tables the `inboxes` group loads files into, and the bookkeeping tables of
 what was refused (quarantine) and what was loaded (processed_files).
-Conventions of a declaration: `orchestration.resources.schema`."""
+Conventions of a declaration: `assets.resources.schema`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 from collections.abc import Collection
 from typing import Final
 
-from orchestration.resources import Column, ColumnType, TableSpec, Warehouse, sql_string
+from assets.resources import Column, ColumnType, TableSpec, Warehouse, sql_string
 
 
 def _c(name: str, type_: ColumnType, description: str = "") -> Column:

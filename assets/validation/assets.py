@@ -21,6 +21,7 @@ import pandas as pd
 from dagster import AssetExecutionContext
 
 from assets.catalogue import ALL_TABLES, WAREHOUSE_POOL
+from assets.resources import JournalSource, Warehouse
 from assets.validation import queries
 from assets.validation.catalogue import CHECKS, Suite, checks_of
 from assets.validation.config import Severity, ValidationConfig
@@ -46,7 +47,6 @@ from assets.validation.suites.health import service_health
 from assets.validation.suites.integration import integration
 from assets.validation.suites.performance import performance
 from assets.validation.suites.resilience import resilience
-from orchestration.resources import JournalSource, Warehouse
 
 GROUP = "validation"
 VERDICT = "validation_verdict"

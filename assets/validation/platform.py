@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from orchestration.resources import JournalSource, Warehouse
+from assets.resources import JournalSource, Warehouse
 from realtime.feast_config import FeastLocation
 
 T = TypeVar("T")

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from assets.resources import SqlDialect, TableSpec, sql_string
 from assets.timestamps import timestamp_literal
-from orchestration.resources import SqlDialect, TableSpec, sql_string
 
 
 def recent_rows(table: TableSpec, limit: int, dialect: SqlDialect) -> str:

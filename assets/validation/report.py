@@ -22,9 +22,9 @@ from typing import Any, Final
 
 import pandas as pd
 
+from assets.resources import Column, ColumnType, TableSpec
 from assets.validation.catalogue import Suite
 from assets.validation.results import CheckResult, Verdict, skipped_summary
-from orchestration.resources import Column, ColumnType, TableSpec
 
 VERDICT_HISTORY: Final = TableSpec(
     name="validation_verdicts",

@@ -8,10 +8,10 @@ from pathlib import Path
 import dagster as dg
 import pydantic
 
+from assets.resources import JournalSource, Warehouse
 from assets.validation.config import ValidationConfig, load_validation_config
 from assets.validation.platform import Platform
 from assets.validation.report import ValidationFolder
-from orchestration.resources import JournalSource, Warehouse
 from realtime.feast_config import FeastLocation, features_dir
 from realtime.layout import DataLayout
 

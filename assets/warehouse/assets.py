@@ -16,12 +16,12 @@ from dagster import AssetExecutionContext
 from assets.catalogue import WAREHOUSE_POOL
 from assets.checks import requested_by_sensor, run_selected
 from assets.metadata import table_definition_metadata
+from assets.resources import JournalSource, Warehouse
 from assets.warehouse.checks import WAREHOUSE_CHECKS
 from assets.warehouse.projections import PROJECTIONS
 from assets.warehouse.risk_rejections import rejection_summary
 from assets.warehouse.shipping import ship, ship_log_summary
 from assets.warehouse.tables import RISK_REJECTIONS, SHIP_LOG
-from orchestration.resources import JournalSource, Warehouse
 
 GROUP = "warehouse"
 

@@ -13,6 +13,7 @@ from assets.checks import (
     unique_keys_check,
 )
 from assets.metadata import markdown_preview
+from assets.resources import JournalSource, Warehouse, sql_string
 from assets.warehouse.projections import (
     FILLS_PROJECTION,
     ORDERS_PROJECTION,
@@ -22,7 +23,6 @@ from assets.warehouse.projections import (
     Projection,
 )
 from assets.warehouse.tables import SHIP_LOG
-from orchestration.resources import JournalSource, Warehouse, sql_string
 
 RECONCILED_BATCHES = 100
 

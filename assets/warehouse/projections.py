@@ -17,6 +17,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from assets.resources import TableSpec
 from assets.warehouse.tables import (
     FEATURE_LIMIT_CHANGES,
     FILLS,
@@ -26,7 +27,6 @@ from assets.warehouse.tables import (
     RISK_REJECTIONS,
     TRADES,
 )
-from orchestration.resources import TableSpec
 from realtime import events as ev
 from realtime.presentation import round_money_column, round_warehouse_prices
 

@@ -11,8 +11,8 @@ from typing import Any
 import dagster as dg
 
 from assets.metadata import bar_chart
+from assets.resources import Warehouse
 from assets.warehouse.tables import RISK_REJECTIONS
-from orchestration.resources import Warehouse
 
 
 def rejection_summary(warehouse: Warehouse) -> dict[str, Any]:

@@ -30,9 +30,9 @@ import dagster as dg
 import pandas as pd
 
 from assets.metadata import markdown_preview, time_range, utc_range
+from assets.resources import JournalSource, SqlDialect, TableSpec, Warehouse, sql_string
 from assets.warehouse.projections import Projection
 from assets.warehouse.tables import SHIP_LOG
-from orchestration.resources import JournalSource, SqlDialect, TableSpec, Warehouse, sql_string
 
 
 class ShippingError(RuntimeError):

@@ -1,11 +1,11 @@
 """The tables the `warehouse` group ships from the journal, and the ship_log that
-holds each table's cursor. Conventions of a declaration: `orchestration.resources.schema`."""
+holds each table's cursor. Conventions of a declaration: `assets.resources.schema`."""
 
 from __future__ import annotations
 
 from typing import Final
 
-from orchestration.resources import Column, ColumnType, TableSpec
+from assets.resources import Column, ColumnType, TableSpec
 
 
 def _c(name: str, type_: ColumnType, description: str = "") -> Column:

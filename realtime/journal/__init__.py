@@ -1,7 +1,7 @@
 """Durable, append-only event journal on SQLite (WAL mode) with group commit.
 
 The package: `format` (the file format, shared with the batch reader in
-`orchestration.resources.journal`), `reader` (`JournalReader`), `recovery`
+`assets.resources.journal`), `reader` (`JournalReader`), `recovery`
 (tail verification on open), `writer` (`Journal`), `errors`. Import the
 public names from here.
 

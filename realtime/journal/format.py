@@ -23,7 +23,7 @@ with either prefix (a state snapshot starts with a msgpack map or b"TPS").
 
 The writer
 (`realtime.journal.writer`), the row reader (`realtime.journal.reader`) and
-the batch reader (`orchestration.resources.journal`) all import these
+the batch reader (`assets.resources.journal`) all import these
 definitions, so a change of format is made here or nowhere.
 """
 

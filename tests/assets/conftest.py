@@ -6,8 +6,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from assets.resources import DuckDBWarehouse, Inbox, JournalSource
 from assets.warehouse.assets import WAREHOUSE_ASSETS
-from orchestration.resources import DuckDBWarehouse, Inbox, JournalSource
 from tests.assets.execution_quality.journal import write_tca_journal
 from tests.assets.journals import write_engine_journal
 

@@ -12,8 +12,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pydantic
 
+from assets.resources import DuckDBWarehouse, Inbox
 from assets.sinks.assets import SINK_ASSETS
-from orchestration.resources import DuckDBWarehouse, Inbox
 from realtime.domain import Quote
 from realtime.feed import ReplayFeed
 from realtime.instruments import load_universe

@@ -13,19 +13,13 @@ import pyarrow as pa
 import pydantic
 import pytest
 
+from assets.resources import DuckDBWarehouse, Frames, JournalSource, QuestDBWarehouse, TableSpec
+from assets.resources.journal_payloads import decode_payloads
 from assets.warehouse.assets import WAREHOUSE_ASSETS
 from assets.warehouse.checks import WAREHOUSE_CHECKS
 from assets.warehouse.projections import ORDER_EVENT_TYPES
 from assets.warehouse.tables import SHIP_LOG
 from bench._service import free_port
-from orchestration.resources import (
-    DuckDBWarehouse,
-    Frames,
-    JournalSource,
-    QuestDBWarehouse,
-    TableSpec,
-)
-from orchestration.resources.journal_payloads import decode_payloads
 from realtime.domain import OrderRequest, Side
 from realtime.events import FeatureLimitsChanged, OrderAccepted, OrderFilled, encode_event
 from realtime.journal import Journal, JournalDecodeError

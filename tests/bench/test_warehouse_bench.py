@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from assets.resources import QuestDBWarehouse
 from bench import warehouse
 from bench._service import free_port
-from orchestration.resources import QuestDBWarehouse
-from tests.orchestration.test_questdb_warehouse import IlpServer
+from tests.assets.resources.test_questdb_warehouse import IlpServer
 
 
 def test_compare_write_paths_when_one_frame_then_ours_and_raw_send_the_same_rows() -> None:

@@ -12,9 +12,9 @@ import dagster as dg
 import pytest
 import yaml
 
+from assets.resources import DuckDBWarehouse, QuestDBWarehouse
 from orchestration.definitions import build_definitions
 from orchestration.launcher import DAGSTER_YAML
-from orchestration.resources import DuckDBWarehouse, QuestDBWarehouse
 from orchestration.settings import PROJECT_ROOT, Settings
 
 ASSETS = {"orders", "fills", "quotes", "trades", "risk_control_changes", "risk_rejections"} | {

@@ -26,9 +26,9 @@ from dagster._core.run_coordinator import QueuedRunCoordinator
 from dagster._core.scheduler import DagsterDaemonScheduler
 from dagster_docker import DockerRunLauncher
 
+from assets.resources import DuckDBWarehouse, Inbox
 from assets.sinks.assets import SINK_ASSETS
 from orchestration.definitions import build_definitions
-from orchestration.resources import DuckDBWarehouse, Inbox
 from orchestration.settings import PROJECT_ROOT, Settings
 from realtime.service_process import free_port
 from tests.assets.journals import write_engine_journal

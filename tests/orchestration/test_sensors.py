@@ -10,9 +10,9 @@ import dagster as dg
 import pytest
 
 from assets.checks import NO_ROWS_YET
+from assets.resources import DuckDBWarehouse, Inbox, JournalSource
 from assets.warehouse.assets import WAREHOUSE_ASSETS
 from orchestration.definitions import build_definitions
-from orchestration.resources import DuckDBWarehouse, Inbox, JournalSource
 from orchestration.sensors import SENSOR_INTERVAL_S
 from orchestration.settings import Settings
 from tests.assets.journals import append_events, tick_events

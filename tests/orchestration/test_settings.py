@@ -6,12 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.resources import (
-    DuckDBWarehouse,
-    QuestDBWarehouse,
-    build_resources,
-    warehouse_from_url,
-)
+from assets.resources import DuckDBWarehouse, QuestDBWarehouse
+from orchestration.resources import build_resources, warehouse_from_url
 from orchestration.settings import PROJECT_ROOT, Settings
 from realtime.settings import ServiceSettings
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from assets.resources import TableSpec
 from assets.sinks.tables import SINK_TABLES
 from assets.validation import queries
 from assets.validation.config import ValidationConfig
@@ -19,7 +20,6 @@ from assets.validation.suites.features import feature_freshness, instrument_symb
 from assets.warehouse.projections import PROJECTIONS
 from assets.warehouse.shipping import events_in_table, shipped_through
 from assets.warehouse.tables import QUOTES, SHIP_LOG, WAREHOUSE_TABLES
-from orchestration.resources import TableSpec
 
 # The rows a table's suite reads: its newest ones, so a run stays bounded while the
 # table grows (every row passes through this window when it is new).

@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from orchestration.resources import ColumnType, TableSpec
+from assets.resources import ColumnType, TableSpec
 
 # Columns with a range, by name: (min, strict): a price must be > 0, a size >= 0.
 _RANGES: dict[str, tuple[float, bool]] = {

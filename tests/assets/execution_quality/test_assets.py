@@ -17,7 +17,7 @@ from assets.execution_quality.checks import build_execution_quality_checks, iden
 from assets.execution_quality.report_folder import ReportFolder
 from assets.execution_quality.tables import TCA_DAILY, TCA_FILLS, TCA_ORDERS
 from assets.instruments import NO_MULTIPLIERS
-from orchestration.resources import DuckDBWarehouse
+from assets.resources import DuckDBWarehouse
 from tests.assets.execution_quality.journal import DAY, DECISION_O1
 from tests.assets.results import check_results
 

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from assets.execution_quality.inputs import fills_from_table, load_window, orders_from_events
+from assets.resources import DuckDBWarehouse
 from assets.warehouse.tables import FILLS, ORDERS, QUOTES, TRADES
-from orchestration.resources import DuckDBWarehouse
 
 DAY = pd.Timestamp("2026-11-26")
 END = DAY + pd.Timedelta(days=1)

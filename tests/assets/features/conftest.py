@@ -7,8 +7,8 @@ import dagster as dg
 import pytest
 
 from assets.features.store import FeatureStoreResource
+from assets.resources import DuckDBWarehouse
 from assets.warehouse.assets import WAREHOUSE_ASSETS
-from orchestration.resources import DuckDBWarehouse
 from tests.assets.conftest import journal_source
 from tests.assets.features.journal import write_features_journal
 

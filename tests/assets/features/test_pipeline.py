@@ -13,8 +13,8 @@ import pytest
 from assets.features import sources
 from assets.features.assets import FEATURE_ASSETS, FEATURE_CHECKS, training_frame
 from assets.features.store import FeatureStoreResource
+from assets.resources import DuckDBWarehouse
 from orchestration.definitions import build_definitions
-from orchestration.resources import DuckDBWarehouse
 from orchestration.settings import Settings
 from realtime.feature_schema import EVENT_TS, RISK_FEATURES, SYMBOL_MARKET, service_feature_names
 from realtime.online_features import FeastReader

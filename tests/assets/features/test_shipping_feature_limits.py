@@ -10,10 +10,10 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
+from assets.resources import DuckDBWarehouse, QuestDBWarehouse
 from assets.warehouse.assets import WAREHOUSE_ASSETS
 from assets.warehouse.projections import FEATURE_LIMIT_CHANGES_PROJECTION
 from assets.warehouse.shipping import events_in_table
-from orchestration.resources import DuckDBWarehouse, QuestDBWarehouse
 from realtime.events import FeatureScale
 from tests.assets.conftest import journal_source
 from tests.realtime.harness import T0, open_engine

@@ -24,7 +24,7 @@ from assets.reports.tables import (
     TAX_LOTS,
     WASH_SALES,
 )
-from orchestration.resources import DuckDBWarehouse, JournalSource, ServiceBook
+from assets.resources import DuckDBWarehouse, JournalSource, ServiceBook
 from tests.assets.conftest import journal_source
 from tests.assets.execution_quality.journal import DAY
 from tests.assets.results import check_results

@@ -22,8 +22,8 @@ from assets.instruments import load_multipliers
 from assets.reports.assets import build_report_definitions
 from assets.reports.config import ReportsConfig
 from assets.reports.tables import DAILY_PNL
+from assets.resources import DuckDBWarehouse, ServiceBook
 from assets.warehouse.assets import WAREHOUSE_ASSETS
-from orchestration.resources import DuckDBWarehouse, ServiceBook
 from orchestration.settings import DEFAULT_INSTRUMENTS
 from realtime.domain import Side
 from tests.assets.conftest import journal_source

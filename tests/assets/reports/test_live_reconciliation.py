@@ -25,8 +25,8 @@ import dagster as dg
 import httpx
 import pytest
 
+from assets.resources import ServiceBook
 from orchestration.definitions import build_definitions
-from orchestration.resources import ServiceBook
 from orchestration.settings import Settings
 from realtime.domain import Side
 from tests.assets.execution_quality.journal import FEES

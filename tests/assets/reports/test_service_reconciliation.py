@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from assets.reports.replay import service_differences
-from orchestration.resources import ServiceBook
+from assets.resources import ServiceBook
 from realtime.service_process import free_port
 
 PNL = pd.DataFrame(

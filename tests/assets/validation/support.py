@@ -20,6 +20,7 @@ from typing import Any
 
 import dagster as dg
 
+from assets.resources import DuckDBWarehouse, JournalSource
 from assets.validation.config import (
     DEFAULT_PATH,
     ValidationConfig,
@@ -29,7 +30,6 @@ from assets.validation.platform import Platform
 from assets.warehouse.projections import PROJECTIONS
 from assets.warehouse.shipping import ship
 from orchestration.launcher import DAGSTER_YAML
-from orchestration.resources import DuckDBWarehouse, JournalSource
 from realtime.feast_config import FeastLocation, features_dir
 from realtime.feature_schema import CREATED_TS, EVENT_TS, SYMBOL_RISK
 from realtime.layout import PROJECT_ROOT

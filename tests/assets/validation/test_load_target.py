@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from assets.resources import DuckDBWarehouse, JournalSource
 from assets.validation.load_target import (
     LOAD_HOSTS_SETTING,
     LoadRefused,
     load_target,
     parse_load_hosts,
 )
-from orchestration.resources import DuckDBWarehouse, JournalSource
 from orchestration.settings import Settings
 from orchestration.validation import validation_resource
 from orchestration.validation_settings import ValidationSettings

@@ -17,6 +17,7 @@ import pytest
 
 from assets.catalogue import ALL_TABLES
 from assets.execution_quality.tables import TCA_ORDERS
+from assets.resources import DuckDBWarehouse, JournalSource, QuestDBWarehouse, SqlDialect
 from assets.validation import queries
 from assets.validation.platform import Platform
 from assets.validation.report import VERDICT_HISTORY
@@ -24,12 +25,6 @@ from assets.validation.suites.data import _newest, _recent
 from assets.warehouse.projections import PROJECTIONS
 from assets.warehouse.shipping import distinct_seqs_sql, events_in_table
 from assets.warehouse.tables import FILLS, ORDERS, QUOTES, SHIP_LOG
-from orchestration.resources import (
-    DuckDBWarehouse,
-    JournalSource,
-    QuestDBWarehouse,
-    SqlDialect,
-)
 
 Q, D = SqlDialect.QUESTDB, SqlDialect.DUCKDB
 DAY = pd.Timestamp("2026-12-03")

@@ -20,13 +20,13 @@ import httpx
 import pandas as pd
 import pytest
 
+from assets.resources import DuckDBWarehouse, JournalSource
 from assets.validation.catalogue import Suite
 from assets.validation.platform import Platform
 from assets.validation.report import SuiteRun, render_html, render_markdown
 from assets.validation.results import Verdict, verdict
 from assets.validation.suites.restart import restart_recovers
 from orchestration.launcher_process import launcher_argv, launcher_env
-from orchestration.resources import DuckDBWarehouse, JournalSource
 from realtime.layout import PROJECT_ROOT, DataLayout
 from realtime.service_control import ControlError, ControlServer, LauncherControl
 from realtime.service_process import free_port

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from orchestration.resources import Column, ColumnType, DuckDBWarehouse, TableSpec
+from assets.resources import Column, ColumnType, DuckDBWarehouse, TableSpec
 
 MARKS = TableSpec(
     name="marks",

@@ -27,8 +27,8 @@ import duckdb
 import pandas as pd
 import pydantic
 
-from orchestration.resources.schema import ColumnType, TableSpec
-from orchestration.resources.warehouse import SqlDialect, Warehouse, WarehouseError, conform
+from assets.resources.schema import ColumnType, TableSpec
+from assets.resources.warehouse import SqlDialect, Warehouse, WarehouseError, conform
 
 _DUCKDB_TYPES: Final = {
     ColumnType.TIMESTAMP: "TIMESTAMP",

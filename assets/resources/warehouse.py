@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 import pydantic
 
-from orchestration.resources.schema import ColumnType, TableSpec
+from assets.resources.schema import ColumnType, TableSpec
 
 Frames = Sequence[tuple[TableSpec, pd.DataFrame]]
 

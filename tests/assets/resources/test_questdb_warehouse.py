@@ -22,16 +22,17 @@ import psycopg
 import pytest
 
 from assets.catalogue import ALL_TABLES
-from assets.warehouse.tables import ORDERS, QUOTES, SHIP_LOG
-from bench._service import free_port
-from orchestration.resources import QuestDBWarehouse, TableSpec, WarehouseError, warehouse_from_url
-from orchestration.resources.questdb_warehouse import (
+from assets.resources import QuestDBWarehouse, TableSpec, WarehouseError
+from assets.resources.questdb_warehouse import (
     questdb_ddl,
     questdb_version,
     table_problems,
     version_problem,
 )
-from orchestration.resources.warehouse import conform
+from assets.resources.warehouse import conform
+from assets.warehouse.tables import ORDERS, QUOTES, SHIP_LOG
+from bench._service import free_port
+from orchestration.resources import warehouse_from_url
 
 T0 = pd.Timestamp("2026-11-26 14:30:00")
 

@@ -58,8 +58,8 @@ import psycopg
 import pydantic
 from questdb import QuestDBError, Sender
 
-from orchestration.resources.schema import ColumnType, TableSpec
-from orchestration.resources.warehouse import (
+from assets.resources.schema import ColumnType, TableSpec
+from assets.resources.warehouse import (
     SqlDialect,
     Warehouse,
     WarehouseError,

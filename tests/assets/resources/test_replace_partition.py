@@ -11,8 +11,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from orchestration.resources import Column, ColumnType, DuckDBWarehouse, TableSpec, WarehouseError
-from orchestration.resources.questdb_warehouse import partitions_to_drop
+from assets.resources import Column, ColumnType, DuckDBWarehouse, TableSpec, WarehouseError
+from assets.resources.questdb_warehouse import partitions_to_drop
 
 DAYS = TableSpec(
     name="day_rows",

@@ -30,8 +30,8 @@ import pandas as pd
 import pyarrow as pa
 import pydantic
 
-from orchestration.resources.journal_payloads import decode_payloads
-from orchestration.resources.prefetch import prefetched
+from assets.resources.journal_payloads import decode_payloads
+from assets.resources.prefetch import prefetched
 from realtime.journal import (
     Journal,
     JournalCorruptError,

@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from orchestration.resources.journal import JournalSource
+from assets.resources.journal import JournalSource
 from realtime.events import PriceSampled, TradePrinted, decode_event, encode_event
 from realtime.journal import (
     EVENT_TYPES,

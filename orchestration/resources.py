@@ -1,50 +1,23 @@
 """Resources, chosen by deployment in this one place from the settings.
 
-Assets ask for `warehouse`, `journal` and `inbox` by name and never learn
-which implementation they got.
+Assets ask for `warehouse`, `journal`, `inbox` and `service` by name and never learn
+which implementation they got; the classes live with the assets (`assets.resources`).
 """
 
 from __future__ import annotations
 
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from orchestration.resources.duckdb_warehouse import DuckDBWarehouse
-from orchestration.resources.inbox import Inbox, Sink
-from orchestration.resources.journal import EventBatch, JournalSource
-from orchestration.resources.questdb_warehouse import QuestDBWarehouse
-from orchestration.resources.schema import Column, ColumnType, TableSpec
-from orchestration.resources.service import ServiceBook
-from orchestration.resources.warehouse import (
-    Frames,
-    SqlDialect,
+from assets.resources import (
+    DuckDBWarehouse,
+    Inbox,
+    JournalSource,
+    QuestDBWarehouse,
+    ServiceBook,
     Warehouse,
-    WarehouseError,
-    sql_string,
 )
 from orchestration.settings import Settings
 from realtime.layout import resolve
-
-# What assets may import from orchestration/: these names, from this package, and
-# nothing else (tests/test_layering.py holds both sides of the rule).
-__all__ = [
-    "Column",
-    "ColumnType",
-    "DuckDBWarehouse",
-    "EventBatch",
-    "Frames",
-    "Inbox",
-    "JournalSource",
-    "QuestDBWarehouse",
-    "ServiceBook",
-    "Sink",
-    "SqlDialect",
-    "TableSpec",
-    "Warehouse",
-    "WarehouseError",
-    "build_resources",
-    "sql_string",
-    "warehouse_from_url",
-]
 
 _QUESTDB_OPTIONS = frozenset(
     {"pg_port", "pg_user", "pg_password", "pg_database", "tls", "protocol_version"}
