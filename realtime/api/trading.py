@@ -130,7 +130,11 @@ async def list_orders(
     summary="One of the account's orders",
     responses=responses(
         _200=("The order", OrderView),
-        _404=("No such order for this account (ORDER_NOT_FOUND)", Problem),
+        _404=(
+            "No such order for this account, or one evicted from memory by retention "
+            "(TRADEPIPE_ORDER_RETENTION_S) (ORDER_NOT_FOUND)",
+            Problem,
+        ),
         **COMMON_ERRORS,
     ),
 )

@@ -11,6 +11,8 @@ from realtime import queries
 from realtime.domain import Side, TimeInForce
 from realtime.engine import EngineConfig, OrderNotFound
 from realtime.retained import BLOCK, SlotLog
+from realtime.service import TradingService
+from realtime.settings import ServiceSettings
 from tests.realtime.harness import Harness, limit, open_engine
 from tests.realtime.test_engine import snapshot_view
 
@@ -99,3 +101,21 @@ def test_slot_log_when_entries_evicted_then_cursors_and_order_hold() -> None:
     evens, _ = log.page(2 * BLOCK, BLOCK, lambda i: i % 2 == 0)
     assert evens == list(range(2 * BLOCK, 3 * BLOCK, 2))
     assert list(log) == [i for i in range(BLOCK, 3 * BLOCK) if i != BLOCK + 5]
+
+
+def test_retention_setting_when_set_then_the_engine_state_uses_it(tmp_path: Path) -> None:
+    env = {
+        "TRADEPIPE_DATA_DIR": str(tmp_path / "data"),
+        "TRADEPIPE_FEATURES_REFRESH_S": "0",
+        "TRADEPIPE_ORDER_RETENTION_S": "42.5",
+    }
+
+    async def scenario() -> None:
+        service = TradingService(ServiceSettings.from_env(env), own_feed=False)
+        await service.start()
+        try:
+            assert service.engine.state.retain_terminal_ns == 42_500_000_000
+        finally:
+            await service.stop()
+
+    asyncio.run(scenario())
