@@ -93,7 +93,12 @@ async def submit(service: TradingService, account: str, body: Body) -> Response:
         metrics.orders.inc("rejected", reason)
         view = msgspec.to_builtins(order_view(result.order, service.precision))
         if result.rejection.reason is RejectReason.UNKNOWN_SYMBOL:
-            # Journaled like any rejection; the answer adds the close matches.
+            # Journaled like any rejection, with risk's short detail; only the answer
+            # adds the close matches. They are help for the person typing, not a fact
+            # about the order: the journal (and the warehouse it ships to) records the
+            # verdict, and "GET /instruments" names a route of this API, not of the
+            # order. The answer's `order` shows the journaled reject_detail, as
+            # GET /orders/{id} does.
             error = unknown_symbol_error(422, [request.symbol], service.instruments)
             error.order = view
             raise error

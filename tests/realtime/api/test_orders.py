@@ -140,6 +140,7 @@ REJECTIONS: dict[str, RejectionCase] = {
     "price_above_collar": ("PRICE_OUTSIDE_COLLAR", ALICE, lambda c: _collar_breach(c, 1.07)),
     "price_off_tick": ("OFF_TICK_PRICE", ALICE, _off_tick),
     "not_tradable": ("SYMBOL_NOT_TRADABLE", ALICE, lambda c: market_order(symbol="DELISTED")),
+    "unknown_symbol": ("UNKNOWN_SYMBOL", ALICE, lambda c: market_order(symbol="APPL")),
     "restricted": ("RESTRICTED_SYMBOL", BOB, lambda c: market_order("BUY", 1, "TSLA")),
     "notional_over_max": ("MAX_ORDER_NOTIONAL", BOB, lambda c: market_order("BUY", 2_000)),
     "limit_without_price": (
@@ -174,6 +175,11 @@ def test_post_orders_when_risk_rejects_then_422_reason_and_listed_as_rejected(
     # A retry of the same body answers the same rejection without a second order.
     retry = client.post("/orders", headers=headers, json=body)
     assert assert_problem(retry, 422, reason)["order"]["order_id"] == rejected["order_id"]
+    # The rejected order holds its client_order_id: other terms are a duplicate.
+    other_terms = {**body, "quantity": body["quantity"] + 1}
+    duplicate = client.post("/orders", headers=headers, json=other_terms)
+    duplicate_problem = assert_problem(duplicate, 422, "DUPLICATE_CLIENT_ORDER_ID")
+    assert duplicate_problem["order"]["order_id"] == rejected["order_id"]
     cid = body["client_order_id"]
     assert [o["client_order_id"] for o in all_orders(client, headers)].count(cid) == 1
 
