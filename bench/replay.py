@@ -43,7 +43,8 @@ from realtime.domain import Instrument, OrderRequest, OrderType, Side, TimeInFor
 from realtime.engine import rebuild_state
 from realtime.journal import Journal
 from realtime.limits import RiskLimits
-from realtime.state import EngineState, encode_snapshot
+from realtime.snapshot_format import encode_snapshot
+from realtime.state import EngineState
 
 TARGET_SECONDS = 10.0
 TARGET_EVENTS = 1_000_000

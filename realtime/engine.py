@@ -41,7 +41,8 @@ from realtime.risk import (
     evaluate,
 )
 from realtime.snapshot_build import SnapshotBuild
-from realtime.state import EngineState, decode_snapshot, request_fingerprint
+from realtime.snapshot_format import decode_snapshot
+from realtime.state import EngineState, request_fingerprint
 from realtime.throttle import TokenBucket
 from realtime.venue import ExecutionReport, Venue, VenueQueueFull
 from realtime.venue.translation import event_for

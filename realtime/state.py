@@ -47,11 +47,7 @@ from realtime.oms import Trigger, next_status
 from realtime.pnl import apply_fill, unrealized
 from realtime.retained import SlotLog
 from realtime.risk import RiskContext
-
-# The snapshot format lives with its codec; re-exported here where callers look for it.
-from realtime.snapshot_format import StateSnapshot as StateSnapshot
-from realtime.snapshot_format import decode_snapshot as decode_snapshot
-from realtime.snapshot_format import encode_snapshot as encode_snapshot
+from realtime.snapshot_format import StateSnapshot
 
 _ACTIVE = TradingState.ACTIVE
 _REDUCING = TradingState.REDUCING

@@ -9,11 +9,12 @@ from starlette.responses import Response
 from realtime import queries
 from realtime.config import load_checked_limits
 from realtime.limits import LimitsError
+from realtime.queries import TradingStateView
 
 from .bodies import decode_body
 from .deps import Admin, Service, body_of, body_spec, json_response, responses
 from .problems import ApiError, Problem
-from .schemas import LimitsReloaded, TradingStateUpdate, TradingStateView
+from .schemas import LimitsReloaded, TradingStateUpdate
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 

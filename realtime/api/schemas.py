@@ -20,11 +20,9 @@ from realtime.domain import (
     TradingState,
 )
 
-# The read models' views are declared with the queries that build them; re-exported here
-# so every API body type is in one place for the OpenAPI document.
-from realtime.queries import PnlView as PnlView
-from realtime.queries import PositionView as PositionView
-from realtime.queries import TradingStateView as TradingStateView
+# The read models' views are declared with the queries that build them; imported here
+# for ALL_SCHEMA_TYPES (the OpenAPI document), routes import them from realtime.queries.
+from realtime.queries import PnlView, PositionView, TradingStateView
 from realtime.views import FillView, InstrumentView, OrderView, TickerView
 
 from .problems import Problem

@@ -14,6 +14,7 @@ from starlette.responses import Response
 from realtime import events as ev
 from realtime import queries
 from realtime.domain import OrderStatus
+from realtime.queries import PnlView
 from realtime.risk import RejectReason
 from realtime.service import TradingService
 from realtime.venue import VenueQueueFull
@@ -27,7 +28,6 @@ from .schemas import (
     FillPage,
     NewOrder,
     OrderPage,
-    PnlView,
     PositionList,
     ReplaceOrder,
     RiskCheckResult,

@@ -19,7 +19,8 @@ from realtime.presentation import (
     round_money,
     round_warehouse_prices,
 )
-from realtime.state import EngineState, decode_snapshot, encode_snapshot
+from realtime.snapshot_format import decode_snapshot, encode_snapshot
+from realtime.state import EngineState
 from realtime.views import event_view
 from tests.realtime.harness import make_limits
 

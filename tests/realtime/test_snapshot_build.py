@@ -14,8 +14,13 @@ from realtime.domain import OrderStatus, Side, TimeInForce
 from realtime.engine import EngineConfig
 from realtime.journal import JournalReader
 from realtime.snapshot_build import SnapshotBuild
-from realtime.snapshot_format import MAGIC, SnapshotFormatError, StateSnapshot
-from realtime.state import decode_snapshot, encode_snapshot
+from realtime.snapshot_format import (
+    MAGIC,
+    SnapshotFormatError,
+    StateSnapshot,
+    decode_snapshot,
+    encode_snapshot,
+)
 from tests.realtime.harness import limit as limit_order
 from tests.realtime.harness import make_limits, open_engine
 from tests.realtime.test_engine import snapshot_view, trade_a_while
