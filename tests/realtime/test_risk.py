@@ -137,6 +137,41 @@ def test_evaluate_when_any_case_then_same_verdict_as_running_checks_in_order(
     assert evaluate(request_, context) == looped
 
 
+# One case per adjacent pair of CHECKS, breaching both: a single breach cannot tell
+# the order of two checks apart, so these are what holds evaluate's `or` chain to
+# CHECKS' order (swapping two neighbours in evaluate fails that pair's case).
+UNTRADABLE = Instrument(symbol="AAPL", tick_size=0.01, lot_size=10, tradable=False)
+PAIR_BREACHES = [
+    (req(), ctx(instrument=UNTRADABLE, trading_state=TradingState.HALTED)),
+    (req(quantity=1_010), ctx(trading_state=TradingState.HALTED)),
+    (req(quantity=1_010, limit_price=105.01), ctx()),
+    (req(quantity=1_000, limit_price=105.01), ctx()),
+    (req(quantity=1_000, limit_price=101.0), ctx(position=1_950)),
+    (req(), ctx(position=1_950, gross_exposure=495_000.0)),
+    (req(), ctx(gross_exposure=495_000.0, equity=2_000.0)),
+    (req(), ctx(equity=2_000.0, throttle_ok=False)),
+    (req(), ctx(throttle_ok=False, restricted=True)),
+]
+
+
+def test_pair_breaches_cover_every_adjacent_pair_of_checks() -> None:
+    assert len(PAIR_BREACHES) == len(CHECKS) - 1
+
+
+@pytest.mark.parametrize("index", range(len(PAIR_BREACHES)))
+def test_evaluate_when_two_adjacent_checks_breached_then_the_earlier_in_checks_wins(
+    index: int,
+) -> None:
+    request_, context = PAIR_BREACHES[index]
+    first, second = CHECKS[index], CHECKS[index + 1]
+    earlier = first(request_, context)
+    assert earlier is not None, f"case {index} does not breach {first.__name__}"
+    assert second(request_, context) is not None, f"case {index} does not breach {second.__name__}"
+    looped = next(r for r in (check(request_, context) for check in CHECKS) if r is not None)
+    assert looped == earlier
+    assert evaluate(request_, context) == looped
+
+
 def test_evaluate_when_order_valid_then_passes_every_check() -> None:
     assert all(check(BASE_REQ, BASE_CTX) is None for check in CHECKS)
     assert evaluate(BASE_REQ, BASE_CTX) is None
