@@ -77,8 +77,9 @@ async def _submit(service: TradingService, scope: Scope, receive: Receive) -> Re
 
 
 async def _tickers(service: TradingService, scope: Scope, receive: Receive) -> Response:
+    (name,) = scope["route"].query  # named once, in the route's entry below
     query = scope["query_string"]
-    values = parse_qs(query.decode("latin-1"), keep_blank_values=True).get("symbols")
+    values = parse_qs(query.decode("latin-1"), keep_blank_values=True).get(name)
     return ticker_list(service, values[-1] if values else None)
 
 

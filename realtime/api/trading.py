@@ -43,6 +43,7 @@ COMMON_ERRORS = {
     "_403": ("An admin key cannot trade (ACCOUNT_KEY_REQUIRED)", Problem),
 }
 BODY_ERRORS = {
+    "_413": ("The body is over the limit (BODY_TOO_LARGE)", Problem),
     "_415": ("The body is declared as something other than JSON (UNSUPPORTED_MEDIA_TYPE)", Problem),
 }
 

@@ -26,7 +26,7 @@ from realtime.journal.format import (
     check_types,
     chunk_crc,
     connect_read_only,
-    event_crc,
+    event_row_problem,
     identify,
     parse_chunked_marker,
     read_only_uri,
@@ -153,14 +153,14 @@ class JournalReader:
                     rows = conn.execute(sql, (position, *extra, n)).fetchall()
                 except sqlite3.DatabaseError as exc:
                     raise classify_sqlite_error(exc, self._path) from exc
-                for seq, ts_ns, type_, payload, crc in rows:
-                    try:
-                        good = event_crc(seq, ts_ns, type_, payload) == crc
-                    except TypeError:
-                        good = False
-                    if not good:
+                for row in rows:
+                    seq, ts_ns, type_, payload, _crc = row
+                    # The row rule recovery applies too (format.event_row_problem).
+                    problem = event_row_problem(row)
+                    if problem is not None:
                         raise JournalCorruptError(
-                            f"{self._path}: event seq {seq} fails its checksum", seq=seq
+                            f"{self._path}: event seq {seq} fails its checksum ({problem})",
+                            seq=seq,
                         )
                     if expected is not None:
                         if seq != expected:

@@ -7,11 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.realtime.api.support import HTTP_TIMEOUT, Server, copy_config, running_server
-
-# Every API test runs against both stacks: the ASGI fast path in front of FastAPI (the
-# default) and FastAPI alone, so a route served by both answers the same on both.
-STACKS = {"fast_path": "1", "fastapi": "0"}
+from tests.realtime.api.support import HTTP_TIMEOUT, STACKS, Server, copy_config, running_server
 
 
 @pytest.fixture(scope="module", params=list(STACKS))

@@ -35,6 +35,11 @@ ADMIN = {"X-API-Key": "ops-demo-key"}
 KEYS = {"alice": ALICE, "bob": BOB}
 
 PROBLEM_JSON = "application/problem+json"
+
+# Every API test runs against both stacks: the ASGI fast path in front of FastAPI (the
+# default) and FastAPI alone, so a route served by both answers the same on both. The
+# value is TRADEPIPE_FAST_PATH.
+STACKS = {"fast_path": "1", "fastapi": "0"}
 HTTP_TIMEOUT = httpx.Timeout(10.0)
 
 T = TypeVar("T")

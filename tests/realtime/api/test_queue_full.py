@@ -15,6 +15,7 @@ from tests.realtime.api.support import (
     ALICE,
     BOB,
     HTTP_TIMEOUT,
+    STACKS,
     Server,
     assert_problem,
     copy_config,
@@ -33,10 +34,14 @@ pytestmark = pytest.mark.slow
 ACK_LATENCY_S = 3
 
 
-@pytest.fixture(scope="module")
-def full_queue_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+@pytest.fixture(scope="module", params=list(STACKS))
+def full_queue_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """On both stacks (support.STACKS): POST /orders is a fast-path route."""
     base = tmp_path_factory.mktemp("queue-full")
     env = {
+        "TRADEPIPE_FAST_PATH": STACKS[request.param],
         "TRADEPIPE_VENUE_QUEUE": "1",
         "TRADEPIPE_ACK_LATENCY_US": str(ACK_LATENCY_S * 1_000_000),
     }
