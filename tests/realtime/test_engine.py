@@ -274,6 +274,32 @@ def test_replace_when_new_terms_fail_risk_then_refused_and_order_unchanged(
     run(scenario())
 
 
+def test_replace_when_market_order_partially_filled_then_invalid_replace_and_unchanged(
+    tmp_path: Path,
+) -> None:
+    # The deterministic form of the API test of the same name: with a fake clock the
+    # market order is held PARTIALLY_FILLED (3,000 against 1,000 displayed).
+    async def scenario() -> None:
+        async with open_engine(tmp_path / "j.db") as h:
+            h.quote("AAPL", 99.99, 100.01, size=1_000)
+            order = (await h.submit(market("m1", Side.BUY, 3_000))).order
+            await h.settle()
+            assert order.status is OrderStatus.PARTIALLY_FILLED
+            filled = order.filled_quantity
+            assert 0 < filled < 3_000
+            with pytest.raises(InvalidReplace, match="must exceed the filled quantity"):
+                await h.engine.replace("alice", order.order_id, filled, None)
+            with pytest.raises(InvalidReplace, match="takes no limit price"):
+                await h.engine.replace("alice", order.order_id, 3_000, 99.00)
+            assert (order.status, order.quantity, order.filled_quantity) == (
+                OrderStatus.PARTIALLY_FILLED,
+                3_000,
+                filled,
+            )
+
+    run(scenario())
+
+
 def test_submit_when_venue_queue_full_then_raises_and_changes_nothing(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with open_engine(tmp_path / "j.db", queue_capacity=2) as h:
