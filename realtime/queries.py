@@ -7,13 +7,21 @@ published as OpenAPI schemas by `realtime.api.schemas`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 import msgspec
 
 from realtime import events as ev
 from realtime.domain import Fill, Order, OrderStatus, TradingState
+from realtime.limits import AccountLimits
 from realtime.pnl import market_value, unrealized
 from realtime.presentation import Precision, round_money
 from realtime.state import EngineState
+from realtime.views import InstrumentView, instrument_view
+
+if TYPE_CHECKING:
+    from realtime.online_features import FeatureRefresher
 
 
 def order_page(
@@ -139,6 +147,75 @@ def trading_states(state: EngineState) -> TradingStateView:
         a: b.trading_state for a, b in sorted(state.accounts.items())
     }
     return TradingStateView(global_state=state.global_state, accounts=accounts)
+
+
+def instruments(
+    state: EngineState, precision: Precision, account: str | None
+) -> list[InstrumentView]:
+    """The universe by symbol, with `restricted` and `trading_state` as `account` gets
+    them (its own restricted list and kill switch as well as the global ones); for
+    None (no key, or an admin key) the global ones."""
+    if account is None:
+        restricted = state.limits.restricted_symbols
+        trading_state: TradingState = state.global_state
+    else:
+        _, restricted = state.account_limits(account)
+        trading_state = state.effective_state(account)
+    return [
+        instrument_view(
+            instrument,
+            precision,
+            restricted=symbol in restricted,
+            trading_state=trading_state.value,
+        )
+        for symbol, instrument in sorted(state.instruments.items())
+    ]
+
+
+class FeaturesUsed(msgspec.Struct):
+    """The online features a check used (issue 9) and the limits they put in force."""
+
+    service: str  # risk_features_v1
+    values: dict[str, float | None]
+    age_s: float | None  # None: no reading for the symbol
+    max_age_s: float  # older than this: the static limits
+    reason: str  # SCALED, STALE, MISSING or STATIC
+    collar_scale: float
+    notional_scale: float
+    price_collar_pct: float  # in force for this account and symbol
+    max_order_notional: float
+
+
+def features_used(
+    state: EngineState, features: FeatureRefresher | None, account: str, symbol: str
+) -> FeaturesUsed | None:
+    """What a risk check of `symbol` for `account` used; None when features are off."""
+    if features is None:
+        return None
+    limits = state.effective_limits(account, symbol)
+    return FeaturesUsed(
+        **features.used_for(symbol),
+        price_collar_pct=limits.price_collar_pct,
+        max_order_notional=limits.max_order_notional,
+    )
+
+
+class EffectiveLimits(msgspec.Struct):
+    digest: str  # what POST /admin/limits/reload answers, to tell a reload took
+    restricted_symbols: list[str]  # nobody may trade these
+    default: AccountLimits  # for an account without its own table
+    accounts: dict[str, AccountLimits]  # every account with an API key, overrides applied
+
+
+def effective_limits(state: EngineState, accounts: Iterable[str]) -> EffectiveLimits:
+    """The limits in force: the default and each of `accounts`' effective limits."""
+    limits = state.limits
+    return EffectiveLimits(
+        digest=limits.digest(),
+        restricted_symbols=sorted(limits.restricted_symbols),
+        default=limits.default,
+        accounts={a: limits.for_account(a) for a in sorted(accounts)},
+    )
 
 
 def event_account(state: EngineState, event: ev.Event) -> str | None:

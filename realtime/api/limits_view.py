@@ -10,19 +10,13 @@ import msgspec
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from realtime.limits import AccountLimits
+from realtime import queries
+from realtime.queries import EffectiveLimits
 
 from .admin import ADMIN_ERRORS
 from .deps import Admin, Service, json_response, responses
 
 router = APIRouter(prefix="/admin", tags=["admin"])
-
-
-class EffectiveLimits(msgspec.Struct):
-    digest: str  # what POST /admin/limits/reload answers, to tell a reload took
-    restricted_symbols: list[str]  # nobody may trade these
-    default: AccountLimits  # for an account without its own table
-    accounts: dict[str, AccountLimits]  # every account with an API key, overrides applied
 
 
 @router.get(
@@ -31,15 +25,7 @@ class EffectiveLimits(msgspec.Struct):
     responses=responses(_200=("Limits in force", EffectiveLimits), **ADMIN_ERRORS),
 )
 async def get_limits(admin: Admin, service: Service) -> Response:
-    limits = service.engine.state.limits
-    return json_response(
-        EffectiveLimits(
-            digest=limits.digest(),
-            restricted_symbols=sorted(limits.restricted_symbols),
-            default=limits.default,
-            accounts={a: limits.for_account(a) for a in sorted(service.accounts.accounts)},
-        )
-    )
+    return json_response(queries.effective_limits(service.engine.state, service.accounts.accounts))
 
 
 def openapi_components() -> dict[str, object]:

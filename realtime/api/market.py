@@ -12,10 +12,10 @@ import msgspec
 from fastapi import APIRouter, Query, Request, Security, WebSocket, WebSocketDisconnect
 from starlette.responses import Response
 
+from realtime import queries
 from realtime.altdata import parse_alt_body, write_inbox_file
-from realtime.domain import TradingState
 from realtime.service import TradingService
-from realtime.views import TickerView, instrument_view, ticker_view
+from realtime.views import TickerView, ticker_view
 
 from .bodies import NDJSON_TYPES, Body, media_type, require_media_type
 from .deps import (
@@ -189,27 +189,12 @@ def _parse_subscribe(message: Mapping[str, Any], service: TradingService) -> Tic
 async def instruments(
     service: Service, api_key: Annotated[str | None, Security(api_key_header)] = None
 ) -> Response:
-    state = service.engine.state
-    if api_key is None:
-        restricted = state.limits.restricted_symbols
-        trading_state: TradingState = state.global_state
-    else:
+    account = None  # no key, or an admin key: the global restricted list and state
+    if api_key is not None:
         principal = authenticate(service, api_key)
-        if principal.is_admin:
-            restricted, trading_state = state.limits.restricted_symbols, state.global_state
-        else:
-            _, restricted = state.account_limits(principal.name)
-            trading_state = state.effective_state(principal.name)
-    precision = service.precision
-    views = [
-        instrument_view(
-            instrument,
-            precision,
-            restricted=symbol in restricted,
-            trading_state=trading_state.value,
-        )
-        for symbol, instrument in sorted(service.instruments.items())
-    ]
+        if not principal.is_admin:
+            account = principal.name
+    views = queries.instruments(service.engine.state, service.precision, account)
     return json_response(InstrumentList(views))
 
 

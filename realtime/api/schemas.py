@@ -22,7 +22,7 @@ from realtime.domain import (
 
 # The read models' views are declared with the queries that build them; imported here
 # for ALL_SCHEMA_TYPES (the OpenAPI document), routes import them from realtime.queries.
-from realtime.queries import PnlView, PositionView, TradingStateView
+from realtime.queries import FeaturesUsed, PnlView, PositionView, TradingStateView
 from realtime.views import FillView, InstrumentView, OrderView, TickerView
 
 from .problems import Problem
@@ -91,20 +91,6 @@ class TradingStateUpdate(msgspec.Struct, frozen=True, forbid_unknown_fields=True
 class LimitsReloaded(msgspec.Struct):
     digest: str
     changed: bool
-
-
-class FeaturesUsed(msgspec.Struct):
-    """The online features a check used (issue 9) and the limits they put in force."""
-
-    service: str  # risk_features_v1
-    values: dict[str, float | None]
-    age_s: float | None  # None: no reading for the symbol
-    max_age_s: float  # older than this: the static limits
-    reason: str  # SCALED, STALE, MISSING or STATIC
-    collar_scale: float
-    notional_scale: float
-    price_collar_pct: float  # in force for this account and symbol
-    max_order_notional: float
 
 
 class RiskCheckResult(msgspec.Struct):

@@ -24,7 +24,6 @@ from .bodies import Body, decode_body
 from .deps import Account, Service, authenticate, body_of, body_spec, json_response, responses
 from .problems import ApiError, Problem
 from .schemas import (
-    FeaturesUsed,
     FillPage,
     NewOrder,
     OrderPage,
@@ -255,24 +254,15 @@ async def risk_check(request: Request, account: Account, service: Service) -> Re
         # Risk decides it, but a check of a symbol that does not exist is a bad request,
         # not a verdict: 422, as for any other field naming nothing.
         raise unknown_symbol_error(422, [order_request.symbol], service.instruments)
-    features = features_used(service, account, order_request.symbol)
+    features = queries.features_used(
+        service.engine.state, service.features, account, order_request.symbol
+    )
     if rejection is None:
         return json_response(RiskCheckResult(accepted=True, features=features))
     return json_response(
         RiskCheckResult(
             accepted=False, code=rejection.reason.value, detail=rejection.detail, features=features
         )
-    )
-
-
-def features_used(service: TradingService, account: str, symbol: str) -> FeaturesUsed | None:
-    if service.features is None:
-        return None
-    limits = service.engine.state.effective_limits(account, symbol)
-    return FeaturesUsed(
-        **service.features.used_for(symbol),
-        price_collar_pct=limits.price_collar_pct,
-        max_order_notional=limits.max_order_notional,
     )
 
 
