@@ -10,13 +10,13 @@ they both wait for the first `warehouse_job` run, the first data in the warehous
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from realtime.layout import PROJECT_ROOT
+from realtime.service_process import clean_env
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -27,7 +27,7 @@ FIRST_DATA_JOB: Final = "warehouse_job"  # what the journal sensor asks for firs
 def launcher_env(data_dir: Path, **settings: str) -> dict[str, str]:
     """The caller's environment without its tradepipe or Dagster settings, with the
     data folder (and `settings`) of this launch."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEPIPE_")}
+    env = clean_env()
     env.pop("DAGSTER_HOME", None)
     env["TRADEPIPE_DATA_DIR"] = str(data_dir)
     env.update(settings)

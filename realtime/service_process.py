@@ -36,6 +36,13 @@ _ANNOUNCED: Final = re.compile(
 )
 
 
+def clean_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """`env` (default: this process's environment) without any `TRADEPIPE_*` setting, so
+    a child's settings are only those its starter gives it, never the developer's."""
+    source = os.environ if env is None else env
+    return {k: v for k, v in source.items() if not k.startswith("TRADEPIPE_")}
+
+
 def free_port() -> int:
     """A port nobody listens on right now (a test that must pick one itself, e.g. to
     occupy it; to start a service, pass port 0 and let it choose)."""

@@ -3,7 +3,6 @@ file, the table and the field (or the variable); the server refuses them with st
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from realtime.instruments import InstrumentsError, load_universe
 from realtime.layout import PROJECT_ROOT
 from realtime.limits import LimitsError, load_limits
 from realtime.server import ExitStatus
+from realtime.service_process import clean_env
 from realtime.settings import ServiceSettings, SettingsError
 
 CONFIG = PROJECT_ROOT / "config"
@@ -204,7 +204,7 @@ def test_settings_when_variables_bad_then_each_is_named_with_what_it_must_be() -
 
 
 def run_server(tmp_path: Path, config: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("TRADEPIPE_")}
+    environment = clean_env()
     environment.update(
         TRADEPIPE_DATA_DIR=str(tmp_path / "data"), TRADEPIPE_CONFIG_DIR=str(config), **env
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 
 import httpx
@@ -15,7 +14,7 @@ import pytest
 from realtime.clock import FakeClock
 from realtime.domain import Instrument, Quote, Trade
 from realtime.feed import ReplayFeed, SyntheticFeed
-from realtime.service_process import start_service
+from realtime.service_process import clean_env, start_service
 from tests.realtime.api.support import poll
 
 INSTRUMENTS = {
@@ -185,7 +184,7 @@ def test_service_when_fed_a_tick_inbox_style_quotes_file_then_its_tickers_show_t
         "2026-11-26T14:30:00,MSFT,414.99,415.01,10,20\n"
         "2026-11-26T14:30:00.001Z,MSFT,414.98,415.02,10,20\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEPIPE_")}
+    env = clean_env()
     env.update(
         TRADEPIPE_DATA_DIR=str(tmp_path / "data"),
         TRADEPIPE_FEED=str(path),

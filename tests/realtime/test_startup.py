@@ -4,7 +4,6 @@ a taken port is refused before the journal is touched, and a started server says
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 import sqlite3
 import subprocess
@@ -21,6 +20,7 @@ from realtime.service_process import (
     NotOurInstance,
     ServiceExited,
     ServiceProcess,
+    clean_env,
     free_port,
     running_service,
     start_service,
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.slow
 
 
 def service_env(data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEPIPE_")}
+    env = clean_env()
     return {**env, "TRADEPIPE_DATA_DIR": str(data_dir), "TRADEPIPE_ACCESS_LOG": "0", **extra}
 
 

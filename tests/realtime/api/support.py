@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 import re
 import shutil
 import subprocess
@@ -24,7 +23,7 @@ import httpx
 from websockets.sync.client import connect as ws_connect
 
 from realtime.config import load_service_config
-from realtime.service_process import ServiceProcess, start_service
+from realtime.service_process import ServiceProcess, clean_env, start_service
 
 ROOT = Path(__file__).resolve().parents[3]
 CONFIG_SOURCE = ROOT / "config"
@@ -95,7 +94,7 @@ def copy_config(destination: Path) -> Path:
 
 def server_env(data_dir: Path, config_dir: Path, extra: Mapping[str, str] | None) -> dict[str, str]:
     # Settings the developer may have exported must not leak into the server under test.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEPIPE_")}
+    env = clean_env()
     env.update(
         TRADEPIPE_DATA_DIR=str(data_dir),
         TRADEPIPE_CONFIG_DIR=str(config_dir),
