@@ -12,7 +12,7 @@ that no insert rebuilds a table of every client id. Same mapping interface as be
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from realtime.sharded import ShardedDict
 
@@ -71,6 +71,14 @@ class ClientIds:
             raise KeyError(key)
         del order_ids[client_order_id]
         del self._fps[account][client_order_id]
+
+    def owned_fingerprints(self, account: str) -> tuple[Mapping[str, str], Mapping[str, bytes]]:
+        """The account's client_order_id -> order_id and -> fingerprint maps, for a
+        reader that walks many orders (a snapshot build) without a call per lookup."""
+        order_ids = self._order_ids.get(account)
+        if order_ids is None:
+            return {}, {}
+        return order_ids, self._fps[account]
 
     def __len__(self) -> int:
         return sum(len(ids) for ids in self._order_ids.values())
