@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from realtime.sharded import ShardedDict
+from realtime.sharded import MASK, ShardedDict
 
 
 class ClientIds:
@@ -30,10 +30,12 @@ class ClientIds:
         order_ids = self._order_ids.get(account)
         if order_ids is None:
             return None
-        order_id = order_ids.get(client_order_id)
+        # One hash for both maps (same keys, so the same shard), no call per lookup.
+        shard = hash(client_order_id) & MASK
+        order_id = order_ids.shards[shard].get(client_order_id)
         if order_id is None:
             return None
-        return order_id, self._fps[account][client_order_id]
+        return order_id, self._fps[account].shards[shard][client_order_id]
 
     def __getitem__(self, key: tuple[str, str]) -> tuple[str, bytes]:
         found = self.get(key)
@@ -54,8 +56,9 @@ class ClientIds:
         if order_ids is None:
             order_ids = self._order_ids[account] = ShardedDict()
             self._fps[account] = ShardedDict()
-        order_ids[client_order_id] = value[0]
-        self._fps[account][client_order_id] = value[1]
+        shard = hash(client_order_id) & MASK
+        order_ids.shards[shard][client_order_id] = value[0]
+        self._fps[account].shards[shard][client_order_id] = value[1]
 
     def setdefault(self, key: tuple[str, str], value: tuple[str, bytes]) -> tuple[str, bytes]:
         found = self.get(key)

@@ -24,16 +24,20 @@ K = TypeVar("K")
 V = TypeVar("V")
 D = TypeVar("D")
 
-SHARDS = 64  # a power of two: a key's shard is hash & (SHARDS - 1)
-_MASK = SHARDS - 1
+SHARDS = 64  # a power of two: a key's shard is shards[hash(key) & MASK]
+MASK = SHARDS - 1
+_MASK = MASK
 _MISSING: Any = object()
 
 
 class ShardedDict(MutableMapping[K, V]):
-    __slots__ = ("_shards",)
+    __slots__ = ("_shards", "shards")
 
     def __init__(self) -> None:
         self._shards: list[dict[K, V]] = [{} for _ in range(SHARDS)]
+        # The same list, for a caller on a hot path that indexes it itself
+        # (shards[hash(key) & MASK]) rather than pay a Python call per lookup.
+        self.shards = self._shards
 
     def __getitem__(self, key: K) -> V:
         return self._shards[hash(key) & _MASK][key]
