@@ -673,8 +673,8 @@ class EngineState:
             self.holders.setdefault(position.symbol, set()).add(position.account)
 
     def open_orders(self) -> Iterable[Order]:
-        """Every open order, account by account, each account's in creation order (its
-        log slot): `open_orders` is sharded, so its own order is arbitrary."""
-        slots = self._slots
+        """Every open order, account by account, each account's in creation order: the
+        open entries of its order log, the same orders as `book.open_orders`, whose own
+        order is arbitrary (it is sharded). Sorting that instead took 300 ms at 200,000."""
         for book in self.accounts.values():
-            yield from sorted(book.open_orders.values(), key=lambda o: slots[o.order_id])
+            yield from (order for order in book.orders if order.is_open)
