@@ -6,12 +6,15 @@ insert (a new tuple is tracked until a collection has examined it), so it sat in
 youngest generation and every collection, even the smallest, walked all its entries:
 10-40 ms per collection at 200,000 orders (BENCHMARKS, the snapshot section of
 2026-12-04). Here the entries live in dicts of str -> str and str -> bytes, one pair per
-account, which the collector leaves untracked. Same mapping interface as before.
+account, which the collector leaves untracked, each sharded (`realtime.sharded`) so
+that no insert rebuilds a table of every client id. Same mapping interface as before.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+
+from realtime.sharded import MASK, ShardedDict
 
 
 class ClientIds:
@@ -19,18 +22,20 @@ class ClientIds:
 
     def __init__(self) -> None:
         # account -> client_order_id -> order_id / fingerprint (two maps, no tuples)
-        self._order_ids: dict[str, dict[str, str]] = {}
-        self._fps: dict[str, dict[str, bytes]] = {}
+        self._order_ids: dict[str, ShardedDict[str, str]] = {}
+        self._fps: dict[str, ShardedDict[str, bytes]] = {}
 
     def get(self, key: tuple[str, str]) -> tuple[str, bytes] | None:
         account, client_order_id = key
         order_ids = self._order_ids.get(account)
         if order_ids is None:
             return None
-        order_id = order_ids.get(client_order_id)
+        # One hash for both maps (same keys, so the same shard), no call per lookup.
+        shard = hash(client_order_id) & MASK
+        order_id = order_ids.shards[shard].get(client_order_id)
         if order_id is None:
             return None
-        return order_id, self._fps[account][client_order_id]
+        return order_id, self._fps[account].shards[shard][client_order_id]
 
     def __getitem__(self, key: tuple[str, str]) -> tuple[str, bytes]:
         found = self.get(key)
@@ -42,16 +47,18 @@ class ClientIds:
         if not isinstance(key, tuple) or len(key) != 2:
             return False
         account, client_order_id = key
-        return client_order_id in self._order_ids.get(account, {})
+        order_ids = self._order_ids.get(account)
+        return order_ids is not None and client_order_id in order_ids
 
     def __setitem__(self, key: tuple[str, str], value: tuple[str, bytes]) -> None:
         account, client_order_id = key
         order_ids = self._order_ids.get(account)
         if order_ids is None:
-            order_ids = self._order_ids[account] = {}
-            self._fps[account] = {}
-        order_ids[client_order_id] = value[0]
-        self._fps[account][client_order_id] = value[1]
+            order_ids = self._order_ids[account] = ShardedDict()
+            self._fps[account] = ShardedDict()
+        shard = hash(client_order_id) & MASK
+        order_ids.shards[shard][client_order_id] = value[0]
+        self._fps[account].shards[shard][client_order_id] = value[1]
 
     def setdefault(self, key: tuple[str, str], value: tuple[str, bytes]) -> tuple[str, bytes]:
         found = self.get(key)
@@ -67,6 +74,14 @@ class ClientIds:
             raise KeyError(key)
         del order_ids[client_order_id]
         del self._fps[account][client_order_id]
+
+    def owned_fingerprints(self, account: str) -> tuple[Mapping[str, str], Mapping[str, bytes]]:
+        """The account's client_order_id -> order_id and -> fingerprint maps, for a
+        reader that walks many orders (a snapshot build) without a call per lookup."""
+        order_ids = self._order_ids.get(account)
+        if order_ids is None:
+            return {}, {}
+        return order_ids, self._fps[account]
 
     def __len__(self) -> int:
         return sum(len(ids) for ids in self._order_ids.values())

@@ -89,12 +89,19 @@ class SnapshotBuild:
 
     def _chunks(self) -> Iterator[bool]:
         overrides = self._overrides
-        row = self._order_row
         for book, order_end, fill_end in self._books:
+            # state.client_id_row, inlined: two lookups per order instead of four calls.
+            order_ids, fps = self.state.client_ids.owned_fingerprints(book.account)
             batch: list[Any] = []
             for _, order in book.orders.entries(0, order_end):
-                found = overrides.pop(order.order_id, None)
-                batch.append(row(order) if found is None else msgspec.Raw(found))
+                order_id = order.order_id
+                found = overrides.pop(order_id, None)
+                if found is None:
+                    client_order_id = order.client_order_id
+                    owned = order_ids.get(client_order_id) == order_id
+                    batch.append(order_row(order, fps[client_order_id] if owned else None))
+                else:
+                    batch.append(msgspec.Raw(found))
                 if len(batch) == DEFAULT_STEP:
                     self._add_orders(batch)
                     batch = []

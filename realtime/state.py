@@ -47,6 +47,7 @@ from realtime.oms import Trigger, next_status
 from realtime.pnl import apply_fill, unrealized
 from realtime.retained import SlotLog
 from realtime.risk import RiskContext
+from realtime.sharded import ShardedDict
 from realtime.snapshot_format import StateSnapshot
 
 _ACTIVE = TradingState.ACTIVE
@@ -84,7 +85,8 @@ class AccountBook:
         self.symbols: dict[str, SymbolBook] = {}
         # Every retained order and fill, in submission order; slots are page cursors.
         self.orders: SlotLog[Order] = SlotLog()
-        self.open_orders: dict[str, Order] = {}
+        # Sharded: one order in five maps keyed by order or client id (realtime.sharded).
+        self.open_orders: ShardedDict[str, Order] = ShardedDict()
         self.fills: SlotLog[Fill] = SlotLog()
         self.open_notional = 0.0
         self.gross_exposure = 0.0
@@ -153,7 +155,7 @@ class EngineState:
         # Terminal orders and fills by age, oldest first: what retention evicts next.
         self._evictable: list[_Evictable] = []
         # order_id -> its slot in its account's order log (to evict it in O(1)).
-        self._slots: dict[str, int] = {}
+        self._slots: ShardedDict[str, int] = ShardedDict()
         # A snapshot being encoded (realtime.snapshot_build); told before an order changes.
         self.snapshot_build: SnapshotObserver | None = None
         # account -> (its limits, every symbol it may not trade): what risk_context reads,
@@ -168,7 +170,7 @@ class EngineState:
         self.limits_digest: str | None = None
         self.global_state = TradingState.ACTIVE
         self.accounts: dict[str, AccountBook] = {}
-        self.orders: dict[str, Order] = {}
+        self.orders: ShardedDict[str, Order] = ShardedDict()
         # (account, client_order_id) -> (order_id, request fingerprint); first use wins.
         self.client_ids = ClientIds()
         self.marks: dict[str, float] = {}
@@ -667,5 +669,8 @@ class EngineState:
             self.holders.setdefault(position.symbol, set()).add(position.account)
 
     def open_orders(self) -> Iterable[Order]:
+        """Every open order, account by account, each account's in creation order: the
+        open entries of its order log, the same orders as `book.open_orders`, whose own
+        order is arbitrary (it is sharded). Sorting that instead took 300 ms at 200,000."""
         for book in self.accounts.values():
-            yield from book.open_orders.values()
+            yield from (order for order in book.orders if order.is_open)

@@ -15,6 +15,7 @@ from datetime import time as dt_time
 from typing import Final, TypeAlias
 
 from realtime.domain import Instrument, Order, OrderStatus, Quote, Side, TimeInForce
+from realtime.sharded import ShardedDict
 from realtime.venue.book import ExpiryEntry, SymbolBook, Top, VenueOrder, limit_allows
 from realtime.venue.fees import NO_FEES, FeeSchedule
 from realtime.venue.interface import (
@@ -135,7 +136,8 @@ class SimulatedVenue:
     ) -> None:
         self._config = config or SimulatedVenueConfig()
         self._books = {symbol: SymbolBook(inst) for symbol, inst in instruments.items()}
-        self._orders: dict[str, VenueOrder] = {}
+        # Sharded, so that no insert rebuilds a table of every resting order (realtime.sharded).
+        self._orders: ShardedDict[str, VenueOrder] = ShardedDict()
         self._queue: deque[_Request] = deque()
         self._expiries: list[ExpiryEntry] = []
         self._next_seq = 0
