@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import time as dt_time
 from typing import Final, TypeAlias
 
+import msgspec
+
 from realtime.domain import Instrument, Order, OrderStatus, Quote, Side, TimeInForce
 from realtime.venue.book import ExpiryEntry, SymbolBook, Top, VenueOrder, limit_allows
 from realtime.venue.fees import NO_FEES, FeeSchedule
@@ -83,21 +85,20 @@ def _next_session_end_ns(ts_ns: int, session_end: dt_time) -> int:
 # --- queued requests ---------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _NewRequest:
+# msgspec structs, not frozen dataclasses: one is built for every order sent, and a
+# frozen dataclass's __init__ sets each field through object.__setattr__.
+class _NewRequest(msgspec.Struct, frozen=True, gc=False):
     order: VenueOrder
     due_ns: int
 
 
-@dataclass(frozen=True, slots=True)
-class _CancelRequest:
+class _CancelRequest(msgspec.Struct, frozen=True, gc=False):
     order_id: str
     due_ns: int
     reason: str = CANCEL_USER
 
 
-@dataclass(frozen=True, slots=True)
-class _ReplaceRequest:
+class _ReplaceRequest(msgspec.Struct, frozen=True, gc=False):
     order_id: str
     quantity: int
     limit_price: float | None
@@ -143,7 +144,7 @@ class SimulatedVenue:
     # --- sending requests ----------------------------------------------------
 
     def submit(self, order: Order, now_ns: int) -> None:
-        self._enqueue(_NewRequest(VenueOrder.of(order), self._due(now_ns)))
+        self._enqueue(_NewRequest(VenueOrder.of(order), now_ns + self._config.ack_latency_ns))
 
     def cancel(self, order_id: str, now_ns: int) -> None:
         self._enqueue(_CancelRequest(order_id, self._due(now_ns)))
@@ -206,24 +207,26 @@ class SimulatedVenue:
         return reports
 
     def next_wakeup_ns(self) -> int | None:
-        candidates = [self._queue[0].due_ns] if self._queue else []
-        expiry = self._next_expiry_ns()
-        if expiry is not None:
-            candidates.append(expiry)
-        return min(candidates, default=None)
+        # Asked after every request the engine sends: no list, no min() call.
+        expiry = self._next_expiry_ns() if self._expiries else None
+        if not self._queue:
+            return expiry
+        due = self._queue[0].due_ns
+        return due if expiry is None or due < expiry else expiry
 
     def _advance(self, now_ns: int) -> list[ExecutionReport]:
         """Process due requests and session ends in time order, up to `now_ns`."""
         reports: list[ExecutionReport] = []
+        queue = self._queue
         while True:
-            due = self._queue[0].due_ns if self._queue else None
-            expiry = self._next_expiry_ns()
+            due = queue[0].due_ns if queue else None
+            expiry = self._next_expiry_ns() if self._expiries else None
             # A session end ties with a request in the session end's favour: the
             # session is over at that instant.
             if expiry is not None and expiry <= now_ns and (due is None or expiry <= due):
                 reports.extend(self._expire_until(expiry))
             elif due is not None and due <= now_ns:
-                reports.extend(self._process(self._queue.popleft()))
+                reports.extend(self._process(queue.popleft()))
             else:
                 return reports
 
