@@ -57,6 +57,7 @@ from realtime.journal.format import (
     identify,
     refuse_empty,
     snapshot_crc,
+    with_event_crcs,
 )
 from realtime.journal.reader import JournalReader
 from realtime.journal.recovery import RecoveryReport, recover
@@ -612,9 +613,7 @@ class Journal:
         conn = self._conn
         with _transaction(conn):
             if rows:
-                conn.executemany(
-                    INSERT_EVENT, [(s, t, ty, p, event_crc(s, t, ty, p)) for s, t, ty, p in rows]
-                )
+                conn.executemany(INSERT_EVENT, with_event_crcs(rows))
             if snaps:
                 for seq, created_ns, payload, _ in snaps:
                     conn.execute(

@@ -16,7 +16,7 @@ from typing import Final, TypeAlias
 
 import msgspec
 
-from realtime.domain import Instrument, Order, OrderStatus, Quote, Side, TimeInForce
+from realtime.domain import Instrument, Order, OrderStatus, OrderType, Quote, Side, TimeInForce
 from realtime.venue.book import ExpiryEntry, SymbolBook, Top, VenueOrder, limit_allows
 from realtime.venue.fees import NO_FEES, FeeSchedule
 from realtime.venue.interface import (
@@ -66,6 +66,7 @@ class SimulatedVenueConfig:
             raise ValueError("session_end_utc must be a UTC (or naive) time")
 
 
+_MARKET: Final = OrderType.MARKET
 _NS_PER_S: Final = 1_000_000_000
 _NS_PER_DAY: Final = 86_400 * _NS_PER_S
 
@@ -260,13 +261,14 @@ class SimulatedVenue:
         book = self._books[order.symbol]
         reports: list[ExecutionReport] = [Acked(order_id=order.order_id, ts_ns=ts_ns)]
         tif = order.time_in_force
-        no_market = order.is_market and not book.has_market_for(order.side)
+        # Properties (is_market, leaves) spelled out here: this runs for every order.
+        no_market = order.order_type is _MARKET and not book.has_market_for(order.side)
         if tif is TimeInForce.FOK and self._fillable(order, book) < order.leaves:
             reason = CANCEL_NO_MARKET if no_market else CANCEL_FOK_UNFILLED
             reports.append(Canceled(order_id=order.order_id, ts_ns=ts_ns, reason=reason))
             return reports
         reports.extend(self._take(order, book, ts_ns))
-        if order.leaves == 0:
+        if order.quantity == order.filled:
             return reports
         if tif is TimeInForce.IOC:
             reason = CANCEL_NO_MARKET if no_market else CANCEL_IOC_REMAINDER
@@ -283,9 +285,9 @@ class SimulatedVenue:
             return NOT_TRADABLE
         if order.order_id in self._orders:
             return DUPLICATE_ORDER_ID
-        if not book.grid.is_valid_quantity(order.quantity) or order.leaves <= 0:
+        if not book.grid.is_valid_quantity(order.quantity) or order.quantity <= order.filled:
             return INVALID_QUANTITY
-        if not order.is_market and (
+        if order.order_type is not _MARKET and (
             order.limit_price is None or not book.grid.is_valid_price(order.limit_price)
         ):
             return INVALID_PRICE
