@@ -42,6 +42,8 @@ from realtime.journal.format import (
     EVENT_CLASSES,
     EVENT_COLUMNS,
     INSERT_EVENT,
+    INSERT_EVENT_BLOCK,
+    INSERT_EVENTS,
     INSERT_SNAPSHOT,
     INSERT_SNAPSHOT_CHUNK,
     PRUNE_SNAPSHOTS,
@@ -613,7 +615,7 @@ class Journal:
         conn = self._conn
         with _transaction(conn):
             if rows:
-                conn.executemany(INSERT_EVENT, with_event_crcs(rows))
+                _insert_events(conn, with_event_crcs(rows))
             if snaps:
                 for seq, created_ns, payload, _ in snaps:
                     conn.execute(
@@ -906,6 +908,16 @@ def _resolve(futs: list[_Fut], first_seq: int, error: JournalWriteError | None) 
             exc = JournalWriteError(str(error))
             exc.__cause__ = error.__cause__
             fut.set_exception(exc)
+
+
+def _insert_events(conn: sqlite3.Connection, rows: list[tuple[int, int, str, bytes, int]]) -> None:
+    """Insert `rows` (in seq order) in blocks of INSERT_EVENT_BLOCK, the rest one by one."""
+    whole = len(rows) - len(rows) % INSERT_EVENT_BLOCK
+    chain = itertools.chain.from_iterable
+    for start in range(0, whole, INSERT_EVENT_BLOCK):
+        conn.execute(INSERT_EVENTS, list(chain(rows[start : start + INSERT_EVENT_BLOCK])))
+    if whole < len(rows):
+        conn.executemany(INSERT_EVENT, rows[whole:])
 
 
 def _resolve_none(fut: asyncio.Future[None]) -> None:

@@ -35,6 +35,7 @@ from realtime.journal import (
 from realtime.journal import writer as writer_module
 from realtime.journal.format import (
     APPLICATION_ID,
+    INSERT_EVENT_BLOCK,
     INSERT_SNAPSHOT,
     INSERT_SNAPSHOT_CHUNK,
     SNAPSHOT_CHUNK_BYTES,
@@ -1118,3 +1119,23 @@ def test_append_unawaited_when_its_commit_fails_then_the_journal_has_failed(
 
     asyncio.run(main())
     assert seqs_of(JournalReader(path)) == [1, 2]
+
+
+def test_append_when_a_group_commit_spans_blocks_then_every_row_is_stored_in_order(
+    tmp_path: Path,
+) -> None:
+    """A group commit inserts INSERT_EVENT_BLOCK rows per statement, the rest one by one."""
+    journal = Journal.open(tmp_path / "j.db")
+    count = 2 * INSERT_EVENT_BLOCK + 5
+
+    async def main() -> None:
+        commits = journal.commits
+        assert await append_all(journal, [ack(i) for i in range(count)]) == list(
+            range(1, count + 1)
+        )
+        assert journal.commits == commits + 1  # one transaction for all of them
+        await journal.aclose()
+
+    asyncio.run(main())
+    reader = JournalReader(tmp_path / "j.db")
+    assert [(seq, e) for seq, _, e in reader.read()] == [(i + 1, ack(i)) for i in range(count)]
