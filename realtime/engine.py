@@ -477,7 +477,13 @@ class TradingEngine:
         except Exception as exc:
             self._fail(exc)
             raise EngineFailed(str(exc)) from exc
-        self._appended(event)
+        # The same tail as _emit_background's, written out in both: twice per order.
+        seq = self.journal.last_seq
+        self.state.last_seq = seq
+        for listener in self._listeners:
+            listener(seq, event)
+        if seq - self._snapshot_seq >= self.config.snapshot_every:
+            self._take_snapshot()
         return commit
 
     def _emit_background(self, event: ev.Event) -> None:
@@ -489,9 +495,6 @@ class TradingEngine:
         except Exception as exc:
             self._fail(exc)
             raise EngineFailed(str(exc)) from exc
-        self._appended(event)
-
-    def _appended(self, event: ev.Event) -> None:
         seq = self.journal.last_seq
         self.state.last_seq = seq
         for listener in self._listeners:
