@@ -266,6 +266,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--snapshot", action="store_true", help="submit P99.9 during snapshots (--resting 200000)"
     )
     parser.add_argument("--snapshot-every", type=int, default=20_000, help="--snapshot: events")
+    parser.add_argument(
+        "--interleaved",
+        action="store_true",
+        help="--resting: two engines (--base and --resting open orders), timed in alternating"
+        " blocks, so that machine load drifting between the two phases cancels out",
+    )
     args = parser.parse_args(argv)
     if args.snapshot and args.resting is None:
         args.resting = 200_000
@@ -284,6 +290,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ):
         if args.snapshot:
             result = runner.run(engine_resting.run_snapshot(args, Path(tmp)))
+        elif args.resting is not None and args.interleaved:
+            result = runner.run(engine_resting.run_resting_interleaved(args, Path(tmp)))
         elif args.resting is not None:
             result = runner.run(engine_resting.run_resting(args, Path(tmp)))
         else:

@@ -60,6 +60,18 @@ class ClientIds:
         order_ids.shards[shard][client_order_id] = value[0]
         self._fps[account].shards[shard][client_order_id] = value[1]
 
+    def add_first(self, account: str, client_order_id: str, order_id: str, fp: bytes) -> None:
+        """`setdefault` without its key and value tuples or its answer: the first use of
+        a client_order_id wins. Called for every new order."""
+        order_ids = self._order_ids.get(account)
+        if order_ids is None:
+            order_ids = self._order_ids[account] = {}
+            self._fps[account] = {}
+        elif client_order_id in order_ids:
+            return
+        order_ids[client_order_id] = order_id
+        self._fps[account][client_order_id] = fp
+
     def setdefault(self, key: tuple[str, str], value: tuple[str, bytes]) -> tuple[str, bytes]:
         found = self.get(key)
         if found is not None:

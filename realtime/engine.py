@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from realtime import events as ev
 from realtime.clock import Clock
 from realtime.domain import (
@@ -72,8 +74,9 @@ class EngineConfig:
         return None if self.retain_terminal_s is None else int(self.retain_terminal_s * 1e9)
 
 
-@dataclass(frozen=True, slots=True)
-class SubmitResult:
+class SubmitResult(msgspec.Struct, frozen=True):
+    # A struct, not a frozen dataclass: one is built per submit, and a frozen
+    # dataclass's __init__ sets each field through object.__setattr__.
     order: Order
     created: bool  # False: an idempotent retry answered with the existing order
     rejection: Rejection | None
@@ -203,7 +206,7 @@ class TradingEngine:
 
     @property
     def healthy(self) -> bool:
-        return self._failed is None
+        return self._failed is None and self.journal.failure is None
 
     # --- commands ---------------------------------------------------------------
 
@@ -475,6 +478,7 @@ class TradingEngine:
         except Exception as exc:
             self._fail(exc)
             raise EngineFailed(str(exc)) from exc
+        # The same tail as _emit_background's, written out in both: twice per order.
         seq = self.journal.last_seq
         self.state.last_seq = seq
         for listener in self._listeners:
@@ -484,9 +488,20 @@ class TradingEngine:
         return commit
 
     def _emit_background(self, event: ev.Event) -> None:
-        commit = self._emit(event)
-        self._background.add(commit)
-        commit.add_done_callback(self._background_done)
+        """`_emit` for an event nobody awaits (venue reports, market samples): no commit
+        future; a failed commit fails the journal, which `_ensure_healthy` sees."""
+        self.state.apply(event)
+        try:
+            self.journal.append_unawaited(event)
+        except Exception as exc:
+            self._fail(exc)
+            raise EngineFailed(str(exc)) from exc
+        seq = self.journal.last_seq
+        self.state.last_seq = seq
+        for listener in self._listeners:
+            listener(seq, event)
+        if seq - self._snapshot_seq >= self.config.snapshot_every:
+            self._take_snapshot()
 
     def _background_done(self, commit: asyncio.Future[Any]) -> None:
         self._background.discard(commit)
@@ -539,8 +554,12 @@ class TradingEngine:
             self._failed = exc or RuntimeError("journal failed")
 
     def _ensure_healthy(self) -> None:
-        if self._failed is not None:
-            raise EngineFailed(f"journal unavailable: {self._failed}")
+        if self._failed is None:
+            failure = self.journal.failure  # a commit nobody awaited may have failed it
+            if failure is None:
+                return
+            self._fail(failure)
+        raise EngineFailed(f"journal unavailable: {self._failed}")
 
     def _ensure_venue_capacity(self) -> None:
         if not self.venue.has_capacity(len(self._awaiting_handoff) + 1):
@@ -601,7 +620,7 @@ class TradingEngine:
             await asyncio.wait([self._snapshot_task])
         if (
             self.config.snapshot_on_close
-            and self._failed is None
+            and self.healthy
             and self.journal.last_seq > self._snapshot_seq
         ):
             self._snapshot_now()

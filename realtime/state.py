@@ -53,6 +53,8 @@ from realtime.snapshot_format import StateSnapshot
 _ACTIVE = TradingState.ACTIVE
 _REDUCING = TradingState.REDUCING
 _HALTED = TradingState.HALTED
+_LIMIT = OrderType.LIMIT
+_BUY = Side.BUY
 
 
 class SymbolBook:
@@ -102,6 +104,10 @@ class AccountBook:
 
 
 _NO_DECISION_PRICE = b',"decision_price":null}'
+_NO_DECISION_PRICE_LEN = len(_NO_DECISION_PRICE)
+# Bound once: computed for every new order.
+_encode_request = msgspec.json.Encoder().encode
+_blake2b = hashlib.blake2b
 
 
 def request_fingerprint(req: OrderRequest) -> bytes:
@@ -109,10 +115,10 @@ def request_fingerprint(req: OrderRequest) -> bytes:
 
     A request without a decision price is digested as it was encoded before the
     field existed, so fingerprints kept in older snapshots still match a retry."""
-    encoded = msgspec.json.encode(req)
+    encoded = _encode_request(req)
     if req.decision_price is None and encoded.endswith(_NO_DECISION_PRICE):
-        encoded = encoded[: -len(_NO_DECISION_PRICE)] + b"}"
-    return hashlib.blake2b(encoded, digest_size=8).digest()
+        encoded = encoded[:-_NO_DECISION_PRICE_LEN] + b"}"
+    return _blake2b(encoded, digest_size=8).digest()
 
 
 class SnapshotObserver(Protocol):
@@ -382,9 +388,9 @@ class EngineState:
     def _reserve(self, order: Order, sign: int) -> None:
         """Add (sign=1) or remove (sign=-1) an open order's leaves from the aggregates."""
         leaves = order.quantity - order.filled_quantity
-        book = self.account(order.account)
-        symbol_book = book.symbol(order.symbol)
-        if order.side is Side.BUY:
+        book = self.accounts.get(order.account) or self.account(order.account)
+        symbol_book = book.symbols.get(order.symbol) or book.symbol(order.symbol)
+        if order.side is _BUY:
             symbol_book.open_buy += sign * leaves
         else:
             symbol_book.open_sell += sign * leaves
@@ -416,18 +422,20 @@ class EngineState:
             created_ns=e.ts_ns,
             updated_ns=e.ts_ns,
         )
-        self.orders[order.order_id] = order
-        self._slots[order.order_id] = self.account(e.account).orders.append(order)
-        self.client_ids.setdefault(
-            (e.account, req.client_order_id), (order.order_id, request_fingerprint(req))
+        order_id = e.order_id
+        self.orders[order_id] = order
+        self._slots[order_id] = self.account(e.account).orders.append(order)
+        self.client_ids.add_first(
+            e.account, req.client_order_id, order_id, request_fingerprint(req)
         )
         self.order_count += 1
         return order
 
     def _on_accepted(self, e: ev.OrderAccepted) -> None:
         order = self._new_order(e, OrderStatus.PENDING_NEW)
-        if e.request.order_type is OrderType.LIMIT and e.request.limit_price is not None:
-            order.risk_price = e.request.limit_price
+        req = e.request
+        if req.order_type is _LIMIT and req.limit_price is not None:
+            order.risk_price = req.limit_price
         else:
             order.risk_price = e.reference_price or 0.0
         self.accounts[e.account].open_orders[order.order_id] = order

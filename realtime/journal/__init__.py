@@ -36,7 +36,9 @@ commits; a crash before that leaves the previous snapshot the newest
 `append` resolves to the seq only after the transaction holding the row has
 committed: an event is *acknowledged* when its future has resolved. An event
 whose future has not resolved may or may not survive a crash, but never
-partially: a transaction is all or nothing.
+partially: a transaction is all or nothing. `append_unawaited` queues an event the
+same way with no future (for events nobody waits on); it is committed in the same
+order and transactions, and a failed commit fails the journal (`Journal.failure`).
 
 Durability: which failures an acknowledged event survives
 ---------------------------------------------------------

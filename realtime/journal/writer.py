@@ -22,7 +22,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Self
 
-from realtime.events import AnyEvent, Event, encode_event, event_type
+from realtime.events import AnyEvent, Event, encode_event
 from realtime.journal.errors import (
     JournalClosedError,
     JournalError,
@@ -42,6 +42,8 @@ from realtime.journal.format import (
     EVENT_CLASSES,
     EVENT_COLUMNS,
     INSERT_EVENT,
+    INSERT_EVENT_BLOCK,
+    INSERT_EVENTS,
     INSERT_SNAPSHOT,
     INSERT_SNAPSHOT_CHUNK,
     PRUNE_SNAPSHOTS,
@@ -57,6 +59,7 @@ from realtime.journal.format import (
     identify,
     refuse_empty,
     snapshot_crc,
+    with_event_crcs,
 )
 from realtime.journal.reader import JournalReader
 from realtime.journal.recovery import RecoveryReport, recover
@@ -111,6 +114,8 @@ class JournalSettings:
 
 
 _Row = tuple[int, int, str, bytes]
+# An append's future; None for `append_unawaited`.
+_Fut = asyncio.Future[int] | None
 _Snap = tuple[int, int, bytes, asyncio.Future[None]]
 # Orphaned chunks deleted per transaction after a chunked snapshot completes: freeing a
 # chunk walks its overflow pages, so a few at a time keep each transaction short.
@@ -189,7 +194,7 @@ class Journal:
         # Shared with the writer thread; guarded by _mutex.
         self._mutex = threading.Lock()
         self._rows: list[_Row] = []
-        self._futs: list[asyncio.Future[int]] = []
+        self._futs: list[_Fut] = []
         self._snaps: list[_Snap] = []
         self._big_snaps: list[_ChunkedSnapshot] = []
         self._barriers: list[asyncio.Future[None]] = []
@@ -214,7 +219,7 @@ class Journal:
         # Loop side: the rows appended since the last loop commit, and whether that
         # commit is scheduled (once per loop iteration, whatever the number of appends).
         self._pending_rows: list[_Row] = []
-        self._pending_futs: list[asyncio.Future[int]] = []
+        self._pending_futs: list[_Fut] = []
         self._commit_scheduled = False
         # Loop side: appended rows handed to the writer thread and not yet resolved.
         # While there are any, later rows go the same way, so seqs commit in order.
@@ -307,6 +312,11 @@ class Journal:
         return self._next_seq - 1
 
     @property
+    def failure(self) -> JournalWriteError | None:
+        """Why the journal can no longer commit (set by the first failed commit), or None."""
+        return self._error
+
+    @property
     def committed_seq(self) -> int:
         """Highest seq whose transaction has committed."""
         return self._committed_seq
@@ -334,6 +344,24 @@ class Journal:
         `JournalWriteError` if the commit holding the event fails.
         """
         loop = asyncio.get_running_loop()
+        fut: asyncio.Future[int] = loop.create_future()
+        self._append(loop, event, fut)
+        return fut
+
+    def append_unawaited(self, event: Event) -> None:
+        """Queue `event` like `append`, for an event nobody waits on (the engine's
+        venue reports, market samples): same order, same transaction, no future.
+
+        A future per such event cost its creation, a done callback and that
+        callback's loop turn on every commit, for an answer nobody needed. If its
+        commit fails, the journal has failed (`failure`), so every later append
+        raises, as with `append`.
+        """
+        self._append(asyncio.get_running_loop(), event, None)
+
+    def _append(
+        self, loop: asyncio.AbstractEventLoop, event: Event, fut: asyncio.Future[int] | None
+    ) -> None:
         if loop is not self._loop or self._closing or self._error is not None:
             self._bind(loop)
         if type(event) not in _EVENT_CLASSES:
@@ -342,9 +370,8 @@ class Journal:
         payload = encode_event(event)
         seq = self._next_seq
         self._next_seq = seq + 1
-        fut: asyncio.Future[int] = loop.create_future()
         self._inflight += 1
-        row = (seq, event.ts_ns, event_type(event), payload)
+        row = (seq, event.ts_ns, type(event).__name__, payload)  # event_type(), inlined
         if self._loop_commits:
             self._pending_rows.append(row)
             self._pending_futs.append(fut)
@@ -353,14 +380,13 @@ class Journal:
                 # iteration: all their appends share this one transaction.
                 self._commit_scheduled = True
                 loop.call_soon(self._commit_on_loop)
-            return fut
+            return
         with self._mutex:
             self._rows.append(row)
             self._futs.append(fut)
             if self._writer_idle:
                 self._writer_idle = False
                 self._wakeup.release()
-        return fut
 
     def write_snapshot(
         self, seq: int, payload: bytes | bytearray | memoryview | Sequence[bytes]
@@ -589,9 +615,7 @@ class Journal:
         conn = self._conn
         with _transaction(conn):
             if rows:
-                conn.executemany(
-                    INSERT_EVENT, [(s, t, ty, p, event_crc(s, t, ty, p)) for s, t, ty, p in rows]
-                )
+                _insert_events(conn, with_event_crcs(rows))
             if snaps:
                 for seq, created_ns, payload, _ in snaps:
                     conn.execute(
@@ -671,7 +695,7 @@ class Journal:
 
     def _on_batch_done(
         self,
-        futs: list[asyncio.Future[int]],
+        futs: list[_Fut],
         first_seq: int,
         snaps: list[_Snap],
         barriers: list[asyncio.Future[None]],
@@ -683,7 +707,7 @@ class Journal:
         if error is None:
             seq = first_seq
             for fut in futs:
-                if not fut.done():
+                if fut is not None and not fut.done():
                     fut.set_result(seq)
                 seq += 1
             for *_, snap_fut in snaps:
@@ -695,7 +719,7 @@ class Journal:
             return
         message = str(error)
         failed: Iterable[asyncio.Future[Any]] = itertools.chain(
-            futs, (s[3] for s in snaps), barriers
+            (f for f in futs if f is not None), (s[3] for s in snaps), barriers
         )
         for fut_any in failed:
             if not fut_any.done():
@@ -872,20 +896,28 @@ class Journal:
         await self.aclose()
 
 
-def _resolve(
-    futs: list[asyncio.Future[int]], first_seq: int, error: JournalWriteError | None
-) -> None:
+def _resolve(futs: list[_Fut], first_seq: int, error: JournalWriteError | None) -> None:
     """Resolve the futures of rows first_seq, first_seq + 1, ... committed together."""
     if error is None:
         for seq, fut in enumerate(futs, first_seq):
-            if not fut.done():
+            if fut is not None and not fut.done():
                 fut.set_result(seq)
         return
     for fut in futs:
-        if not fut.done():
+        if fut is not None and not fut.done():
             exc = JournalWriteError(str(error))
             exc.__cause__ = error.__cause__
             fut.set_exception(exc)
+
+
+def _insert_events(conn: sqlite3.Connection, rows: list[tuple[int, int, str, bytes, int]]) -> None:
+    """Insert `rows` (in seq order) in blocks of INSERT_EVENT_BLOCK, the rest one by one."""
+    whole = len(rows) - len(rows) % INSERT_EVENT_BLOCK
+    chain = itertools.chain.from_iterable
+    for start in range(0, whole, INSERT_EVENT_BLOCK):
+        conn.execute(INSERT_EVENTS, list(chain(rows[start : start + INSERT_EVENT_BLOCK])))
+    if whole < len(rows):
+        conn.executemany(INSERT_EVENT, rows[whole:])
 
 
 def _resolve_none(fut: asyncio.Future[None]) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Final, TypeAlias
 
@@ -40,6 +40,11 @@ class Grid:
     tick: float
     lot: int
     decimals: int
+    # tick x TICK_TOLERANCE, computed once: every order's price check reads it.
+    epsilon: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "epsilon", self.tick * TICK_TOLERANCE)
 
     @classmethod
     def of(cls, instrument: Instrument) -> Grid:
@@ -48,10 +53,6 @@ class Grid:
         if instrument.lot_size < 1:
             raise ValueError(f"{instrument.symbol}: lot size must be >= 1")
         return cls(instrument.tick_size, instrument.lot_size, tick_decimals(instrument.tick_size))
-
-    @property
-    def epsilon(self) -> float:
-        return self.tick * TICK_TOLERANCE
 
     def round_up(self, price: float) -> float:
         # round() strips the float noise of n * tick so prices compare and print cleanly.

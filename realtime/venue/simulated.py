@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from datetime import time as dt_time
 from typing import Final, TypeAlias
 
-from realtime.domain import Instrument, Order, OrderStatus, Quote, Side, TimeInForce
+import msgspec
+
+from realtime.domain import Instrument, Order, OrderStatus, OrderType, Quote, Side, TimeInForce
 from realtime.sharded import ShardedDict
 from realtime.venue.book import ExpiryEntry, SymbolBook, Top, VenueOrder, limit_allows
 from realtime.venue.fees import NO_FEES, FeeSchedule
@@ -65,6 +67,7 @@ class SimulatedVenueConfig:
             raise ValueError("session_end_utc must be a UTC (or naive) time")
 
 
+_MARKET: Final = OrderType.MARKET
 _NS_PER_S: Final = 1_000_000_000
 _NS_PER_DAY: Final = 86_400 * _NS_PER_S
 
@@ -84,21 +87,20 @@ def _next_session_end_ns(ts_ns: int, session_end: dt_time) -> int:
 # --- queued requests ---------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _NewRequest:
+# msgspec structs, not frozen dataclasses: one is built for every order sent, and a
+# frozen dataclass's __init__ sets each field through object.__setattr__.
+class _NewRequest(msgspec.Struct, frozen=True, gc=False):
     order: VenueOrder
     due_ns: int
 
 
-@dataclass(frozen=True, slots=True)
-class _CancelRequest:
+class _CancelRequest(msgspec.Struct, frozen=True, gc=False):
     order_id: str
     due_ns: int
     reason: str = CANCEL_USER
 
 
-@dataclass(frozen=True, slots=True)
-class _ReplaceRequest:
+class _ReplaceRequest(msgspec.Struct, frozen=True, gc=False):
     order_id: str
     quantity: int
     limit_price: float | None
@@ -145,7 +147,7 @@ class SimulatedVenue:
     # --- sending requests ----------------------------------------------------
 
     def submit(self, order: Order, now_ns: int) -> None:
-        self._enqueue(_NewRequest(VenueOrder.of(order), self._due(now_ns)))
+        self._enqueue(_NewRequest(VenueOrder.of(order), now_ns + self._config.ack_latency_ns))
 
     def cancel(self, order_id: str, now_ns: int) -> None:
         self._enqueue(_CancelRequest(order_id, self._due(now_ns)))
@@ -208,24 +210,26 @@ class SimulatedVenue:
         return reports
 
     def next_wakeup_ns(self) -> int | None:
-        candidates = [self._queue[0].due_ns] if self._queue else []
-        expiry = self._next_expiry_ns()
-        if expiry is not None:
-            candidates.append(expiry)
-        return min(candidates, default=None)
+        # Asked after every request the engine sends: no list, no min() call.
+        expiry = self._next_expiry_ns() if self._expiries else None
+        if not self._queue:
+            return expiry
+        due = self._queue[0].due_ns
+        return due if expiry is None or due < expiry else expiry
 
     def _advance(self, now_ns: int) -> list[ExecutionReport]:
         """Process due requests and session ends in time order, up to `now_ns`."""
         reports: list[ExecutionReport] = []
+        queue = self._queue
         while True:
-            due = self._queue[0].due_ns if self._queue else None
-            expiry = self._next_expiry_ns()
+            due = queue[0].due_ns if queue else None
+            expiry = self._next_expiry_ns() if self._expiries else None
             # A session end ties with a request in the session end's favour: the
             # session is over at that instant.
             if expiry is not None and expiry <= now_ns and (due is None or expiry <= due):
                 reports.extend(self._expire_until(expiry))
             elif due is not None and due <= now_ns:
-                reports.extend(self._process(self._queue.popleft()))
+                reports.extend(self._process(queue.popleft()))
             else:
                 return reports
 
@@ -259,13 +263,14 @@ class SimulatedVenue:
         book = self._books[order.symbol]
         reports: list[ExecutionReport] = [Acked(order_id=order.order_id, ts_ns=ts_ns)]
         tif = order.time_in_force
-        no_market = order.is_market and not book.has_market_for(order.side)
+        # Properties (is_market, leaves) spelled out here: this runs for every order.
+        no_market = order.order_type is _MARKET and not book.has_market_for(order.side)
         if tif is TimeInForce.FOK and self._fillable(order, book) < order.leaves:
             reason = CANCEL_NO_MARKET if no_market else CANCEL_FOK_UNFILLED
             reports.append(Canceled(order_id=order.order_id, ts_ns=ts_ns, reason=reason))
             return reports
         reports.extend(self._take(order, book, ts_ns))
-        if order.leaves == 0:
+        if order.quantity == order.filled:
             return reports
         if tif is TimeInForce.IOC:
             reason = CANCEL_NO_MARKET if no_market else CANCEL_IOC_REMAINDER
@@ -282,9 +287,9 @@ class SimulatedVenue:
             return NOT_TRADABLE
         if order.order_id in self._orders:
             return DUPLICATE_ORDER_ID
-        if not book.grid.is_valid_quantity(order.quantity) or order.leaves <= 0:
+        if not book.grid.is_valid_quantity(order.quantity) or order.quantity <= order.filled:
             return INVALID_QUANTITY
-        if not order.is_market and (
+        if order.order_type is not _MARKET and (
             order.limit_price is None or not book.grid.is_valid_price(order.limit_price)
         ):
             return INVALID_PRICE

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from realtime.domain import OrderStatus, Side, TimeInForce, TradingState
 from realtime.engine import (
     EngineConfig,
+    EngineFailed,
     InvalidReplace,
     OrderNotFound,
     ReplaceRefused,
@@ -534,5 +536,31 @@ def test_check_when_limits_change_then_the_next_check_reads_the_new_limits(
             await h.engine.set_limits(make_limits(max_order_quantity=50), source="t", actor="r")
             verdict = h.engine.check("alice", limit("c1", Side.BUY, 100, 99.50))
             assert verdict is not None and verdict.reason is RejectReason.MAX_ORDER_QUANTITY
+
+    run(scenario())
+
+
+def test_submit_when_a_background_commit_failed_then_engine_unavailable(tmp_path: Path) -> None:
+    """A venue report is journaled with no commit future (Journal.append_unawaited):
+    its failed commit still stops the engine acknowledging anything new."""
+
+    async def scenario() -> None:
+        async with open_engine(tmp_path / "j.db") as h:
+            h.quote("AAPL", 99.99, 100.01)
+            await h.submit(limit("c1", Side.BUY, 100, 99.50))
+            db = sqlite3.connect(tmp_path / "j.db", isolation_level=None)  # a fault from outside
+            try:
+                db.execute(
+                    "CREATE TRIGGER refuse BEFORE INSERT ON events "
+                    "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+                )
+            finally:
+                db.close()
+            h.advance()  # the venue's ack: an OrderAcknowledged nobody awaits
+            await asyncio.sleep(0)  # its loop commit runs, and fails
+            assert not h.engine.healthy
+            with pytest.raises(EngineFailed) as info:
+                await h.submit(limit("c2", Side.BUY, 100, 99.50))
+            assert info.value.code == "ENGINE_UNAVAILABLE"
 
     run(scenario())

@@ -35,12 +35,15 @@ from realtime.journal import (
 from realtime.journal import writer as writer_module
 from realtime.journal.format import (
     APPLICATION_ID,
+    INSERT_EVENT_BLOCK,
     INSERT_SNAPSHOT,
     INSERT_SNAPSHOT_CHUNK,
     SNAPSHOT_CHUNK_BYTES,
     chunk_crc,
     chunked_marker,
+    event_crc,
     snapshot_crc,
+    with_event_crcs,
 )
 
 REQUEST = OrderRequest(
@@ -1080,3 +1083,59 @@ def test_append_when_commit_fails_then_futures_fail_and_the_journal_refuses_writ
     journal = Journal.open(path)
     assert journal.recovery.last_seq == 3
     journal.close()
+
+
+def test_with_event_crcs_when_rows_given_then_each_crc_is_event_crc() -> None:
+    rows = [
+        (seq, 1_000 + seq, type(event).__name__, ev.encode_event(event))
+        for seq, event in enumerate(one_of_each(), 1)
+    ]
+    assert with_event_crcs(rows) == [(*row, event_crc(*row)) for row in rows]
+
+
+def test_append_unawaited_when_its_commit_fails_then_the_journal_has_failed(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "j.db"
+    journal = Journal.open(path)
+
+    async def main() -> None:
+        journal.append_unawaited(ack(1))
+        assert await journal.append(ack(2)) == 2  # in order, in the same transaction
+        assert journal.failure is None
+        with raw_db(path) as db:  # a fault injected from outside: every insert now aborts
+            db.execute(
+                "CREATE TRIGGER refuse BEFORE INSERT ON events "
+                "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+            )
+        journal.append_unawaited(ack(3))
+        with pytest.raises(JournalWriteError, match="injected failure"):
+            await journal.flush()
+        assert isinstance(journal.failure, JournalWriteError)
+        with pytest.raises(JournalWriteError):
+            journal.append_unawaited(ack(4))
+        assert journal.committed_seq == 2
+        await journal.aclose()
+
+    asyncio.run(main())
+    assert seqs_of(JournalReader(path)) == [1, 2]
+
+
+def test_append_when_a_group_commit_spans_blocks_then_every_row_is_stored_in_order(
+    tmp_path: Path,
+) -> None:
+    """A group commit inserts INSERT_EVENT_BLOCK rows per statement, the rest one by one."""
+    journal = Journal.open(tmp_path / "j.db")
+    count = 2 * INSERT_EVENT_BLOCK + 5
+
+    async def main() -> None:
+        commits = journal.commits
+        assert await append_all(journal, [ack(i) for i in range(count)]) == list(
+            range(1, count + 1)
+        )
+        assert journal.commits == commits + 1  # one transaction for all of them
+        await journal.aclose()
+
+    asyncio.run(main())
+    reader = JournalReader(tmp_path / "j.db")
+    assert [(seq, e) for seq, _, e in reader.read()] == [(i + 1, ack(i)) for i in range(count)]
