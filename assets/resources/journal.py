@@ -120,11 +120,7 @@ class JournalSource(dg.ConfigurableResource):
     """Read-only access to the realtime service's journal file at `path`."""
 
     path: str = pydantic.Field(description="the journal's SQLite file")
-    batch_rows: int = pydantic.Field(
-        default=250_000,
-        ge=1,
-        description="events per batch (at most: a read's first batches are smaller)",
-    )
+    batch_rows: int = pydantic.Field(default=250_000, ge=1, description="events per batch")
     batch_bytes: int = pydantic.Field(
         default=64 * 1024 * 1024, ge=1, description="payload bytes per batch (at least one event)"
     )
@@ -210,17 +206,13 @@ class JournalSource(dg.ConfigurableResource):
         )
         with contextlib.closing(self._connect()) as conn:
             position = after_seq
-            # The pipeline's later stages wait for the first batch: start small and
-            # double up to batch_rows, so that they start working sooner.
-            limit = max(1, self.batch_rows // 8)
             while position < upto_seq:
-                row = conn.execute(sql, (position, upto_seq, *params, limit)).fetchone()
+                row = conn.execute(sql, (position, upto_seq, *params, self.batch_rows)).fetchone()
                 if not row[0]:
                     return
                 fetched = self._cut(position, row)
                 yield fetched
                 position = int(fetched.seq[-1])
-                limit = min(self.batch_rows, limit * 2)
 
     def _cut(self, after_seq: int, row: tuple[object, ...]) -> _Fetched:
         """The rows of one query, cut to the byte limit: every event that starts

@@ -92,17 +92,6 @@ def test_batches_when_byte_limit_small_then_batches_are_cut_but_cover_everything
     assert sum(len(b) for b in batches) == 40
 
 
-def test_batches_when_a_read_starts_then_batches_grow_to_batch_rows(tmp_path: Path) -> None:
-    # Small first batches let the later pipeline stages start sooner.
-    path = tmp_path / "journal.db"
-    append_events(path, tick_events(70))
-    source = JournalSource(path=str(path), batch_rows=16)
-
-    batches = list(source.batches({"PriceSampled", "TradePrinted"}, after_seq=0, upto_seq=70))
-
-    assert [len(b) for b in batches] == [2, 4, 8, 16, 16, 16, 8]
-
-
 def test_batches_when_an_order_row_is_tampered_then_checksum_error_names_the_seq(
     journal_path: Path, tmp_path: Path
 ) -> None:
