@@ -60,7 +60,7 @@ def test_write_frames_when_object_columns_hold_none_or_mixed_values_then_stored_
     # Object columns reach DuckDB through Arrow; one Arrow cannot type (str and int
     # mixed) through DuckDB's own pandas scan, as before. Either way None is NULL.
     warehouse = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
-    strings = _frame([1, 2, 3], "x").assign(note=["a", None, "c"])
+    strings = _frame([1, 2, 3], "x").assign(note=pd.Series(["a", None, "c"], dtype=object))
     mixed = _frame([4, 5], "x").assign(note=pd.Series(["d", 5], dtype=object))
     warehouse.write_frames([(MARKS, strings), (MARKS, mixed)])
     warehouse.write_frame(MARKS, _frame([2], "b"))  # the delete path, through Arrow too
