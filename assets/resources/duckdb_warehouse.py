@@ -25,6 +25,7 @@ from typing import Final
 import dagster as dg
 import duckdb
 import pandas as pd
+import pyarrow as pa
 import pydantic
 
 from assets.resources.schema import ColumnType, TableSpec
@@ -62,6 +63,21 @@ def duckdb_ddl(table: TableSpec) -> str:
         for c in table.columns
     )
     return f"CREATE TABLE IF NOT EXISTS {table.name} (\n{columns}\n)"
+
+
+def _for_duckdb(frame: pd.DataFrame) -> pd.DataFrame | pa.Table:
+    """What to hand DuckDB for `frame`: with Python-object columns (strings, None), the
+    frame as Arrow. DuckDB's pandas scan reads object columns value by value holding the
+    GIL (the orders table's 14 of them cost 0.20 s per 50,000 rows against 0.06 through
+    Arrow, conversion included); numeric and categorical columns it reads as fast as
+    Arrow, so those frames go as they are. A column Arrow cannot type (mixed Python
+    values) leaves the frame to DuckDB's own scan, as before."""
+    if not any(map(pd.api.types.is_object_dtype, frame.dtypes)):
+        return frame
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return frame
 
 
 def _one_frame_per_table(
@@ -201,7 +217,7 @@ class DuckDBWarehouse(Warehouse):
         low, high = pd.Timestamp(frame[ts].min()), pd.Timestamp(frame[ts].max())
         newest = self._newest_ts(con, table)
         columns = ", ".join(table.column_names)
-        con.register(_INCOMING, frame)
+        con.register(_INCOMING, _for_duckdb(frame))
         try:
             # A row is replaced only by one with its timestamp (the first upsert key),
             # so a frame wholly after the table's newest row (the usual append) has
@@ -225,7 +241,7 @@ class DuckDBWarehouse(Warehouse):
         self, con: duckdb.DuckDBPyConnection, table: TableSpec, frame: pd.DataFrame
     ) -> None:
         columns = ", ".join(table.column_names)
-        con.register(_INCOMING, frame)
+        con.register(_INCOMING, _for_duckdb(frame))
         try:
             con.execute(f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {_INCOMING}")
         except duckdb.Error as exc:

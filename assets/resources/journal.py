@@ -101,8 +101,8 @@ class _Fetched:
     offsets: np.ndarray  # payload i (and its newline) is blob[offsets[i]:offsets[i + 1]]
     payload_bytes: int
     ts_text: str
-    crc_text: str
-    type_text: str | None
+    crc_text: str | None  # None: no row of the batch's types is checked
+    type_codes: bytes | None  # one character per row, code + '0'; None: a single type
     blob: bytes
 
 
@@ -185,14 +185,21 @@ class JournalSource(dg.ConfigurableResource):
         # Without a type filter the seqs are after_seq+1, after_seq+2, ... (the
         # journal's seqs are contiguous; checked below): no need to concatenate them.
         seq_column = "group_concat(seq, ',')" if type_filter else "max(seq)"
-        # With one type every row's type is known; skip concatenating it.
-        type_column = "group_concat(type, ',')" if len(types) > 1 else "NULL"
+        # Type codes come from SQL as one character per row (code + '0', unknown '!'),
+        # no separator: numpy reads them straight from the bytes, without a Python
+        # lookup per row. With one type every row's type is known; skip them.
+        type_column = (
+            f"CAST(group_concat({_code_case(types)}, '') AS BLOB)" if len(types) > 1 else "NULL"
+        )
+        # Checksums only where a type is checked. (An unverified row is still
+        # concatenated: blanking it with a CASE costs SQLite more than the digits.)
+        crc_column = "group_concat(crc, ',')" if self._checked(types) else "NULL"
         # Payloads are joined by newlines: JSON as msgspec writes it never holds a
         # raw newline, so the joined blob splits back into exact payloads, and a
         # trailing newline is whitespace to a JSON parser.
         sql = (
             f"SELECT count(*), {seq_column}, group_concat(ts_ns, ','), "
-            f"group_concat(crc, ','), {type_column}, "
+            f"{crc_column}, {type_column}, "
             "CAST(group_concat(payload, char(10)) AS BLOB) "
             "FROM (SELECT seq, ts_ns, type, payload, crc FROM events "
             f"WHERE seq > ? AND seq <= ? {type_filter} ORDER BY seq LIMIT ?)"
@@ -210,9 +217,11 @@ class JournalSource(dg.ConfigurableResource):
     def _cut(self, after_seq: int, row: tuple[object, ...]) -> _Fetched:
         """The rows of one query, cut to the byte limit: every event that starts
         below the limit (so at least one)."""
-        count, seq_column, ts_text, crc_text, type_text, blob = row
+        count, seq_column, ts_text, crc_text, type_codes, blob = row
         assert isinstance(count, int) and isinstance(ts_text, str)
-        assert isinstance(crc_text, str) and isinstance(blob, bytes)
+        assert crc_text is None or isinstance(crc_text, str)
+        assert type_codes is None or isinstance(type_codes, bytes)
+        assert isinstance(blob, bytes)
         if isinstance(seq_column, str):
             seq = np.fromstring(seq_column, dtype=np.int64, sep=",")
         else:
@@ -251,7 +260,7 @@ class JournalSource(dg.ConfigurableResource):
             payload_bytes=end - (keep - 1),  # less the separators
             ts_text=ts_text,
             crc_text=crc_text,
-            type_text=type_text if isinstance(type_text, str) else None,
+            type_codes=type_codes,
             blob=blob[:end] if end < len(blob) else blob,
         )
 
@@ -269,26 +278,23 @@ class JournalSource(dg.ConfigurableResource):
     def _verified(self, types: list[str], f: _Fetched) -> _RawBatch:
         keep = f.keep
         ts_ns = np.fromstring(f.ts_text, dtype=np.int64, sep=",")[:keep]
-        type_b = None if f.type_text is None else f.type_text.encode().split(b",", keep)[:keep]
-        if type_b is None:
+        if f.type_codes is None:
             codes = np.zeros(keep, dtype=np.int8)
         else:
-            code_of = {name.encode(): code for code, name in enumerate(types)}
-            codes = np.fromiter(map(code_of.get, type_b, [-1] * keep), dtype=np.int8, count=keep)
+            codes = np.frombuffer(f.type_codes, dtype=np.uint8, count=keep).astype(np.int8)
+            codes -= _CODE_BASE
             if (codes < 0).any():
-                unknown = type_b[int(np.argmax(codes < 0))].decode()
-                raise JournalDecodeError(f"{self.path}: unknown event type {unknown!r}")
-        checked = [
-            code
-            for code, name in enumerate(types)
-            if self.verify_market_data_checksums or name not in MARKET_DATA_TYPES
-        ]
+                raise JournalDecodeError(
+                    f"{self.path}: unknown event type "
+                    f"{self._stored_type(int(f.seq[int(np.argmax(codes < 0))]))!r}"
+                )
+        checked = [code for code, name in enumerate(types) if name in self._checked(types)]
         if len(checked) == len(types):
-            self._check_crc(f, ts_ns, types, type_b, None)
+            self._check_crc(f, ts_ns, types, codes, None)
         elif checked:
             rows = np.flatnonzero(np.isin(codes, checked))
             if rows.size:
-                self._check_crc(f, ts_ns, types, type_b, rows)
+                self._check_crc(f, ts_ns, types, codes, rows)
         return _RawBatch(
             after_seq=f.after_seq,
             seq=f.seq,
@@ -307,13 +313,14 @@ class JournalSource(dg.ConfigurableResource):
         f: _Fetched,
         ts_ns: np.ndarray,
         types: list[str],
-        type_b: list[bytes] | None,
+        codes: np.ndarray,
         rows: np.ndarray | None,
     ) -> None:
         """The journal's row checksum (`realtime.journal.format.event_crc`), of every row or of
         `rows`: crc32 over EVENT_CRC_PREFIX and then the payload."""
         keep = f.keep
         seq = f.seq
+        assert f.crc_text is not None  # fetched wherever a type is checked
         stored = np.fromstring(f.crc_text, dtype=np.int64, sep=",")[:keep]
         payloads: list[bytes] | map[memoryview]
         if rows is None:
@@ -324,11 +331,11 @@ class JournalSource(dg.ConfigurableResource):
             # Each payload but the last is followed by its newline separator.
             ends = np.where(rows < keep - 1, f.offsets[rows + 1] - 1, f.offsets[rows + 1])
             payloads = map(view.__getitem__, map(slice, starts.tolist(), ends.tolist()))
-            type_b = None if type_b is None else [type_b[i] for i in rows.tolist()]
-            seq, ts_ns, stored = seq[rows], ts_ns[rows], stored[rows]
+            seq, ts_ns, stored, codes = seq[rows], ts_ns[rows], stored[rows], codes[rows]
         # Chained maps keep the per-row work in C.
         seqs, times = seq.tolist(), ts_ns.tolist()
-        types_b = [types[0].encode()] * len(seqs) if type_b is None else type_b
+        # A known code names exactly the stored type string (the SQL CASE matched it).
+        types_b = list(map([name.encode() for name in types].__getitem__, codes.tolist()))
         prefixes = map(EVENT_CRC_PREFIX.__mod__, zip(seqs, times, types_b, strict=True))
         crc32 = zlib.crc32
         computed = np.fromiter(
@@ -365,9 +372,39 @@ class JournalSource(dg.ConfigurableResource):
             raw.close()  # stops the upstream threads if we were abandoned
             con.close()
 
+    def _checked(self, types: Collection[str]) -> list[str]:
+        """The types among `types` whose row checksums are verified."""
+        return [
+            name
+            for name in types
+            if self.verify_market_data_checksums or name not in MARKET_DATA_TYPES
+        ]
+
+    def _stored_type(self, seq: int) -> str:
+        with contextlib.closing(self._connect()) as conn:
+            row = conn.execute("SELECT type FROM events WHERE seq = ?", (seq,)).fetchone()
+        return str(row[0]) if row else "?"
+
     def _connect(self) -> sqlite3.Connection:
         # The pipeline's stages run on worker threads: the connection moves with them.
         return connect_read_only(Path(self.path), check_same_thread=False)
+
+
+# A type's code travels from SQL as the character chr(_CODE_BASE + code); an unknown
+# type as one below _CODE_BASE. 19 types today: the digits and capitals leave room.
+_CODE_BASE: Final = ord("0")
+
+
+def _code_case(types: list[str]) -> str:
+    whens = " ".join(
+        f"WHEN {_sql_string(name)} THEN '{chr(_CODE_BASE + code)}'"
+        for code, name in enumerate(types)
+    )
+    return f"CASE type {whens} ELSE '!' END"
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _check_types(types: Collection[str]) -> list[str]:

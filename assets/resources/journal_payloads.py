@@ -158,17 +158,22 @@ def _decode_one(
     structure = payload_structure(type_name)
     fields = [p for p in _paths(structure) if p not in _SKIPPED]
     select = ", ".join(f'j.{_sql_path(p)} AS "{p}"' for p in fields)
-    for path, (duck_type, default) in optional_fields(type_name).items():
+    optional = optional_fields(type_name)
+    for i, (path, (duck_type, default)) in enumerate(optional.items(), start=1):
         # A missing key reads as the default; a present one is transformed as strictly.
         select += (
-            f", json_transform_strict(coalesce(json_extract(p, '$.{path}'), "
-            f"'{default}'::JSON), '\"{duck_type}\"') AS \"{path}\""
+            f", json_transform_strict(coalesce(o[{i}], '{default}'::JSON), "
+            f'\'"{duck_type}"\') AS "{path}"'
         )
+    # All optional fields in one json_extract (a list of paths): one parse of the
+    # payload for all of them, where one json_extract each parsed it once per field.
+    paths = ", ".join(f"'$.{path}'" for path in optional)
+    extract = f", json_extract(p, [{paths}]) AS o" if optional else ""
     # seq travels through the query with its payload so that the row order
     # can be checked rather than assumed.
     sql = (
-        f"SELECT seq, j.{_TAG} AS {_TAG}, {select} FROM (SELECT seq, p, "
-        f"json_transform_strict(p, ?) AS j FROM payload_batch WHERE code = {int(code)})"
+        f"SELECT seq, j.{_TAG} AS {_TAG}, {select} FROM (SELECT seq, "
+        f"json_transform_strict(p, ?) AS j{extract} FROM payload_batch WHERE code = {int(code)})"
     )
     try:
         result = con.execute(sql, [json.dumps(structure)]).to_arrow_table()

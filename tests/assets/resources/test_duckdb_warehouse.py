@@ -52,3 +52,18 @@ def test_write_frames_when_repeated_then_rows_are_replaced_not_duplicated(tmp_pa
     rows = warehouse.query("SELECT seq, note FROM marks ORDER BY seq")
     warehouse.close()
     assert rows.to_dict("records") == [{"seq": 1, "note": "c"}, {"seq": 2, "note": "d"}]
+
+
+def test_write_frames_when_object_columns_hold_none_or_mixed_values_then_stored_as_given(
+    tmp_path: Path,
+) -> None:
+    # Object columns reach DuckDB through Arrow; one Arrow cannot type (str and int
+    # mixed) through DuckDB's own pandas scan, as before. Either way None is NULL.
+    warehouse = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
+    strings = _frame([1, 2, 3], "x").assign(note=pd.Series(["a", None, "c"], dtype=object))
+    mixed = _frame([4, 5], "x").assign(note=pd.Series(["d", 5], dtype=object))
+    warehouse.write_frames([(MARKS, strings), (MARKS, mixed)])
+    warehouse.write_frame(MARKS, _frame([2], "b"))  # the delete path, through Arrow too
+    rows = warehouse.query("SELECT seq, note FROM marks ORDER BY seq")
+    warehouse.close()
+    assert rows["note"].tolist() == ["a", "b", "c", "d", "5"]

@@ -111,6 +111,39 @@ def test_batches_when_an_order_row_is_tampered_then_checksum_error_names_the_seq
         list(source.batches({"OrderFilled"}, after_seq=0, upto_seq=source.head_seq()))
 
 
+def test_batches_when_an_order_row_is_tampered_among_all_types_then_checksum_error(
+    journal_path: Path, tmp_path: Path
+) -> None:
+    # All types at once: the checked rows are picked out of the batch by type code.
+    path = tmp_path / "journal.db"
+    path.write_bytes(journal_path.read_bytes())
+    with sqlite3.connect(path) as con:
+        seq, payload = con.execute(
+            "SELECT seq, payload FROM events WHERE type = 'OrderFilled' LIMIT 1"
+        ).fetchone()
+        con.execute(
+            "UPDATE events SET payload = ? WHERE seq = ?",
+            (payload.replace(b"alice", b"alicf"), seq),
+        )
+    source = JournalSource(path=str(path))
+
+    with pytest.raises(JournalCorruptError, match=f"event seq {seq} fails its checksum"):
+        list(source.batches(EVENT_TYPES, after_seq=0, upto_seq=source.head_seq()))
+
+
+def test_batches_when_a_row_has_an_unknown_type_then_decode_error_names_it(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "journal.db"
+    append_events(path, tick_events(6))
+    with sqlite3.connect(path) as con:
+        con.execute("UPDATE events SET type = 'QuoteSampled' WHERE seq = 3")
+    source = JournalSource(path=str(path))
+
+    with pytest.raises(JournalDecodeError, match="unknown event type 'QuoteSampled'"):
+        list(source.batches(EVENT_TYPES, after_seq=0, upto_seq=6))
+
+
 def test_batches_when_market_data_tampered_then_caught_only_if_asked_to_verify_it(
     tmp_path: Path,
 ) -> None:
