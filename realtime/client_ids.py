@@ -65,12 +65,14 @@ class ClientIds:
         a client_order_id wins. Called for every new order."""
         order_ids = self._order_ids.get(account)
         if order_ids is None:
-            order_ids = self._order_ids[account] = {}
-            self._fps[account] = {}
-        elif client_order_id in order_ids:
+            order_ids = self._order_ids[account] = ShardedDict()
+            self._fps[account] = ShardedDict()
+        shard = hash(client_order_id) & MASK
+        ids = order_ids.shards[shard]
+        if client_order_id in ids:
             return
-        order_ids[client_order_id] = order_id
-        self._fps[account][client_order_id] = fp
+        ids[client_order_id] = order_id
+        self._fps[account].shards[shard][client_order_id] = fp
 
     def setdefault(self, key: tuple[str, str], value: tuple[str, bytes]) -> tuple[str, bytes]:
         found = self.get(key)
