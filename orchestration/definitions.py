@@ -33,6 +33,7 @@ from orchestration.validation import (
     validation_verdict_alert_sensor,
 )
 from orchestration.validation_settings import ValidationSettings
+from realtime.layout import DataLayout
 
 
 def build_definitions(
@@ -40,12 +41,13 @@ def build_definitions(
 ) -> dg.Definitions:
     validation = validation or ValidationSettings()
     resources = build_resources(settings)
-    resources["tca_reports"] = ReportFolder(path=str(settings.data_dir / "reports" / "tca"))
+    reports_dir = DataLayout.under(settings.data_dir).reports_dir
+    resources["tca_reports"] = ReportFolder(path=str(reports_dir / "tca"))
     single_writer = isinstance(resources["warehouse"], DuckDBWarehouse)
     jobs = build_jobs(single_writer_warehouse=single_writer)
     daily_jobs = build_daily_jobs(single_writer_warehouse=single_writer)
     # reports (issue 11): partitions follow config/reports.toml's time zone
-    resources["report_folder"] = ReportFolder(path=str(settings.data_dir / "reports"))
+    resources["report_folder"] = ReportFolder(path=str(reports_dir))
     # contract multipliers (issue 12): the service's instruments file, so the reports'
     # and the TCA's money (ESZ6 at 50x) is the service's
     multipliers = load_multipliers(settings.instruments_path)

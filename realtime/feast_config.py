@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
-from realtime.layout import PROJECT_ROOT, DataLayout
+from realtime.layout import PROJECT_ROOT, DataLayout, resolve
 
 if TYPE_CHECKING:
     from feast import FeatureStore, RepoConfig
@@ -36,7 +36,7 @@ DEFINITION_MODULES: Final = ("entities", "data_sources", "feature_views", "featu
 
 
 def features_dir(data_dir: Path) -> Path:
-    return data_dir / "features"
+    return DataLayout.under(data_dir).features_dir
 
 
 def redis_connection_string(url: str) -> str:
@@ -72,7 +72,7 @@ class FeastLocation:
         online = env.get(ONLINE_VARIABLE, "").strip() or None
         if online is not None:
             redis_connection_string(online)  # refuse a bad URL at start, not at first read
-        return cls(features_dir(DataLayout.from_env(env).data_dir), online)
+        return cls(DataLayout.from_env(env).features_dir, online)
 
     @property
     def online_kind(self) -> str:
@@ -133,5 +133,6 @@ def sources_dir_from_env() -> Path:
     """The parquet folder the definitions point their sources at: the variable when set
     (the CLI, `definitions_env`), else the default layout's."""
     explicit = os.environ.get(DIR_VARIABLE, "").strip()
-    base = Path(explicit) if explicit else features_dir(DataLayout.from_env().data_dir)
+    # resolve: a relative path is relative to the project root, as in every runtime.
+    base = resolve(explicit) if explicit else DataLayout.from_env().features_dir
     return base / "sources"

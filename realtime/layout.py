@@ -85,6 +85,17 @@ class DataLayout:
         return self.data_dir / "dagster_home"
 
     @property
+    def features_dir(self) -> Path:
+        """The feature pipeline's parquet sources and training sets, and Feast's SQLite
+        online store (TRADEPIPE_FEATURES_DIR, when set, replaces it; realtime.feast_config)."""
+        return self.data_dir / "features"
+
+    @property
+    def reports_dir(self) -> Path:
+        """The reports the Dagster assets write (TCA under `tca/`)."""
+        return self.data_dir / "reports"
+
+    @property
     def logs_dir(self) -> Path:
         return self.data_dir / "logs"
 

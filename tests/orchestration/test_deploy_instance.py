@@ -30,6 +30,7 @@ from assets.resources import DuckDBWarehouse, Inbox
 from assets.sinks.assets import SINK_ASSETS
 from orchestration.definitions import build_definitions
 from orchestration.settings import PROJECT_ROOT, Settings
+from realtime.layout import DataLayout
 from realtime.service_process import free_port
 from tests.assets.journals import write_engine_journal
 
@@ -50,7 +51,10 @@ def test_deploy_yaml_when_read_then_postgres_storage_docker_launcher_and_one_run
         "dagster_docker",
         "DockerRunLauncher",
     )
-    assert "TRADEPIPE_WAREHOUSE" in config["run_launcher"]["config"]["env_vars"]
+    env_vars = config["run_launcher"]["config"]["env_vars"]
+    assert "TRADEPIPE_WAREHOUSE" in env_vars
+    # Every layout variable reaches a run worker, so a run sees the service's layout.
+    assert set(DataLayout.under(Path("/data")).env()) <= set(env_vars)
     (limit,) = config["concurrency"]["runs"]["tag_concurrency_limits"]
     assert (limit["key"], limit["limit"]) == ("tradepipe/job", 1)
     assert config["concurrency"]["pools"]["default_limit"] == 1
