@@ -32,6 +32,7 @@ import msgspec
 from realtime import events as ev
 from realtime.client_ids import ClientIds
 from realtime.domain import (
+    TERMINAL_STATUSES,
     Fill,
     Instrument,
     Order,
@@ -401,7 +402,7 @@ class EngineState:
     def _transition(self, order: Order, trigger: Trigger, ts_ns: int) -> None:
         order.status = next_status(order.order_id, order.status, trigger, order.filled_quantity)
         order.updated_ns = ts_ns
-        if order.status.is_terminal:
+        if order.status in TERMINAL_STATUSES:  # OrderStatus.is_terminal, without its call
             self.accounts[order.account].open_orders.pop(order.order_id, None)
             self._retire(order)
 
