@@ -41,6 +41,11 @@ def new_instance_id() -> str:
     return secrets.token_hex(6)
 
 
+# A request body's limit unless TRADEPIPE_MAX_BODY_BYTES says otherwise; the error
+# suite's oversized probe is sized from it.
+DEFAULT_MAX_BODY_BYTES: Final = 64 * 1024
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ServiceSettings:
     data_dir: Path
@@ -60,7 +65,7 @@ class ServiceSettings:
     replay_speed: float = 1.0  # 0: as fast as possible
     ack_latency_us: int = 200
     venue_queue_capacity: int = 10_000
-    max_body_bytes: int = 64 * 1024
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     # /ready fails when no market data arrived for this long
     feed_stale_after_s: float = 5.0
     access_log: bool = True

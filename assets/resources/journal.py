@@ -32,6 +32,7 @@ import pydantic
 
 from assets.resources.journal_payloads import decode_payloads
 from assets.resources.prefetch import prefetched
+from realtime.events import MARKET_DATA_TYPES
 from realtime.journal import (
     Journal,
     JournalCorruptError,
@@ -50,7 +51,6 @@ from realtime.journal.format import (
 # and is re-derivable from the feed, so by default its rows are shipped on the
 # strength of their strict decode alone; every order, fill and risk event (the
 # audit trail) is verified. `verify_market_data_checksums` turns it on for all.
-MARKET_DATA_TYPES: Final = frozenset({"PriceSampled", "TradePrinted"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,14 +13,11 @@ from assets.validation.config import ValidationConfig
 from assets.validation.platform import Platform, ProbeError, client_order_id
 from assets.validation.results import CheckResult, outcome
 from assets.warehouse.projections import PROJECTIONS
+from realtime.events import MARKET_DATA_TYPES
+from realtime.settings import DEFAULT_MAX_BODY_BYTES
 
-MARKET_DATA = frozenset({"PriceSampled", "TradePrinted"})
-
-MAX_BODY = 64 * 1024
 # The journal's order, fill and risk events (every shipped type but market data).
-STATE_EVENTS = (
-    frozenset().union(*(p.event_types for p in PROJECTIONS)) - MARKET_DATA
-)  # realtime.settings.ServiceSettings.max_body_bytes' default
+STATE_EVENTS = frozenset().union(*(p.event_types for p in PROJECTIONS)) - MARKET_DATA_TYPES
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +47,7 @@ def _order(**overrides: object) -> bytes:
 def catalogue(filled_order_id: str) -> list[BadRequest]:
     """`filled_order_id`: a filled order of the probe account (cancelling it is illegal,
     and to the peer account it does not exist)."""
-    order, big = "/orders", _order().ljust(MAX_BODY + 1)
+    order, big = "/orders", _order().ljust(DEFAULT_MAX_BODY_BYTES + 1)
     mine = f"/orders/{filled_order_id}"
     halt = b'{"state": "HALTED", "reason": "validation"}'
     return [
