@@ -268,7 +268,7 @@ class TradingEngine:
             await commit
         finally:
             waiter = self._awaiting_handoff.pop(order_id, None)
-        if self._failed is None:
+        if self.healthy:  # a commit nobody awaited may have failed the journal meanwhile
             self.venue.submit(order, self.clock.now_ns())
             self._schedule_pump()
         if waiter is not None:

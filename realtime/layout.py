@@ -14,6 +14,8 @@ Data (`TRADEPIPE_DATA_DIR`, default `data/`)::
     $DATA/inbox/alt/         alternative data files       TRADEPIPE_ALT_INBOX
     $DATA/warehouse.duckdb   the embedded warehouse       (TRADEPIPE_WAREHOUSE, Dagster)
     $DATA/dagster_home/      DAGSTER_HOME for `make run`  (DAGSTER_HOME)
+    $DATA/features/          the Feast repo's data        TRADEPIPE_FEATURES_DIR
+    $DATA/reports/           report pages (TCA, P&L)
     $DATA/logs/              the launcher's child logs
     $DATA/launcher.json      while the launcher runs: its control endpoint (loopback
                              address and token, `realtime.service_control`)

@@ -296,5 +296,8 @@ class TradingService:
             await self.hot_cache.stop()
         log.info(
             "engine stopped",
-            extra={"last_seq": engine.journal.last_seq, "venue_queue": engine.venue.queue_depth},
+            extra={
+                "committed_seq": engine.journal.committed_seq,
+                "venue_queue": engine.venue.queue_depth,
+            },
         )

@@ -12,7 +12,9 @@ own insert.
 
 Iteration goes shard by shard, so it is NOT in insertion order (and the order of
 str keys changes from process to process with hash randomisation): a caller that
-needs creation order sorts (`EngineState.open_orders`).
+needs creation order walks a creation-ordered log (`EngineState.open_orders`).
+Changing the mapping while iterating it is an error that is only detected within
+the shard being read: iterate over a copy (`list(...)`) to change it.
 """
 
 from __future__ import annotations

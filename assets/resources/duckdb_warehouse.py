@@ -76,7 +76,7 @@ def _for_duckdb(frame: pd.DataFrame) -> pd.DataFrame | pa.Table:
         return frame
     try:
         return pa.Table.from_pandas(frame, preserve_index=False)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
+    except (pa.ArrowException, OverflowError):  # e.g. an int past 64 bits, a set
         return frame
 
 

@@ -46,11 +46,11 @@ from realtime.journal.format import (
     connect_read_only,
 )
 
-# Checksumming every row adds ~40% to shipping's CPU (two Python-level crc32
-# calls per row; nothing vectorises CRC-32). Market data is ~95% of the journal
-# and is re-derivable from the feed, so by default its rows are shipped on the
-# strength of their strict decode alone; every order, fill and risk event (the
-# audit trail) is verified. `verify_market_data_checksums` turns it on for all.
+# Checksumming every row adds ~40% to shipping's CPU (two Python-level crc32 calls per
+# row; nothing vectorises CRC-32). Market data (realtime.events.MARKET_DATA_TYPES) is
+# ~95% of the journal, so by default its rows are shipped on the strength of their
+# strict decode alone; every order, fill and risk event (the audit trail) is verified.
+# `verify_market_data_checksums` turns it on for all.
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,6 +396,9 @@ _CODE_BASE: Final = ord("0")
 
 
 def _code_case(types: list[str]) -> str:
+    # One byte per row is what the reader assumes: past 127 the code would not be ASCII.
+    if _CODE_BASE + len(types) > 127:
+        raise ValueError(f"{len(types)} event types: more than one-byte type codes hold")
     whens = " ".join(
         f"WHEN {_sql_string(name)} THEN '{chr(_CODE_BASE + code)}'"
         for code, name in enumerate(types)

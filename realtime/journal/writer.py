@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import fcntl
 import itertools
+import logging
 import os
 import sqlite3
 import threading
@@ -63,6 +64,8 @@ from realtime.journal.format import (
 )
 from realtime.journal.reader import JournalReader
 from realtime.journal.recovery import RecoveryReport, recover
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TAIL_CHECK_ROWS: Final = 10_000
 DEFAULT_SNAPSHOTS_KEPT: Final = 3
@@ -544,7 +547,7 @@ class Journal:
             if self._error is None:
                 failure = JournalWriteError(f"journal writer thread died: {exc!r}")
                 failure.__cause__ = exc
-                self._error = failure
+                self._set_error(failure)
             raise
         finally:
             exit_fut = self._exit_fut
@@ -556,7 +559,7 @@ class Journal:
             f"commit of {len(rows)} event(s) from seq {rows[0][0] if rows else '-'} failed: {exc}"
         )
         error.__cause__ = exc
-        self._error = error
+        self._set_error(error)
         return error
 
     def _store_chunk(self, job: _ChunkedSnapshot) -> bool:
@@ -591,7 +594,7 @@ class Journal:
                     f"storing snapshot seq {job.seq} (part {job.parts}) failed: {exc}"
                 )
                 error.__cause__ = exc
-                self._error = error
+                self._set_error(error)
         if error is None and chunk is not None:
             job.parts += 1
             job.total += len(chunk)
@@ -666,7 +669,7 @@ class Journal:
                 f"commit of {len(rows)} event(s) from seq {rows[0][0]} failed: {exc}"
             )
             error.__cause__ = exc
-            self._error = error
+            self._set_error(error)
             return error
         return None
 
@@ -771,7 +774,7 @@ class Journal:
                     with contextlib.suppress(sqlite3.Error):
                         conn.execute("ROLLBACK")
                 error = JournalWriteError(f"bulk commit from seq {rows[0][0]} failed: {exc}")
-                self._error = error
+                self._set_error(error)
                 raise error from exc
             self._next_seq = seq
             self._committed_seq = seq - 1
@@ -814,13 +817,22 @@ class Journal:
         if self._closing:
             raise JournalClosedError(f"journal {self._path} is closed")
 
+    def _set_error(self, error: JournalWriteError) -> None:
+        """Record the journal's failure, logged where it happens: the events of
+        `append_unawaited` have no future to carry it to anyone, and the engine learns
+        of it only at its next command (`failure`)."""
+        if self._error is None:
+            log.error("journal failed; no further event will commit: %s", error)
+        self._error = error
+
     # -- closing ----------------------------------------------------------------
 
     async def aclose(self) -> None:
         """Flush, stop the writer thread and close. Idempotent.
 
         Write failures were already reported through the futures of the
-        affected appends; closing does not raise them again.
+        affected appends, and logged (`_set_error`) for the events appended without
+        one; closing does not raise them again.
         """
         if self._closing:
             return

@@ -1139,3 +1139,32 @@ def test_append_when_a_group_commit_spans_blocks_then_every_row_is_stored_in_ord
     asyncio.run(main())
     reader = JournalReader(tmp_path / "j.db")
     assert [(seq, e) for seq, _, e in reader.read()] == [(i + 1, ack(i)) for i in range(count)]
+
+
+def test_append_when_a_block_of_a_group_commit_fails_then_the_whole_group_rolls_back(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The second block fails: the first block's rows roll back with it, every future of
+    the group fails, and the failure is logged where it happens."""
+    path = tmp_path / "j.db"
+    journal = Journal.open(path)
+    count = 2 * INSERT_EVENT_BLOCK + 5
+
+    async def main() -> None:
+        assert await append_all(journal, [ack(0)]) == [1]
+        with raw_db(path) as db:  # a row of the second block (seq 1 + 32 + 8) aborts
+            db.execute(
+                "CREATE TRIGGER refuse BEFORE INSERT ON events "
+                f"WHEN NEW.seq = {2 + INSERT_EVENT_BLOCK + 8} "
+                "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+            )
+        futures = [journal.append(ack(i)) for i in range(1, count + 1)]
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        assert all(isinstance(r, JournalWriteError) for r in results)
+        assert journal.committed_seq == 1
+        await journal.aclose()
+
+    with caplog.at_level("ERROR", logger="realtime.journal.writer"):
+        asyncio.run(main())
+    assert seqs_of(JournalReader(path)) == [1]
+    assert [r.message for r in caplog.records if "injected failure" in r.getMessage()] != []

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from realtime.settings import DEFAULT_MAX_BODY_BYTES
 from tests.realtime.api.support import (
     ADMIN,
     ALICE,
@@ -27,7 +28,7 @@ from tests.realtime.api.support import (
 
 pytestmark = pytest.mark.slow
 
-MAX_BODY = 64 * 1024
+MAX_BODY = DEFAULT_MAX_BODY_BYTES
 
 
 def order_json(**overrides: Any) -> str:
