@@ -478,13 +478,7 @@ class TradingEngine:
         except Exception as exc:
             self._fail(exc)
             raise EngineFailed(str(exc)) from exc
-        # The same tail as _emit_background's, written out in both: twice per order.
-        seq = self.journal.last_seq
-        self.state.last_seq = seq
-        for listener in self._listeners:
-            listener(seq, event)
-        if seq - self._snapshot_seq >= self.config.snapshot_every:
-            self._take_snapshot()
+        self._appended(event)
         return commit
 
     def _emit_background(self, event: ev.Event) -> None:
@@ -496,6 +490,11 @@ class TradingEngine:
         except Exception as exc:
             self._fail(exc)
             raise EngineFailed(str(exc)) from exc
+        self._appended(event)
+
+    def _appended(self, event: ev.Event) -> None:
+        """What follows every append: the state learns its seq, listeners hear of it, and
+        a snapshot starts when enough events have passed since the last one."""
         seq = self.journal.last_seq
         self.state.last_seq = seq
         for listener in self._listeners:
