@@ -16,7 +16,7 @@ from typing import Final, TypeAlias
 
 import msgspec
 
-from realtime.domain import Instrument, Order, OrderStatus, OrderType, Quote, Side, TimeInForce
+from realtime.domain import Instrument, Order, OrderStatus, Quote, Side, TimeInForce
 from realtime.sharded import ShardedDict
 from realtime.venue.book import ExpiryEntry, SymbolBook, Top, VenueOrder, limit_allows
 from realtime.venue.fees import NO_FEES, FeeSchedule
@@ -67,7 +67,6 @@ class SimulatedVenueConfig:
             raise ValueError("session_end_utc must be a UTC (or naive) time")
 
 
-_MARKET: Final = OrderType.MARKET
 _NS_PER_S: Final = 1_000_000_000
 _NS_PER_DAY: Final = 86_400 * _NS_PER_S
 
@@ -147,7 +146,7 @@ class SimulatedVenue:
     # --- sending requests ----------------------------------------------------
 
     def submit(self, order: Order, now_ns: int) -> None:
-        self._enqueue(_NewRequest(VenueOrder.of(order), now_ns + self._config.ack_latency_ns))
+        self._enqueue(_NewRequest(VenueOrder.of(order), self._due(now_ns)))
 
     def cancel(self, order_id: str, now_ns: int) -> None:
         self._enqueue(_CancelRequest(order_id, self._due(now_ns)))
@@ -263,14 +262,13 @@ class SimulatedVenue:
         book = self._books[order.symbol]
         reports: list[ExecutionReport] = [Acked(order_id=order.order_id, ts_ns=ts_ns)]
         tif = order.time_in_force
-        # Properties (is_market, leaves) spelled out here: this runs for every order.
-        no_market = order.order_type is _MARKET and not book.has_market_for(order.side)
+        no_market = order.is_market and not book.has_market_for(order.side)
         if tif is TimeInForce.FOK and self._fillable(order, book) < order.leaves:
             reason = CANCEL_NO_MARKET if no_market else CANCEL_FOK_UNFILLED
             reports.append(Canceled(order_id=order.order_id, ts_ns=ts_ns, reason=reason))
             return reports
         reports.extend(self._take(order, book, ts_ns))
-        if order.quantity == order.filled:
+        if order.leaves == 0:
             return reports
         if tif is TimeInForce.IOC:
             reason = CANCEL_NO_MARKET if no_market else CANCEL_IOC_REMAINDER
@@ -287,9 +285,9 @@ class SimulatedVenue:
             return NOT_TRADABLE
         if order.order_id in self._orders:
             return DUPLICATE_ORDER_ID
-        if not book.grid.is_valid_quantity(order.quantity) or order.quantity <= order.filled:
+        if not book.grid.is_valid_quantity(order.quantity) or order.leaves <= 0:
             return INVALID_QUANTITY
-        if order.order_type is not _MARKET and (
+        if not order.is_market and (
             order.limit_price is None or not book.grid.is_valid_price(order.limit_price)
         ):
             return INVALID_PRICE
