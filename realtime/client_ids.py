@@ -52,27 +52,29 @@ class ClientIds:
 
     def __setitem__(self, key: tuple[str, str], value: tuple[str, bytes]) -> None:
         account, client_order_id = key
-        order_ids = self._order_ids.get(account)
-        if order_ids is None:
-            order_ids = self._order_ids[account] = ShardedDict()
-            self._fps[account] = ShardedDict()
+        order_ids, fps = self._maps(account)
         shard = hash(client_order_id) & MASK
         order_ids.shards[shard][client_order_id] = value[0]
-        self._fps[account].shards[shard][client_order_id] = value[1]
+        fps.shards[shard][client_order_id] = value[1]
 
     def add_first(self, account: str, client_order_id: str, order_id: str, fp: bytes) -> None:
         """`setdefault` without its key and value tuples or its answer: the first use of
         a client_order_id wins. Called for every new order."""
-        order_ids = self._order_ids.get(account)
-        if order_ids is None:
-            order_ids = self._order_ids[account] = ShardedDict()
-            self._fps[account] = ShardedDict()
+        order_ids, fps = self._maps(account)
         shard = hash(client_order_id) & MASK
         ids = order_ids.shards[shard]
         if client_order_id in ids:
             return
         ids[client_order_id] = order_id
-        self._fps[account].shards[shard][client_order_id] = fp
+        fps.shards[shard][client_order_id] = fp
+
+    def _maps(self, account: str) -> tuple[ShardedDict[str, str], ShardedDict[str, bytes]]:
+        """The account's two maps, made at its first client id."""
+        order_ids = self._order_ids.get(account)
+        if order_ids is None:
+            order_ids = self._order_ids[account] = ShardedDict()
+            self._fps[account] = ShardedDict()
+        return order_ids, self._fps[account]
 
     def setdefault(self, key: tuple[str, str], value: tuple[str, bytes]) -> tuple[str, bytes]:
         found = self.get(key)
