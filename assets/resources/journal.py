@@ -32,6 +32,7 @@ import pydantic
 
 from assets.resources.journal_payloads import decode_payloads
 from assets.resources.prefetch import prefetched
+from assets.resources.warehouse import sql_string
 from realtime.events import MARKET_DATA_TYPES
 from realtime.journal import (
     Journal,
@@ -288,7 +289,8 @@ class JournalSource(dg.ConfigurableResource):
                     f"{self.path}: unknown event type "
                     f"{self._stored_type(int(f.seq[int(np.argmax(codes < 0))]))!r}"
                 )
-        checked = [code for code, name in enumerate(types) if name in self._checked(types)]
+        verified = set(self._checked(types))
+        checked = [code for code, name in enumerate(types) if name in verified]
         if len(checked) == len(types):
             self._check_crc(f, ts_ns, types, codes, None)
         elif checked:
@@ -400,14 +402,10 @@ def _code_case(types: list[str]) -> str:
     if _CODE_BASE + len(types) > 127:
         raise ValueError(f"{len(types)} event types: more than one-byte type codes hold")
     whens = " ".join(
-        f"WHEN {_sql_string(name)} THEN '{chr(_CODE_BASE + code)}'"
+        f"WHEN {sql_string(name)} THEN '{chr(_CODE_BASE + code)}'"
         for code, name in enumerate(types)
     )
     return f"CASE type {whens} ELSE '!' END"
-
-
-def _sql_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _check_types(types: Collection[str]) -> list[str]:
