@@ -92,9 +92,9 @@ def test_batches_when_byte_limit_small_then_batches_are_cut_but_cover_everything
     assert sum(len(b) for b in batches) == 40
 
 
-def test_batches_when_an_order_row_is_tampered_then_checksum_error_names_the_seq(
-    journal_path: Path, tmp_path: Path
-) -> None:
+def _with_a_tampered_fill(journal_path: Path, tmp_path: Path) -> tuple[JournalSource, int]:
+    """A copy of the journal whose first OrderFilled payload was changed after it was
+    checksummed, and that row's seq."""
     path = tmp_path / "journal.db"
     path.write_bytes(journal_path.read_bytes())
     with sqlite3.connect(path) as con:
@@ -105,7 +105,13 @@ def test_batches_when_an_order_row_is_tampered_then_checksum_error_names_the_seq
             "UPDATE events SET payload = ? WHERE seq = ?",
             (payload.replace(b"alice", b"alicf"), seq),
         )
-    source = JournalSource(path=str(path))
+    return JournalSource(path=str(path)), seq
+
+
+def test_batches_when_an_order_row_is_tampered_then_checksum_error_names_the_seq(
+    journal_path: Path, tmp_path: Path
+) -> None:
+    source, seq = _with_a_tampered_fill(journal_path, tmp_path)
 
     with pytest.raises(JournalCorruptError, match=f"event seq {seq} fails its checksum"):
         list(source.batches({"OrderFilled"}, after_seq=0, upto_seq=source.head_seq()))
@@ -115,17 +121,7 @@ def test_batches_when_an_order_row_is_tampered_among_all_types_then_checksum_err
     journal_path: Path, tmp_path: Path
 ) -> None:
     # All types at once: the checked rows are picked out of the batch by type code.
-    path = tmp_path / "journal.db"
-    path.write_bytes(journal_path.read_bytes())
-    with sqlite3.connect(path) as con:
-        seq, payload = con.execute(
-            "SELECT seq, payload FROM events WHERE type = 'OrderFilled' LIMIT 1"
-        ).fetchone()
-        con.execute(
-            "UPDATE events SET payload = ? WHERE seq = ?",
-            (payload.replace(b"alice", b"alicf"), seq),
-        )
-    source = JournalSource(path=str(path))
+    source, seq = _with_a_tampered_fill(journal_path, tmp_path)
 
     with pytest.raises(JournalCorruptError, match=f"event seq {seq} fails its checksum"):
         list(source.batches(EVENT_TYPES, after_seq=0, upto_seq=source.head_seq()))
