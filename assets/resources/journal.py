@@ -101,8 +101,8 @@ class _Fetched:
     seq: np.ndarray
     offsets: np.ndarray  # payload i (and its newline) is blob[offsets[i]:offsets[i + 1]]
     payload_bytes: int
-    ts_text: str
-    crc_text: str | None  # None: no row of the batch's types is checked
+    ts_text: bytes  # decimal, comma-separated
+    crc_text: bytes | None  # None: no row of the batch's types is checked
     type_codes: bytes | None  # one character per row, code + '0'; None: a single type
     blob: bytes
 
@@ -189,9 +189,7 @@ class JournalSource(dg.ConfigurableResource):
         # Type codes come from SQL as one character per row (code + '0', unknown '!'),
         # no separator: numpy reads them straight from the bytes, without a Python
         # lookup per row. With one type every row's type is known; skip them.
-        type_column = (
-            f"CAST(group_concat({_code_case(types)}, '') AS BLOB)" if len(types) > 1 else "NULL"
-        )
+        type_column = f"group_concat({_code_case(types)}, '')" if len(types) > 1 else "NULL"
         # Checksums only where a type is checked. (An unverified row is still
         # concatenated: blanking it with a CASE costs SQLite more than the digits.)
         crc_column = "group_concat(crc, ',')" if self._checked(types) else "NULL"
@@ -201,11 +199,15 @@ class JournalSource(dg.ConfigurableResource):
         sql = (
             f"SELECT count(*), {seq_column}, group_concat(ts_ns, ','), "
             f"{crc_column}, {type_column}, "
-            "CAST(group_concat(payload, char(10)) AS BLOB) "
+            "group_concat(payload, char(10)) "
             "FROM (SELECT seq, ts_ns, type, payload, crc FROM events "
             f"WHERE seq > ? AND seq <= ? {type_filter} ORDER BY seq LIMIT ?)"
         )
         with contextlib.closing(self._connect()) as conn:
+            # group_concat's TEXT as bytes, as SQLite holds it: a CAST AS BLOB in the
+            # query copied every column again (0.07 s of CPU per 1M payloads), and a
+            # str would be decoded from UTF-8 only for numpy and Arrow to want bytes.
+            conn.text_factory = bytes
             position = after_seq
             while position < upto_seq:
                 row = conn.execute(sql, (position, upto_seq, *params, self.batch_rows)).fetchone()
@@ -219,11 +221,11 @@ class JournalSource(dg.ConfigurableResource):
         """The rows of one query, cut to the byte limit: every event that starts
         below the limit (so at least one)."""
         count, seq_column, ts_text, crc_text, type_codes, blob = row
-        assert isinstance(count, int) and isinstance(ts_text, str)
-        assert crc_text is None or isinstance(crc_text, str)
+        assert isinstance(count, int) and isinstance(ts_text, bytes)
+        assert crc_text is None or isinstance(crc_text, bytes)
         assert type_codes is None or isinstance(type_codes, bytes)
         assert isinstance(blob, bytes)
-        if isinstance(seq_column, str):
+        if isinstance(seq_column, bytes):
             seq = np.fromstring(seq_column, dtype=np.int64, sep=",")
         else:
             # Unfiltered: count rows ending at max(seq) are contiguous only if they
@@ -401,9 +403,12 @@ def _code_case(types: list[str]) -> str:
     # One byte per row is what the reader assumes: past 127 the code would not be ASCII.
     if _CODE_BASE + len(types) > 127:
         raise ValueError(f"{len(types)} event types: more than one-byte type codes hold")
+    # SQLite tries the WHENs in order: market data (~95 % of a journal's rows) first
+    # matches most rows at the first or second comparison, where sorted names put it
+    # past a dozen others (0.2 s of CPU per 1M rows against 0.1).
+    order = sorted(range(len(types)), key=lambda code: types[code] not in MARKET_DATA_TYPES)
     whens = " ".join(
-        f"WHEN {sql_string(name)} THEN '{chr(_CODE_BASE + code)}'"
-        for code, name in enumerate(types)
+        f"WHEN {sql_string(types[code])} THEN '{chr(_CODE_BASE + code)}'" for code in order
     )
     return f"CASE type {whens} ELSE '!' END"
 
