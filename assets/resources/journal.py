@@ -3,7 +3,8 @@
 `realtime.journal.JournalReader.read_raw` yields one tuple per event and is
 the right tool for replay, but building a million Python tuples costs more
 than the whole shipping budget. This reader asks SQLite for one batch per
-query, each column concatenated into a single string (`group_concat`), checks
+query, each column concatenated into a single string (`group_concat`; the
+payloads in one string per market data type and one for the rest), checks
 row checksums exactly as the journal does (every order, fill and risk event;
 market data on request, see MARKET_DATA_TYPES), and decodes the payloads
 column-wise and strictly (`journal_payloads`).
