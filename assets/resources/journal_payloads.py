@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 import duckdb
@@ -123,7 +124,67 @@ def _paths(structure: dict[str, Any], prefix: str = "") -> list[str]:
     return paths
 
 
+@dataclass(frozen=True, slots=True)
+class PayloadGroup:
+    """Payloads of some of a batch's rows: `rows` indexes the batch (None: every row),
+    in seq order, one payload each. `code` is the one type code they all have, or None
+    where they mix types (each type then picked out by its code)."""
+
+    rows: np.ndarray | None
+    payloads: pa.Array
+    code: int | None = None
+
+
 def decode_payloads(
+    con: duckdb.DuckDBPyConnection,
+    seq: np.ndarray,
+    ts_ns: np.ndarray,
+    type_codes: np.ndarray,
+    type_names: Sequence[str],
+    payloads: pa.Array | Sequence[PayloadGroup],
+) -> dict[str, pd.DataFrame]:
+    """One frame per event type present: `seq`, `ts_ns` and the payload fields.
+
+    `payloads` is one per row, or the rows' payloads in groups. A group of one type
+    is decoded as it is; in a mixed one each type is a filtered scan of the whole
+    group, whose cost (Arrow materialises the filtered strings, on its own thread) is
+    why the journal reader hands market data over in groups of one type.
+
+    String fields come back as categoricals: dictionary-encoded in C++, they
+    reach both warehouses without a Python object per value.
+    """
+    groups = [PayloadGroup(None, payloads)] if isinstance(payloads, pa.Array) else payloads
+    frames: dict[str, pd.DataFrame] = {}
+    for group in groups:
+        rows = slice(None) if group.rows is None else group.rows
+        if group.code is not None:
+            frames[type_names[group.code]] = _decode_group(
+                con, type_names[group.code], seq[rows], ts_ns[rows], group.payloads
+            )
+        else:
+            frames |= _decode_mixed(
+                con, seq[rows], ts_ns[rows], type_codes[rows], type_names, group.payloads
+            )
+    return frames
+
+
+def _decode_group(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    seq: np.ndarray,
+    ts_ns: np.ndarray,
+    payloads: pa.Array,
+) -> pd.DataFrame:
+    con.register("payload_batch", pa.table({"seq": pa.array(seq), "p": payloads}))
+    try:
+        frame = _decode_one(con, name, None, seq)
+    finally:
+        con.unregister("payload_batch")
+    frame.insert(1, "ts_ns", ts_ns)
+    return frame
+
+
+def _decode_mixed(
     con: duckdb.DuckDBPyConnection,
     seq: np.ndarray,
     ts_ns: np.ndarray,
@@ -131,11 +192,6 @@ def decode_payloads(
     type_names: Sequence[str],
     payloads: pa.Array,
 ) -> dict[str, pd.DataFrame]:
-    """One frame per event type present: `seq`, `ts_ns` and the payload fields.
-
-    String fields come back as categoricals: dictionary-encoded in C++, they
-    reach both warehouses without a Python object per value.
-    """
     batch = pa.table({"seq": pa.array(seq), "code": pa.array(type_codes), "p": payloads})
     present = np.unique(type_codes)
     frames: dict[str, pd.DataFrame] = {}
@@ -153,8 +209,9 @@ def decode_payloads(
 
 
 def _decode_one(
-    con: duckdb.DuckDBPyConnection, type_name: str, code: int, seq: np.ndarray
+    con: duckdb.DuckDBPyConnection, type_name: str, code: int | None, seq: np.ndarray
 ) -> pd.DataFrame:
+    """The rows of `payload_batch` with type code `code` (None: every row) decoded."""
     structure = payload_structure(type_name)
     fields = [p for p in _paths(structure) if p not in _SKIPPED]
     select = ", ".join(f'j.{_sql_path(p)} AS "{p}"' for p in fields)
@@ -169,11 +226,12 @@ def _decode_one(
     # payload for all of them, where one json_extract each parsed it once per field.
     paths = ", ".join(f"'$.{path}'" for path in optional)
     extract = f", json_extract(p, [{paths}]) AS o" if optional else ""
+    where = "" if code is None else f" WHERE code = {int(code)}"
     # seq travels through the query with its payload so that the row order
     # can be checked rather than assumed.
     sql = (
         f"SELECT seq, j.{_TAG} AS {_TAG}, {select} FROM (SELECT seq, "
-        f"json_transform_strict(p, ?) AS j{extract} FROM payload_batch WHERE code = {int(code)})"
+        f"json_transform_strict(p, ?) AS j{extract} FROM payload_batch{where})"
     )
     try:
         result = con.execute(sql, [json.dumps(structure)]).to_arrow_table()

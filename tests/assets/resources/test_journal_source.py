@@ -60,6 +60,32 @@ def test_batches_when_all_types_then_every_event_decodes_as_the_journal_reader_d
     assert seen == len(expected)
 
 
+def test_batches_when_all_types_cut_by_bytes_then_still_as_the_journal_reader_does(
+    journal_path: Path,
+) -> None:
+    # Market data and the other types come from SQLite in separate blobs; a byte limit
+    # cuts the batch across them at one seq.
+    source = JournalSource(path=str(journal_path), batch_rows=40, batch_bytes=2_000)
+    reader = Journal.open_reader(journal_path)
+    expected = {seq: (ts, event) for seq, ts, event in reader.read()}
+
+    batches = list(source.batches(EVENT_TYPES, after_seq=0, upto_seq=source.head_seq()))
+
+    assert [b.after_seq for b in batches[1:]] == [b.last_seq for b in batches[:-1]]
+    assert any(len(b) < 40 for b in batches[:-1])  # some batches were cut by bytes
+    seen = []
+    for batch in batches:
+        for name, frame in batch.by_type.items():
+            for row in frame.to_dict("records"):
+                ts, event = expected[row["seq"]]
+                assert (type(event).__name__, row["ts_ns"]) == (name, ts)
+                fields = flatten(msgspec.to_builtins(event))
+                del fields["type"], fields["ts_ns"]
+                assert {k: _null_as_none(row[k]) for k in fields} == fields
+                seen.append(row["seq"])
+    assert sorted(seen) == sorted(expected)
+
+
 def _null_as_none(value: Any) -> Any:
     return None if isinstance(value, float) and math.isnan(value) else value
 
@@ -157,6 +183,25 @@ def test_batches_when_market_data_tampered_then_caught_only_if_asked_to_verify_i
         list(strict.batches(types, after_seq=0, upto_seq=6))
     default = JournalSource(path=str(path))
     assert sum(len(b) for b in default.batches(types, after_seq=0, upto_seq=6)) == 6
+
+
+def test_batches_when_market_data_tampered_among_all_types_then_caught_if_verified(
+    journal_path: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "journal.db"
+    path.write_bytes(journal_path.read_bytes())
+    with sqlite3.connect(path) as con:
+        seq, payload = con.execute(
+            "SELECT seq, payload FROM events WHERE type = 'TradePrinted' ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+        con.execute("UPDATE events SET payload = ? WHERE seq = ?", (payload + b" ", seq))
+    head = JournalSource(path=str(path)).head_seq()
+
+    strict = JournalSource(path=str(path), verify_market_data_checksums=True)
+    with pytest.raises(JournalCorruptError, match=f"event seq {seq} fails its checksum"):
+        list(strict.batches(EVENT_TYPES, after_seq=0, upto_seq=head))
+    default = JournalSource(path=str(path))
+    assert sum(len(b) for b in default.batches(EVENT_TYPES, after_seq=0, upto_seq=head)) == head
 
 
 def test_batches_when_payload_does_not_match_its_type_then_decode_error(tmp_path: Path) -> None:
