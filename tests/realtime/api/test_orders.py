@@ -274,6 +274,21 @@ def test_replace_when_new_price_outside_collar_then_422_and_unchanged(
         assert_problem(response, 422, "PRICE_OUTSIDE_COLLAR")
 
 
+def test_replace_when_new_price_off_tick_then_422_off_tick_price_and_unchanged(
+    client: httpx.Client,
+) -> None:
+    # A replace goes through the same pre-trade checks as a new order, so an off-grid
+    # price answers the check's code, not INVALID_REPLACE (README, error codes).
+    order = place_resting_buy(client, ALICE)
+    with orders_unchanged(client, ALICE):
+        response = client.post(
+            f"/orders/{order['order_id']}/replace",
+            headers=ALICE,
+            json={"quantity": 2, "limit_price": round(resting_buy_price(client) + 0.005, 3)},
+        )
+        assert_problem(response, 422, "OFF_TICK_PRICE")
+
+
 def test_replace_when_filled_then_409_illegal_transition_and_unchanged(
     client: httpx.Client,
 ) -> None:
