@@ -21,8 +21,9 @@ then committed with everything appended alongside it in one transaction (one
   commit is a `write(2)` into the page cache, about as cheap as the hand-off
   to a thread and back that it replaces. While the writer thread stores a
   snapshot chunk, the commit waits for that one chunk (at most a couple of
-  milliseconds); if the writer is still busy after that, or has rows of
-  earlier iterations, the rows queue behind it instead, in seq order.
+  milliseconds); if the writer is still busy after that, the commit runs
+  again at the next loop iteration, with the rows appended meanwhile, so
+  seqs commit in order (a flush or a snapshot waits for it).
 - `Durability.FSYNC`: on one dedicated writer thread, so that an fsync never
   blocks the loop; appends that arrive while a commit is in progress share
   the next commit.

@@ -84,11 +84,18 @@ _JOURNAL_SIZE_LIMIT_BYTES: Final = 64 * 1024 * 1024
 _CHECKPOINT_INTERVAL_S: Final = 0.1
 _SYNC_BATCH: Final = 100_000
 # How long a loop commit waits for the write connection while the writer thread stores a
-# snapshot chunk (well under a millisecond), before handing its rows to that thread
-# instead. Waiting on the lock releases the GIL, so the writer finishes at once; handed
-# over, the rows waited for the writer to win the GIL back from a busy loop (up to the
-# 5 ms switch interval, twice: commit, then resolve) - the P99.9 of submit during
-# snapshots. Short enough that a stalled disk costs the loop at most this.
+# snapshot chunk (well under a millisecond) before it gives up for this loop iteration and
+# tries again at the next; the rows stay on the loop, in seq order. Waiting on the lock
+# releases the GIL, so the writer finishes at once. Short enough that a stalled disk costs
+# the loop at most this per iteration.
+#
+# The rows are never handed to the writer thread instead (as they were until 2026-12-06):
+# there they waited for that thread to take the GIL back between its SQLite calls, and
+# CPython's GIL does not let a waiting thread in while the holder releases and retakes it
+# more often than every switch interval (each release wakes the waiter, which finds the GIL
+# taken again and restarts its 5 ms wait before it would ask for a switch). The loop does
+# exactly that while it builds a snapshot step by step with nothing else to run, so handed
+# rows waited until the build ended: 0.7-0.9 s submits in `bench.engine_submit --snapshot`.
 _LOOP_COMMIT_WAIT_S: Final = 0.002
 
 _SYNCHRONOUS_NAMES: Final = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
@@ -224,13 +231,17 @@ class Journal:
         self._pending_rows: list[_Row] = []
         self._pending_futs: list[_Fut] = []
         self._commit_scheduled = False
-        # Loop side: appended rows handed to the writer thread and not yet resolved.
-        # While there are any, later rows go the same way, so seqs commit in order.
-        self._writer_rows = 0
         # Held by whichever thread runs a transaction on the write connection. The
-        # loop only ever tries it: if the writer thread is busy (a snapshot), the
-        # loop hands its rows over instead of waiting.
+        # loop's scheduled commit only tries it for _LOOP_COMMIT_WAIT_S: if the writer
+        # thread is still busy (a snapshot chunk), the commit runs again next iteration.
         self._conn_lock = threading.Lock()
+        # Set by the loop while its commit waits for the connection, until that commit is
+        # done: the writer's background work (orphan chunks) waits for it before taking the
+        # connection again. A lock is not fair: released and retaken at once by a thread
+        # that is running, it goes to that thread again, and a run of orphan deletes after
+        # each pruned snapshot kept the loop's commit out for 40-45 ms.
+        self._loop_waiting = False
+        self._loop_turn = threading.Event()
         self._error: JournalWriteError | None = None  # set by whichever thread writes
         self._closing = False
         self._released = False
@@ -416,7 +427,7 @@ class Journal:
         else:
             raise TypeError("snapshot payload must be bytes or a sequence of bytes pieces")
         total = sum(len(p) for p in pieces)
-        self._commit_on_loop()  # the events it covers commit first (or queue ahead of it)
+        self._commit_on_loop(wait=True)  # the events it covers commit first
         fut: asyncio.Future[None] = loop.create_future()
         self._inflight += 1
         created_ns = time.time_ns()
@@ -435,7 +446,7 @@ class Journal:
         await self._barrier(loop)
 
     def _barrier(self, loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:
-        self._commit_on_loop()
+        self._commit_on_loop(wait=True)
         fut: asyncio.Future[None] = loop.create_future()
         self._inflight += 1
         with self._mutex:
@@ -606,6 +617,8 @@ class Journal:
         """Delete a few chunks that no snapshot refers to any more; True while some remain."""
         if self._error is not None:
             return False
+        if self._loop_waiting:
+            self._loop_turn.wait()  # the loop's commit first: this can wait, that cannot
         conn = self._conn
         try:
             with self._conn_lock:
@@ -632,34 +645,36 @@ class Journal:
 
     # -- the loop-thread commit (PROCESS) -----------------------------------------
 
-    def _commit_on_loop(self) -> None:
-        """Commit the rows appended since the last call, on the loop thread, and resolve
-        their futures; or queue them behind the writer thread if it is busy."""
+    def _commit_on_loop(self, *, wait: bool = False) -> None:
+        """Commit the rows appended since the last commit, on the loop thread, and resolve
+        their futures. If the writer thread holds the connection for longer than
+        _LOOP_COMMIT_WAIT_S, try again at the next loop iteration (`wait`: until it is
+        free, for a flush or a snapshot, which must follow these rows)."""
         self._commit_scheduled = False
         rows, futs = self._pending_rows, self._pending_futs
         if not rows:
             return
-        self._pending_rows, self._pending_futs = [], []
-        if (
-            self._writer_rows == 0
-            and self._error is None
-            and self._conn_lock.acquire(timeout=_LOOP_COMMIT_WAIT_S)
-        ):
+        error = self._error
+        if error is None:
+            if not self._conn_lock.acquire(timeout=-1 if wait else _LOOP_COMMIT_WAIT_S):
+                self._loop_turn.clear()
+                self._loop_waiting = True
+                self._commit_scheduled = True
+                asyncio.get_running_loop().call_soon(self._commit_on_loop)
+                return
             try:
                 error = self._try_commit(rows)
             finally:
                 self._conn_lock.release()
-            self._inflight -= len(futs)
-            _resolve(futs, rows[0][0], error)
-            return
-        # The writer thread is still storing one chunk after the short wait above (the
-        # disk is slow), or has rows handed over before, or the journal has failed:
-        # behind it, in seq order, rather than wait for it any longer here.
-        self._writer_rows += len(rows)
-        with self._mutex:
-            self._rows.extend(rows)
-            self._futs.extend(futs)
-            self._wake_locked()
+        self._give_turn_back()
+        self._pending_rows, self._pending_futs = [], []
+        self._inflight -= len(futs)
+        _resolve(futs, rows[0][0], error)
+
+    def _give_turn_back(self) -> None:
+        if self._loop_waiting:
+            self._loop_waiting = False
+            self._loop_turn.set()
 
     def _try_commit(self, rows: list[_Row]) -> JournalWriteError | None:
         try:
@@ -683,6 +698,7 @@ class Journal:
         self._commit_scheduled = False
         with self._conn_lock:
             error = self._error or self._try_commit(rows)
+        self._give_turn_back()
         self._inflight -= len(futs)
         # RuntimeError: the future's loop is closed, so nobody is left to await it.
         with contextlib.suppress(RuntimeError):
@@ -705,8 +721,6 @@ class Journal:
         error: JournalWriteError | None,
     ) -> None:
         self._inflight -= len(futs) + len(snaps) + len(barriers)
-        if self._loop_commits:
-            self._writer_rows -= len(futs)
         if error is None:
             seq = first_seq
             for fut in futs:
@@ -861,6 +875,7 @@ class Journal:
         self._release()
 
     def _signal_stop(self) -> None:
+        self._give_turn_back()  # nothing of the loop's is left to wait for
         with self._mutex:
             self._stopping = True
             self._wake_locked()

@@ -240,7 +240,7 @@ def test_append_when_writer_thread_holds_the_connection_then_rows_queue_behind_i
     tmp_path: Path, durability: Durability
 ) -> None:
     """While the writer thread runs a transaction (a snapshot), the loop does not wait for
-    the connection: its rows go behind the writer's, and seqs still commit in order."""
+    the connection: its rows commit after the writer's, and seqs still commit in order."""
     journal = Journal.open(tmp_path / "j.db", durability=durability)
 
     async def main() -> tuple[int, list[int]]:
@@ -264,6 +264,76 @@ def test_append_when_writer_thread_holds_the_connection_then_rows_queue_behind_i
     assert seqs == list(range(1, 16))
     events = [e for _, _, e in JournalReader(tmp_path / "j.db").read()]
     assert events == [ack(i) for i in range(15)]
+
+
+def test_append_when_writer_thread_holds_the_connection_then_the_loop_commits_the_rows_itself(
+    tmp_path: Path,
+) -> None:
+    """PROCESS: rows that find the connection busy for longer than the loop's short wait stay
+    on the loop and commit there once it is free. Handed to the writer thread instead, they
+    waited for that thread to win the GIL back from the loop, which a loop releasing and
+    retaking the GIL every millisecond (a snapshot being built) did not let it do: submits
+    of 0.7-0.9 s in `bench.engine_submit --snapshot`."""
+    journal = Journal.open(tmp_path / "j.db", durability=Durability.PROCESS)
+    inserted_on: set[int] = set()
+
+    def trace(statement: str) -> None:
+        if statement.startswith("INSERT INTO events"):
+            inserted_on.add(threading.get_ident())
+
+    async def main() -> list[int]:
+        await journal.append(ack(0))
+        journal._conn.set_trace_callback(trace)
+        journal._conn_lock.acquire()  # as the writer thread does while it stores a chunk
+        try:
+            held = [journal.append(ack(i)) for i in range(1, 6)]
+            for _ in range(3):  # iterations go on: each tries the connection and moves on
+                await asyncio.sleep(0)
+            assert journal.committed_seq == 1
+        finally:
+            journal._conn_lock.release()
+        seqs = list(await asyncio.gather(*held))
+        await journal.aclose()
+        return seqs
+
+    seqs = asyncio.run(main())
+    assert seqs == [2, 3, 4, 5, 6]
+    assert inserted_on == {threading.get_ident()}  # the loop's thread, never the writer's
+    assert [e for _, _, e in JournalReader(tmp_path / "j.db").read()] == [ack(i) for i in range(6)]
+
+
+def test_orphan_chunk_delete_when_a_loop_commit_waits_then_the_loop_commits_first(
+    tmp_path: Path,
+) -> None:
+    """The writer's background deletes do not take the connection from a loop commit that
+    is waiting for it: a lock goes to whichever thread asks first once it is free, and a
+    run of deletes kept the loop's rows out for 40-45 ms after each pruned snapshot."""
+    journal = Journal.open(tmp_path / "j.db", durability=Durability.PROCESS)
+    statements: list[str] = []
+
+    def trace(statement: str) -> None:
+        if statement.startswith(("INSERT INTO events", "DELETE FROM snapshot_chunks")):
+            statements.append(statement.split("(")[0].strip())
+
+    async def main() -> None:
+        await journal.append(ack(0))
+        journal._conn.set_trace_callback(trace)
+        journal._conn_lock.acquire()  # as the writer thread does while it stores a chunk
+        try:
+            held = [journal.append(ack(i)) for i in range(1, 4)]
+            await asyncio.sleep(0)  # the loop's commit finds the connection busy
+            await asyncio.sleep(0)
+            deleter = threading.Thread(target=journal._delete_orphan_chunks)
+            deleter.start()  # as the writer does after a snapshot: asks for the connection
+        finally:
+            journal._conn_lock.release()
+        await asyncio.gather(*held)
+        deleter.join()
+        await journal.aclose()
+
+    asyncio.run(main())
+    assert statements[0].startswith("INSERT INTO events")
+    assert statements[-1].startswith("DELETE FROM snapshot_chunks")
 
 
 def test_close_when_loop_ended_before_its_commit_ran_then_the_appends_are_committed(
