@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -118,19 +119,28 @@ def test_batches_when_byte_limit_small_then_batches_are_cut_but_cover_everything
     assert sum(len(b) for b in batches) == 40
 
 
-def _with_a_tampered_fill(journal_path: Path, tmp_path: Path) -> tuple[JournalSource, int]:
-    """A copy of the journal whose first OrderFilled payload was changed after it was
-    checksummed, and that row's seq."""
+def _tampered_copy(
+    journal_path: Path, tmp_path: Path, select: str, tamper: Callable[[bytes], bytes]
+) -> tuple[Path, int]:
+    """A copy of the journal where the payload of the row `select` (seq, payload) finds
+    was changed by `tamper` after it was checksummed, and that row's seq."""
     path = tmp_path / "journal.db"
     path.write_bytes(journal_path.read_bytes())
     with sqlite3.connect(path) as con:
-        seq, payload = con.execute(
-            "SELECT seq, payload FROM events WHERE type = 'OrderFilled' LIMIT 1"
-        ).fetchone()
-        con.execute(
-            "UPDATE events SET payload = ? WHERE seq = ?",
-            (payload.replace(b"alice", b"alicf"), seq),
-        )
+        seq, payload = con.execute(select).fetchone()
+        con.execute("UPDATE events SET payload = ? WHERE seq = ?", (tamper(payload), seq))
+    return path, seq
+
+
+def _with_a_tampered_fill(journal_path: Path, tmp_path: Path) -> tuple[JournalSource, int]:
+    """A copy of the journal whose first OrderFilled payload was changed after it was
+    checksummed, and that row's seq."""
+    path, seq = _tampered_copy(
+        journal_path,
+        tmp_path,
+        "SELECT seq, payload FROM events WHERE type = 'OrderFilled' LIMIT 1",
+        lambda payload: payload.replace(b"alice", b"alicf"),
+    )
     return JournalSource(path=str(path)), seq
 
 
@@ -188,13 +198,12 @@ def test_batches_when_market_data_tampered_then_caught_only_if_asked_to_verify_i
 def test_batches_when_market_data_tampered_among_all_types_then_caught_if_verified(
     journal_path: Path, tmp_path: Path
 ) -> None:
-    path = tmp_path / "journal.db"
-    path.write_bytes(journal_path.read_bytes())
-    with sqlite3.connect(path) as con:
-        seq, payload = con.execute(
-            "SELECT seq, payload FROM events WHERE type = 'TradePrinted' ORDER BY seq DESC LIMIT 1"
-        ).fetchone()
-        con.execute("UPDATE events SET payload = ? WHERE seq = ?", (payload + b" ", seq))
+    path, seq = _tampered_copy(
+        journal_path,
+        tmp_path,
+        "SELECT seq, payload FROM events WHERE type = 'TradePrinted' ORDER BY seq DESC LIMIT 1",
+        lambda payload: payload + b" ",
+    )
     head = JournalSource(path=str(path)).head_seq()
 
     strict = JournalSource(path=str(path), verify_market_data_checksums=True)

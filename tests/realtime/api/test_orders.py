@@ -261,32 +261,27 @@ def test_replace_when_resting_then_202_pending_replace_then_new_terms(
     assert replaced["limit_price"] == new_price
 
 
-def test_replace_when_new_price_outside_collar_then_422_and_unchanged(
-    client: httpx.Client,
+# A replace goes through the same pre-trade checks as a new order, so new terms that fail
+# one answer the check's code, not INVALID_REPLACE (README, error codes).
+REPLACE_PRICE_REJECTIONS: dict[str, tuple[str, Callable[[httpx.Client], float]]] = {
+    "outside_collar": ("PRICE_OUTSIDE_COLLAR", lambda c: resting_buy_price(c, fraction=0.8)),
+    "off_tick": ("OFF_TICK_PRICE", lambda c: round(resting_buy_price(c) + 0.005, 3)),
+}
+
+
+@pytest.mark.parametrize("case", list(REPLACE_PRICE_REJECTIONS))
+def test_replace_when_new_price_fails_a_check_then_422_its_code_and_unchanged(
+    client: httpx.Client, case: str
 ) -> None:
+    code, new_price = REPLACE_PRICE_REJECTIONS[case]
     order = place_resting_buy(client, ALICE)
     with orders_unchanged(client, ALICE):
         response = client.post(
             f"/orders/{order['order_id']}/replace",
             headers=ALICE,
-            json={"quantity": 2, "limit_price": resting_buy_price(client, fraction=0.8)},
+            json={"quantity": 2, "limit_price": new_price(client)},
         )
-        assert_problem(response, 422, "PRICE_OUTSIDE_COLLAR")
-
-
-def test_replace_when_new_price_off_tick_then_422_off_tick_price_and_unchanged(
-    client: httpx.Client,
-) -> None:
-    # A replace goes through the same pre-trade checks as a new order, so an off-grid
-    # price answers the check's code, not INVALID_REPLACE (README, error codes).
-    order = place_resting_buy(client, ALICE)
-    with orders_unchanged(client, ALICE):
-        response = client.post(
-            f"/orders/{order['order_id']}/replace",
-            headers=ALICE,
-            json={"quantity": 2, "limit_price": round(resting_buy_price(client) + 0.005, 3)},
-        )
-        assert_problem(response, 422, "OFF_TICK_PRICE")
+        assert_problem(response, 422, code)
 
 
 def test_replace_when_filled_then_409_illegal_transition_and_unchanged(
