@@ -19,21 +19,24 @@ then committed with everything appended alongside it in one transaction (one
   (the first append of an iteration schedules the commit with `call_soon`,
   so every append made by the callbacks already queued shares it). Such a
   commit is a `write(2)` into the page cache, about as cheap as the hand-off
-  to a thread and back that it replaces. While the writer thread stores a
-  snapshot chunk, the commit waits for that one chunk (at most a couple of
-  milliseconds); if the writer is still busy after that, the commit runs
-  again at the next loop iteration, with the rows appended meanwhile, so
-  seqs commit in order (a flush or a snapshot waits for it).
+  to a thread and back that it replaces. While the writer thread runs a
+  transaction of its own (a snapshot chunk, a cleanup), the commit waits for it
+  up to a couple of milliseconds; if the writer is still busy after that, the
+  commit runs again at the next loop iteration, with the rows appended
+  meanwhile, so seqs commit in order. `flush()` and `write_snapshot()` block
+  the loop until the writer's current transaction ends, then commit the
+  pending rows first. The writer's background work waits for a loop commit
+  that is waiting.
 - `Durability.FSYNC`: on one dedicated writer thread, so that an fsync never
   blocks the loop; appends that arrive while a commit is in progress share
   the next commit.
 
 Snapshots are always written by the writer thread. One larger than
 `format.SNAPSHOT_CHUNK_BYTES` is stored a chunk per transaction, each chunk
-zlib-compressed on the writer thread, the writer committing the events queued
-meanwhile between two chunks, and becomes visible only when its completion marker
-commits; a crash before that leaves the previous snapshot the newest
-(see `format`). The future returned by
+zlib-compressed on the writer thread, the events appended meanwhile committing
+between two chunks (by the loop, or in `FSYNC` by the writer), and becomes visible
+only when its completion marker commits; a crash before that leaves the previous
+snapshot the newest (see `format`). The future returned by
 `append` resolves to the seq only after the transaction holding the row has
 committed: an event is *acknowledged* when its future has resolved. An event
 whose future has not resolved may or may not survive a crash, but never

@@ -648,24 +648,31 @@ class Journal:
     def _commit_on_loop(self, *, wait: bool = False) -> None:
         """Commit the rows appended since the last commit, on the loop thread, and resolve
         their futures. If the writer thread holds the connection for longer than
-        _LOOP_COMMIT_WAIT_S, try again at the next loop iteration (`wait`: until it is
-        free, for a flush or a snapshot, which must follow these rows)."""
-        self._commit_scheduled = False
+        _LOOP_COMMIT_WAIT_S, try again at the next loop iteration. With `wait` (a flush
+        or a snapshot, which must follow these rows) block until the writer's current
+        transaction ends instead. Either way, from the moment this finds the connection
+        taken, the writer's background work gives way to it (`_loop_turn`)."""
+        if not wait:
+            # The scheduled call. A flush leaves a queued one in place (and the flag
+            # set), so that appends after it do not queue a second: that one commits them.
+            self._commit_scheduled = False
         rows, futs = self._pending_rows, self._pending_futs
         if not rows:
             return
         error = self._error
         if error is None:
-            if not self._conn_lock.acquire(timeout=-1 if wait else _LOOP_COMMIT_WAIT_S):
+            lock = self._conn_lock
+            if not lock.acquire(blocking=False):
                 self._loop_turn.clear()
                 self._loop_waiting = True
-                self._commit_scheduled = True
-                asyncio.get_running_loop().call_soon(self._commit_on_loop)
-                return
+                if not lock.acquire(timeout=-1 if wait else _LOOP_COMMIT_WAIT_S):
+                    self._commit_scheduled = True
+                    asyncio.get_running_loop().call_soon(self._commit_on_loop)
+                    return
             try:
                 error = self._try_commit(rows)
             finally:
-                self._conn_lock.release()
+                lock.release()
         self._give_turn_back()
         self._pending_rows, self._pending_futs = [], []
         self._inflight -= len(futs)
@@ -870,7 +877,7 @@ class Journal:
         if self._released:
             return
         self._closing = True
-        self._stop_writer()  # first: rows handed to the writer precede the loop's leftovers
+        self._stop_writer()  # first: FSYNC rows queued for the writer commit before it stops
         self._commit_leftovers()
         self._release()
 

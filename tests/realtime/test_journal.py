@@ -239,8 +239,9 @@ def test_append_when_process_durability_then_one_loop_iteration_is_one_commit_on
 def test_append_when_writer_thread_holds_the_connection_then_rows_queue_behind_it_in_order(
     tmp_path: Path, durability: Durability
 ) -> None:
-    """While the writer thread runs a transaction (a snapshot), the loop does not wait for
-    the connection: its rows commit after the writer's, and seqs still commit in order."""
+    """While the writer thread runs a transaction (a snapshot), the loop waits for the
+    connection at most a couple of milliseconds per iteration: its rows commit after the
+    writer's, and seqs still commit in order."""
     journal = Journal.open(tmp_path / "j.db", durability=durability)
 
     async def main() -> tuple[int, list[int]]:
@@ -249,7 +250,7 @@ def test_append_when_writer_thread_holds_the_connection_then_rows_queue_behind_i
         journal._conn_lock.acquire()  # as the writer thread does for a long snapshot
         try:
             held = [journal.append(ack(i)) for i in range(5, 10)]
-            await asyncio.sleep(0)  # the loop iteration ends: its commit runs, and must not block
+            await asyncio.sleep(0)  # the loop iteration ends: its commit tries, then moves on
             await asyncio.sleep(0)
             committed_while_held = journal.committed_seq
         finally:
@@ -334,6 +335,92 @@ def test_orphan_chunk_delete_when_a_loop_commit_waits_then_the_loop_commits_firs
     asyncio.run(main())
     assert statements[0].startswith("INSERT INTO events")
     assert statements[-1].startswith("DELETE FROM snapshot_chunks")
+
+
+class _WriterBusyLock:
+    """The write connection's lock as the loop sees it while the writer thread is in a
+    transaction: a try (non-blocking) fails, and a timed wait fails while `stalled`
+    (a slow disk) without taking any time; an untimed wait gets the lock. Records the
+    loop's waiting flag at each wait, and counts the timed ones."""
+
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+        self.real = threading.Lock()
+        self.stalled = False
+        self.timed_waits = 0
+        self.waiting_at_wait: list[bool] = []
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        if not blocking:
+            return False
+        self.waiting_at_wait.append(self.journal._loop_waiting)
+        if timeout >= 0:
+            self.timed_waits += 1
+            if self.stalled:
+                return False
+        return self.real.acquire()
+
+    def release(self) -> None:
+        self.real.release()
+
+    def __enter__(self) -> bool:
+        return self.real.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.real.release()
+
+
+def test_flush_when_writer_is_in_a_transaction_then_its_background_work_waits_for_the_loop(
+    tmp_path: Path,
+) -> None:
+    """A flush blocks the loop until the writer's transaction ends, so the writer's
+    background deletes must give way to it from the start of that wait, as they do to a
+    scheduled commit: otherwise a run of deletes after a pruned snapshot held the loop
+    for 16-30 ms on a flush (and flush runs on the submit path, for a retried order)."""
+    journal = Journal.open(tmp_path / "j.db", durability=Durability.PROCESS)
+
+    async def main() -> None:
+        await journal.append(ack(0))
+        busy = _WriterBusyLock(journal)
+        journal._conn_lock = busy  # type: ignore[assignment]
+        held = journal.append(ack(1))
+        await journal.flush()
+        assert busy.waiting_at_wait == [True]  # the flag was up before the loop blocked
+        assert journal._loop_turn.is_set() and not journal._loop_waiting  # and handed back
+        assert await held == 2
+        await journal.aclose()
+
+    asyncio.run(main())
+
+
+def test_commit_when_flushed_while_a_scheduled_commit_is_queued_then_one_retry_per_iteration(
+    tmp_path: Path,
+) -> None:
+    """A flush that commits the rows of a scheduled commit still queued leaves that one to
+    commit what comes next: a second chain of retries would double the loop's waits for a
+    stalled writer (a couple of milliseconds each, every iteration, per chain)."""
+    journal = Journal.open(tmp_path / "j.db", durability=Durability.PROCESS)
+
+    async def main() -> list[int]:
+        await journal.append(ack(0))
+        busy = _WriterBusyLock(journal)
+        journal._conn_lock = busy  # type: ignore[assignment]
+        first = journal.append(ack(1))  # schedules the iteration's commit
+        journal._commit_on_loop(wait=True)  # what a flush does first: commits ack(1)
+        second = journal.append(ack(2))  # must join the commit already queued
+        busy.stalled = True
+        busy.timed_waits = 0
+        for _ in range(4):
+            await asyncio.sleep(0)
+        retries = busy.timed_waits
+        busy.stalled = False
+        seqs = [await first, await second]
+        await journal.aclose()
+        assert retries <= 4, retries  # one chain: a try per iteration (two chains: 8)
+        return seqs
+
+    assert asyncio.run(main()) == [2, 3]
+    assert [e for _, _, e in JournalReader(tmp_path / "j.db").read()] == [ack(i) for i in range(3)]
 
 
 def test_close_when_loop_ended_before_its_commit_ran_then_the_appends_are_committed(
