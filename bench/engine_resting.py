@@ -332,6 +332,7 @@ async def run_snapshot(args: argparse.Namespace, workdir: Path) -> dict[str, Any
         await _settle(engine, ack_ns)
         await engine.journal.flush()
         snapshots = _snapshot_count(engine) - snapshots_before
+        wal_bytes = _wal_bytes(engine)
     finally:
         await engine.close()
     rejected += rejections[0]
@@ -346,7 +347,7 @@ async def run_snapshot(args: argparse.Namespace, workdir: Path) -> dict[str, Any
     print(format_summary("  submit during snapshots", summary))
     print(
         f"  longest loop stall {probe.max_lag_ns / 1e6:.2f} ms; gc longest pause "
-        f"{g['gc_max_pause_ms']} ms"
+        f"{g['gc_max_pause_ms']} ms; WAL file {wal_bytes / 2**20:.1f} MiB at the end"
     )
     print(
         f"p99.9 {summary['p999_us']:.0f} us (target < {TARGET_SNAPSHOT_P999_US:.0f} us) "
@@ -363,6 +364,7 @@ async def run_snapshot(args: argparse.Namespace, workdir: Path) -> dict[str, Any
         "max_us": summary["max_us"],
         "max_loop_stall_ms": round(probe.max_lag_ns / 1e6, 3),
         "gc_max_pause_ms": g["gc_max_pause_ms"],
+        "wal_bytes": wal_bytes,
         "callers": args.callers,
         "measure": args.measure,
         "target_met": met,
@@ -374,3 +376,10 @@ async def run_snapshot(args: argparse.Namespace, workdir: Path) -> dict[str, Any
 
 def _snapshot_count(engine: TradingEngine) -> int:
     return engine.snapshots_taken
+
+
+def _wal_bytes(engine: TradingEngine) -> int:
+    """The size of the journal's WAL file. SQLite reuses the file after a restart instead of
+    shrinking it (only the first commit after a restart truncates it, to journal_size_limit),
+    so this is about the most the WAL held: unbounded, it grew with the run."""
+    return Path(f"{engine.journal.path}-wal").stat().st_size

@@ -74,9 +74,22 @@ DEFAULT_SNAPSHOTS_KEPT: Final = 3
 # thousands of events; a checkpoint this size costs a few ms once in a while
 # instead of letting the WAL (which every reader must index) grow unbounded.
 _WAL_AUTOCHECKPOINT_PAGES: Final = 1000
-# The WAL file is reused, not shrunk, after a checkpoint; after a burst (e.g. a
-# bulk import) truncate it back so one burst does not pin disk space forever.
-_JOURNAL_SIZE_LIMIT_BYTES: Final = 64 * 1024 * 1024
+# SQLite writes the WAL from its start again (a restart) only when a write transaction
+# begins with every frame checkpointed. Under continuous load the checkpointer's PASSIVE
+# pass never catches up with commits a few ms apart, so the WAL grew by ~35 MB/s in
+# `bench.engine_submit --snapshot` until a rare lull. Once the WAL holds this much, the
+# checkpointer completes its checkpoint with the write connection held (see
+# `_checkpoint_step`), so that the next commit restarts it.
+_WAL_RESTART_BYTES: Final = 64 * 1024 * 1024
+# The WAL file is reused, not shrunk, after a restart; after a burst (e.g. a bulk
+# import) the first commit after a restart truncates it back to this, so one burst does
+# not pin disk space forever. Above _WAL_RESTART_BYTES with room for the frames written
+# while the checkpointer catches up, so that under steady load nothing is truncated:
+# the first commit after a restart truncating the WAL from 445 MB to 64 MB (an ftruncate
+# with ext4 `discard`) stalled the loop for 70-130 ms.
+_JOURNAL_SIZE_LIMIT_BYTES: Final = 2 * _WAL_RESTART_BYTES
+# A WAL frame is a page plus its 24-byte header.
+_WAL_FRAME_HEADER_BYTES: Final = 24
 # Once the writer thread runs, WAL checkpoints move to their own thread and
 # connection (PASSIVE, so they never block a commit): run inline, a checkpoint
 # and its fsyncs stalled whichever commit crossed the autocheckpoint threshold,
@@ -497,12 +510,31 @@ class Journal:
         conn = _connect_rw(self._path)
         try:
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
+            restart_frames = _WAL_RESTART_BYTES // (page_size + _WAL_FRAME_HEADER_BYTES)
             while not self._checkpoint_stop.wait(_CHECKPOINT_INTERVAL_S):
                 # A failed checkpoint only leaves the WAL longer; the next one catches up.
                 with contextlib.suppress(sqlite3.Error):
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    self._checkpoint_step(conn, restart_frames)
         finally:
             conn.close()
+
+    def _checkpoint_step(self, conn: sqlite3.Connection, restart_frames: int) -> None:
+        """One pass of the checkpointer thread, on its own connection `conn`: copy the WAL
+        into the database (PASSIVE: never blocks a commit, nor waits for one), and once
+        the WAL holds `restart_frames` frames, see that the next commit restarts it."""
+        log, backfilled = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1:]
+        if backfilled < log or log < restart_frames:
+            return  # short enough, or a reader still needs old frames: it cannot complete
+        # Every frame there was when the pass began is in the database, but commits went on
+        # meanwhile, so the next commit would append to the WAL again. With the write
+        # connection held none can: this pass copies those few frames (a few ms of
+        # commits, and its two fsyncs), and the next commit writes the WAL from its start.
+        # The loop's commit only tries the connection for _LOOP_COMMIT_WAIT_S and then
+        # runs again at the next loop iteration, so the loop goes on meanwhile; the FSYNC
+        # writer thread waits, as it does for a loop commit.
+        with self._conn_lock:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
 
     def _run_writer(self) -> None:
         # Chunked snapshots being stored, oldest first; and whether chunks of pruned

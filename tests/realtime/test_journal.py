@@ -14,6 +14,7 @@ import threading
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -421,6 +422,74 @@ def test_commit_when_flushed_while_a_scheduled_commit_is_queued_then_one_retry_p
 
     assert asyncio.run(main()) == [2, 3]
     assert [e for _, _, e in JournalReader(tmp_path / "j.db").read()] == [ack(i) for i in range(3)]
+
+
+class _CommitsNeverPause(sqlite3.Connection):
+    """The checkpointer's connection under a load that never pauses: every checkpoint pass
+    the write connection is free for runs while a commit is in progress (its rows written,
+    its COMMIT not yet run), as in `bench.engine_submit --snapshot`, where commits are a
+    few ms apart and a pass takes longer. That commit began before the pass had copied
+    every frame, so SQLite appends it to the WAL instead of restarting the WAL."""
+
+    journal: Journal
+    batch: list[ev.OrderAcknowledged]
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        if not sql.startswith("PRAGMA wal_checkpoint") or self.journal._conn_lock.locked():
+            return super().execute(sql, parameters)
+        passes: list[sqlite3.Cursor] = []
+
+        def before_commit(statement: str) -> None:
+            if statement == "COMMIT":
+                passes.append(super(_CommitsNeverPause, self).execute(sql, parameters))
+
+        self.journal._conn.set_trace_callback(before_commit)
+        try:
+            self.journal.append_many_sync(self.batch)
+        finally:
+            self.journal._conn.set_trace_callback(None)
+        assert len(passes) == 1, "the pass did not run inside the commit"
+        return passes[0]
+
+
+def _run_checkpointer_under_load(path: Path, restart_frames: int, rounds: int) -> tuple[int, int]:
+    """`rounds` checkpointer steps under `_CommitsNeverPause`; return how many times the WAL
+    was restarted (its header's checkpoint sequence number) and the WAL file's size."""
+    journal = Journal.open(path)
+    journal._conn.execute("PRAGMA wal_autocheckpoint=0")  # as once the checkpointer runs
+    conn = sqlite3.connect(path, factory=_CommitsNeverPause, isolation_level=None)
+    conn.journal = journal
+    conn.batch = [ack(i) for i in range(200)]
+    wal = Path(f"{path}-wal")
+    try:
+        journal.append_many_sync(conn.batch)
+        first = struct.unpack(">I", wal.read_bytes()[12:16])[0]
+        for _ in range(rounds):
+            journal._checkpoint_step(conn, restart_frames)
+        last = struct.unpack(">I", wal.read_bytes()[12:16])[0]
+        size = wal.stat().st_size
+    finally:
+        conn.close()
+        journal.close()
+    assert seqs_of(JournalReader(path)) == list(range(1, 1 + 200 * (1 + rounds)))
+    return last - first, size
+
+
+def test_checkpointer_when_commits_never_pause_then_the_wal_restarts_and_stays_bounded(
+    tmp_path: Path,
+) -> None:
+    """SQLite restarts the WAL only when a commit begins with every frame checkpointed. With
+    a commit in progress during every pass, the PASSIVE pass alone never gets there (first
+    run: the threshold out of reach) and the WAL grows with every commit; past the
+    threshold, the pass completed with the write connection held lets the next commit
+    restart it."""
+    frame = 4096 + 24  # a page and its header
+    restarts, size = _run_checkpointer_under_load(tmp_path / "a.db", 10**9, rounds=60)
+    assert restarts == 0
+    assert size > 300 * frame
+    restarts, size = _run_checkpointer_under_load(tmp_path / "b.db", 100, rounds=200)
+    assert restarts >= 20
+    assert size <= 32 + 150 * frame  # the threshold, and the commits until it is checked
 
 
 def test_close_when_loop_ended_before_its_commit_ran_then_the_appends_are_committed(
