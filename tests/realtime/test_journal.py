@@ -461,11 +461,12 @@ def _run_checkpointer_under_load(path: Path, restart_frames: int, rounds: int) -
     conn.journal = journal
     conn.batch = [ack(i) for i in range(200)]
     wal = Path(f"{path}-wal")
+    db_fd = min(writer_module._fds_on(path))  # flushed before the pass under the lock
     try:
         journal.append_many_sync(conn.batch)
         first = struct.unpack(">I", wal.read_bytes()[12:16])[0]
         for _ in range(rounds):
-            journal._checkpoint_step(conn, restart_frames)
+            journal._checkpoint_step(conn, restart_frames, db_fd)
         last = struct.unpack(">I", wal.read_bytes()[12:16])[0]
         size = wal.stat().st_size
     finally:
