@@ -20,13 +20,15 @@ then committed with everything appended alongside it in one transaction (one
   so every append made by the callbacks already queued shares it). Such a
   commit is a `write(2)` into the page cache, about as cheap as the hand-off
   to a thread and back that it replaces. While the writer thread runs a
-  transaction of its own (a snapshot chunk, a cleanup), the commit waits for it
-  up to a couple of milliseconds; if the writer is still busy after that, the
-  commit runs again at the next loop iteration, with the rows appended
-  meanwhile, so seqs commit in order. `flush()` and `write_snapshot()` block
-  the loop until the writer's current transaction ends, then commit the
-  pending rows first. The writer's background work waits for a loop commit
-  that is waiting.
+  transaction of its own (a snapshot chunk, a cleanup), or the checkpointer
+  thread completes a checkpoint (1-3 ms, each time the WAL has grown past
+  64 MB, so that the next commit writes the WAL from its start again and the
+  WAL stays bounded under load), the commit waits for it up to a couple of
+  milliseconds; if the connection is still busy after that, the commit runs
+  again at the next loop iteration, with the rows appended meanwhile, so seqs
+  commit in order. `flush()` and `write_snapshot()` block the loop until that
+  transaction ends, then commit the pending rows first. The writer's
+  background work waits for a loop commit that is waiting.
 - `Durability.FSYNC`: on one dedicated writer thread, so that an fsync never
   blocks the loop; appends that arrive while a commit is in progress share
   the next commit.
