@@ -512,7 +512,10 @@ class Journal:
         try:
             # The database file descriptor SQLite opened for this connection; see
             # _checkpoint_step. Never closed here: closing any descriptor on the file would
-            # drop every SQLite lock this process holds on it.
+            # drop every SQLite lock this process holds on it. If another thread opened the
+            # file meanwhile this may be its descriptor instead: flushing it flushes the same
+            # file, and once it is closed (and its number perhaps reused) a failed or stray
+            # fdatasync only leaves the flush to the pass under the lock.
             db_fd = min(_fds_on(self._path) - before, default=None)
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
