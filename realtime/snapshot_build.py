@@ -43,7 +43,7 @@ _encoder = msgspec.msgpack.Encoder()
 # Entries encoded per step (one step per loop iteration): about 0.4 ms of encoding. Each
 # step adds its time to every submit in flight in that iteration, so it sets the tail of
 # submit while a snapshot is built: 500 entries gave a P99.9 of 5.6-6.0 ms with 64 callers,
-# 200 gives 3.9-4.3 ms, for a build that takes about 1.5 times as long (BENCHMARKS 33).
+# 200 gives 3.8-4.3 ms (medians), for a build that takes about 1.5 times as long (BENCHMARKS 33).
 DEFAULT_STEP = 200
 
 

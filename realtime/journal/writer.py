@@ -252,7 +252,9 @@ class Journal:
         # done: the writer's background work (orphan chunks) waits for it before taking the
         # connection again. A lock is not fair: released and retaken at once by a thread
         # that is running, it goes to that thread again, and a run of orphan deletes after
-        # each pruned snapshot kept the loop's commit out for 40-45 ms.
+        # each pruned snapshot kept the loop's commit out for 40-45 ms. The bool beside
+        # the Event is what every loop commit reads: setting the Event each time would
+        # take its lock on the hot path.
         self._loop_waiting = False
         self._loop_turn = threading.Event()
         self._error: JournalWriteError | None = None  # set by whichever thread writes
