@@ -30,9 +30,21 @@ def imports(package: str) -> Iterator[tuple[str, str, str | None]]:
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     yield where, alias.name, None
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            elif isinstance(node, ast.ImportFrom):
+                module = imported_module(where, node)
                 for alias in node.names:
-                    yield where, node.module, alias.name
+                    yield where, module, alias.name
+
+
+def imported_module(where: str, node: ast.ImportFrom) -> str:
+    """The absolute name of the module a `from ... import` in file `where` reads, a
+    relative one (`from ..x import y`) resolved against the file's package."""
+    if not node.level:
+        return node.module or ""
+    parts = where.removesuffix(".py").split("/")
+    package = parts[:-1]  # a module's package; __init__.py's own package is the same
+    base = package[: len(package) - (node.level - 1)]
+    return ".".join([*base, node.module] if node.module else base)
 
 
 def is_under(module: str, package: str) -> bool:
@@ -70,3 +82,19 @@ def test_assets_when_imports_are_listed_then_resources_are_used_through_their_ap
     ]
 
     assert offending == []
+
+
+def test_imported_module_when_relative_then_resolved_against_the_files_package() -> None:
+    def module(where: str, source: str) -> str:
+        node = ast.parse(source).body[0]
+        assert isinstance(node, ast.ImportFrom)
+        return imported_module(where, node)
+
+    here = "assets/warehouse/assets.py"
+    assert module(here, "from .tables import X") == "assets.warehouse.tables"
+    assert module(here, "from ..resources import X") == "assets.resources"
+    assert module(here, "from .. import resources") == "assets"
+    assert module("assets/resources/__init__.py", "from .journal import X") == (
+        "assets.resources.journal"
+    )
+    assert module("assets/checks.py", "from orchestration.jobs import X") == "orchestration.jobs"
