@@ -8,14 +8,14 @@ the benchmark runs there, with PYTHONPATH set to that folder (and the virtualenv
 whoever runs this); "after" is the working tree of `--root` (default: this checkout),
 uncommitted changes included. The runs alternate, before then after, so that a machine
 whose speed drifts (these vary up to 2x from day to day and by +-20 % within minutes)
-drifts under both alike, and a pair is two runs a minute apart.
+drifts under both alike, and the two runs of a pair are back to back.
 
 Each run's last line is the benchmark's JSON object; `--metric` names the figures to
 compare (repeat it for several). Printed: each pair, then per metric both medians, the
 ratio of the medians (after / before) and in how many pairs after was above before;
 the last line is one JSON object with all of it.
 
-Run it under the machine's CPU lock like any benchmark (`flock /tmp/tradepipe-cpu.lock`).
+As with any benchmark here, run nothing else heavy beside it: the machine has two cores.
 """
 
 from __future__ import annotations
