@@ -55,32 +55,26 @@ def test_compare_when_after_is_faster_then_medians_ratio_and_pairs_say_so(
     assert figures["after_above_before"] == 2 and figures["pairs"] == 2
 
 
-def test_compare_when_the_metric_is_not_reported_then_exit_2_naming_what_there_is(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("ref", "metric", "message"),
+    [
+        ("HEAD", "p50_us", "no number 'p50_us'; it has ['name', 'rows_per_s']"),
+        ("no-such-ref", "rows_per_s", "git archive no-such-ref"),
+    ],
+    ids=["metric-not-reported", "no-such-ref"],
+)
+def test_compare_when_it_cannot_compare_then_exit_2_saying_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], ref: str, metric: str, message: str
 ) -> None:
     root = repository(tmp_path, committed="1", working="1")
 
     code = compare.main(
-        ["--before", "HEAD", "--metric", "p50_us", "--root", str(root),
+        ["--before", ref, "--metric", metric, "--root", str(root),
          "--", sys.executable, "figure.py"]
     )  # fmt: skip
 
     assert code == 2
-    assert "no number 'p50_us'; it has ['name', 'rows_per_s']" in capsys.readouterr().err
-
-
-def test_compare_when_the_ref_does_not_exist_then_exit_2(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    root = repository(tmp_path, committed="1", working="1")
-
-    code = compare.main(
-        ["--before", "no-such-ref", "--metric", "rows_per_s", "--root", str(root),
-         "--", sys.executable, "figure.py"]
-    )  # fmt: skip
-
-    assert code == 2
-    assert "git archive no-such-ref" in capsys.readouterr().err
+    assert message in capsys.readouterr().err
 
 
 def test_run_once_when_the_benchmark_fails_then_its_stderr_is_in_the_error(
