@@ -16,6 +16,7 @@ The import graph is then layered, with no cycle.
 from __future__ import annotations
 
 import ast
+import importlib.util
 from collections.abc import Iterator
 
 import assets.resources
@@ -38,13 +39,12 @@ def imports(package: str) -> Iterator[tuple[str, str, str | None]]:
 
 def imported_module(where: str, node: ast.ImportFrom) -> str:
     """The absolute name of the module a `from ... import` in file `where` reads, a
-    relative one (`from ..x import y`) resolved against the file's package."""
+    relative one (`from ..x import y`) resolved against the file's package as Python
+    resolves it (for a module and its package's __init__.py alike: the folder)."""
     if not node.level:
         return node.module or ""
-    parts = where.removesuffix(".py").split("/")
-    package = parts[:-1]  # a module's package; __init__.py's own package is the same
-    base = package[: len(package) - (node.level - 1)]
-    return ".".join([*base, node.module] if node.module else base)
+    package = ".".join(where.split("/")[:-1])
+    return importlib.util.resolve_name("." * node.level + (node.module or ""), package)
 
 
 def is_under(module: str, package: str) -> bool:
